@@ -1,0 +1,1 @@
+"""snnc.compiler: IR, passes, calibration, analysis and the compiled artifact."""

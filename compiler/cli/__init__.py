@@ -1,0 +1,86 @@
+"""The ``snnc`` command line: one module per subcommand, listed in ``COMMANDS``.
+
+Each command module defines ``HELP`` (one line), ``add_arguments(parser)`` and
+``run(args) -> int``. Modules are imported only when their command runs, so
+``snnc --help`` stays instant. Every ``SnncError`` is printed as one line
+(``error: ...``) and the process exits with the error's documented code
+(see ``snnc.compiler.errors``); ``--debug`` shows the traceback instead.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from typing import Optional, Sequence
+
+from snnc.compiler.errors import SnncError, UsageError
+
+# command name -> (module, one-line help); modules load lazily.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "inspect": ("snnc.compiler.cli.inspect_cmd", "list a model's nodes, shapes, parameters, MACs and unsupported ops"),
+    "compile": ("snnc.compiler.cli.compile_cmd", "convert an ANN into a calibrated integrate-and-fire network (.snnc)"),
+    "simulate": ("snnc.compiler.cli.simulate_cmd", "run the reference NumPy IF simulator: accuracy vs T, spikes, SOPs"),
+    "run": ("snnc.compiler.cli.run_cmd", "run a compiled network on a backend (numpy or lava)"),
+    "export": ("snnc.compiler.cli.export_cmd", "export a compiled network (lava-dl netx HDF5)"),
+    "estimate": ("snnc.compiler.cli.estimate_cmd", "resources, energy, latency and FPS/W on a hardware profile"),
+    "profiles": ("snnc.compiler.cli.profiles_cmd", "list the hardware profiles"),
+}
+
+
+def available_commands() -> dict[str, tuple[str, str]]:
+    """Commands whose module is present in this installation."""
+    out = {}
+    for name, (mod, help_) in COMMANDS.items():
+        if importlib.util.find_spec(mod) is not None:
+            out[name] = (mod, help_)
+    return out
+
+
+def build_parser(load: Optional[str] = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="snnc", description="snnc: ANN to spiking network compiler for Loihi 2")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (mod, help_) in available_commands().items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+        if name == load:
+            module = importlib.import_module(mod)
+            module.add_arguments(p)
+            p.set_defaults(_run=module.run)
+    return parser
+
+
+def _version() -> str:
+    from snnc import __version__
+    return f"snnc {__version__}"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if a in COMMANDS), None)
+    parser = build_parser(load=command)
+    args = parser.parse_args(argv)
+    debug = getattr(args, "debug", False)
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s: %(message)s")
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 0 if command is None else 2
+    try:
+        return int(args._run(args) or 0)
+    except SnncError as e:
+        if debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:  # console script
+    sys.exit(main())
+
+
+__all__ = ["main", "COMMANDS", "UsageError"]

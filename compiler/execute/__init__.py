@@ -1,0 +1,76 @@
+"""NumPy reference executor for the IR's ANN semantics (the oracle for every pass).
+
+``run(graph, x)`` evaluates the graph on a batch ``x`` of shape (N, *input_shape)
+node by node in topological order. ``IFNeuron`` nodes evaluate as their ANN
+meaning, clip(z, 0, theta) (the clip-ANN). Intermediates are freed as soon as
+their last consumer has run unless asked for with ``keep``.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable, Mapping, Optional, Union
+
+import numpy as np
+
+from snnc.compiler.errors import DataError
+from snnc.compiler.execute.kernels import KERNELS
+from snnc.compiler.ir import Graph, Input, Op
+
+__all__ = ["run", "apply", "KERNELS", "predict"]
+
+
+def apply(op: Op, *inputs: np.ndarray) -> np.ndarray:
+    """Evaluate one op on batched inputs (N, *shape)."""
+    return KERNELS[op.type](op, *inputs)
+
+
+def _feeds(graph: Graph, x) -> dict[str, np.ndarray]:
+    ins = graph.inputs
+    if not isinstance(x, Mapping):
+        if len(ins) != 1:
+            raise DataError(f"graph has {len(ins)} inputs; pass a dict {{name: array}}")
+        x = {ins[0].name: x}
+    feeds = {}
+    for node in ins:
+        if node.name not in x:
+            raise DataError(f"no data for graph input {node.name!r}")
+        a = np.asarray(x[node.name], dtype=np.float32)
+        if tuple(a.shape[1:]) != tuple(node.shape):
+            raise DataError(f"input {node.name!r} expects samples of shape {node.shape}, "
+                            f"got an array of shape {a.shape} (need (N, {', '.join(map(str, node.shape))}))")
+        feeds[node.name] = a
+    return feeds
+
+
+def run(graph: Graph, x, keep: Union[Iterable[str], str, None] = None,
+        hook: Optional[Callable[[str, np.ndarray], Optional[np.ndarray]]] = None) -> dict[str, np.ndarray]:
+    """Evaluate ``graph`` on ``x``; return graph outputs plus nodes named in ``keep`` ("all": every node).
+
+    ``hook(name, value)`` is called after every node; if it returns an array,
+    that array replaces the node's value downstream (calibration uses this).
+    """
+    values = _feeds(graph, x)
+    keep_all = keep == "all"
+    keep_set = set(graph.outputs) | (set() if keep is None or keep_all else set(keep))
+    last_use = {}
+    for i, node in enumerate(graph.nodes):
+        for src in node.inputs:
+            last_use[src] = i
+    for i, node in enumerate(graph.nodes):
+        if not isinstance(node.op, Input):
+            values[node.name] = apply(node.op, *[values[s] for s in node.inputs])
+        if hook is not None:
+            replaced = hook(node.name, values[node.name])
+            if replaced is not None:
+                values[node.name] = replaced
+        if not keep_all:
+            for src in set(node.inputs):
+                if last_use.get(src) == i and src not in keep_set:
+                    del values[src]
+    return values if keep_all else {k: values[k] for k in keep_set}
+
+
+def predict(graph: Graph, x, batch_size: int = 256) -> np.ndarray:
+    """Logits of the graph's first output for every sample, in batches."""
+    out = graph.outputs[0]
+    parts = [run(graph, x[i:i + batch_size])[out] for i in range(0, len(x), batch_size)]
+    return np.concatenate(parts) if parts else np.zeros((0,) + graph.node(out).shape, np.float32)
