@@ -1,0 +1,1 @@
+"""Analysis of compiled networks: activity records, operation counts, resources, energy."""

@@ -1,0 +1,1 @@
+"""Frontends: import ONNX files and PyTorch/torchvision models into the snnc IR."""

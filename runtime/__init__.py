@@ -1,0 +1,1 @@
+"""Runtimes: the NumPy reference IF simulator and the Lava backend."""
