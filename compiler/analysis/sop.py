@@ -1,0 +1,169 @@
+"""Exact synaptic-operation counting: per-neuron fan-out maps (algorithms.md section 7).
+
+A spike costs one synaptic operation per synapse it drives. For every spiking
+layer (``IFNeuron`` node) :func:`fanout_maps` returns ``F`` of the layer's shape
+with ``F[i]`` = number of synapses neuron ``i`` drives, so the SOPs of a step
+are exactly ``sum_i s_i(t) * F[i]`` (a dot product with the spike mask).
+
+``F`` is the transposed connectivity applied to all-ones: walking forward from
+the neuron through structural ops until a synapse is reached,
+
+* ``Conv2d``: ``F[c, y, x]`` = number of (output channel, output position)
+  pairs whose receptive field covers ``(y, x)`` with a nonzero weight from
+  ``c`` (padding borders, strides, dilation and groups included: taps that
+  fall on padding are never driven by a spike);
+* ``Linear``: ``F[k]`` = number of nonzero weights in column ``k``;
+* ``ChannelAffine`` / ``BatchNorm`` (e.g. the residual skip gain): a diagonal
+  synapse, 1 where the channel's scale is nonzero;
+* ``IFNeuron`` reached directly (identity skip into an ``Add``): 1;
+* structural ops pass fan-out back through their transpose: flatten / reshape
+  / pad / permute / concat / add route it, a pool window hands every input
+  pixel the fan-out of each window containing it (a path count: on
+  non-overlapping pools this equals the composite connectivity), a resize
+  uses its interpolation pattern;
+* a spike that reaches no synapse (a graph output) costs 0.
+
+Counts are float64 integers; they never depend on the weights' values, only on
+which are nonzero.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+
+from snnc.compiler.errors import SimulationError
+from snnc.compiler.ir import Graph, IFNeuron, ops
+
+
+def _window_transpose(g_out: np.ndarray, in_shape, kernel, stride, padding, dilation) -> np.ndarray:
+    """Scatter per-window values back onto the input: F[c, s*h + d*i - p, ...] += g[c, i, j, h, w].
+
+    ``g_out`` has shape (C, kh, kw, oh, ow) or (C, oh, ow) (same value for every tap).
+    """
+    c, h, w = in_shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    pt, pl, pb, pr = padding
+    oh, ow = g_out.shape[-2:]
+    hp = max(h + pt + pb, (oh - 1) * sh + dh * (kh - 1) + 1)
+    wp = max(w + pl + pr, (ow - 1) * sw + dw * (kw - 1) + 1)
+    f = np.zeros((c, hp, wp), np.float64)
+    for i in range(kh):
+        for j in range(kw):
+            tap = g_out[:, i, j] if g_out.ndim == 5 else g_out
+            f[:, dh * i:dh * i + sh * (oh - 1) + 1:sh, dw * j:dw * j + sw * (ow - 1) + 1:sw] += tap
+    return f[:, pt:pt + h, pl:pl + w]
+
+
+def _conv_fanout(op: ops.Conv2d, in_shape, out_shape) -> np.ndarray:
+    o, ig, kh, kw = op.weight.shape
+    g = op.groups
+    nz = (op.weight != 0).reshape(g, o // g, ig, kh, kw).sum(axis=1).reshape(g * ig, kh, kw)
+    taps = np.broadcast_to(nz[:, :, :, None, None].astype(np.float64),
+                           nz.shape + tuple(out_shape[1:]))
+    return _window_transpose(taps, in_shape, (kh, kw), op.stride, op.padding, op.dilation)
+
+
+def _channel_ones(scale: np.ndarray, in_shape) -> np.ndarray:
+    nz = np.broadcast_to(scale != 0, (in_shape[0],)).astype(np.float64)
+    return np.broadcast_to(nz.reshape((-1,) + (1,) * (len(in_shape) - 1)), in_shape).copy()
+
+
+# synapse type -> fan-out of each input element (op, input shape, output shape)
+SYNAPSES: dict[str, Callable] = {
+    "Conv2d": _conv_fanout,
+    "Linear": lambda op, s, o: (op.weight != 0).sum(axis=0).astype(np.float64),
+    "ChannelAffine": lambda op, s, o: _channel_ones(op.scale, s),
+    "BatchNorm": lambda op, s, o: _channel_ones(op.gamma, s),
+    "IFNeuron": lambda op, s, o: np.ones(s, np.float64),
+}
+
+
+def _pool_back(op, shapes, out, f, k):
+    dil = getattr(op, "dilation", (1, 1))
+    return _window_transpose(f, shapes[0], op.kernel, op.stride, op.padding, dil)
+
+
+def _concat_back(op, shapes, out, f, k):
+    start = sum(s[0] for s in shapes[:k])
+    return f[start:start + shapes[k][0]]
+
+
+def _permute_back(op, shapes, out, f, k):
+    back = np.zeros_like(f)
+    back[np.asarray(op.perm)] = f
+    return back
+
+
+def _pad_back(op, shapes, out, f, k):
+    pt, pl, _, _ = op.pads
+    _, h, w = shapes[0]
+    return f[:, pt:pt + h, pl:pl + w]
+
+
+def _resize_back(op, shapes, out, f, k):
+    from snnc.compiler.execute.kernels import _axis_matrix
+    _, h, w = shapes[0]
+    mh = (_axis_matrix(op.size[0], h, op) != 0).astype(np.float64)
+    mw = (_axis_matrix(op.size[1], w, op) != 0).astype(np.float64)
+    return np.einsum("oh,cop,pw->chw", mh, f, mw)
+
+
+# structural op type -> fan-out of input k from the fan-out f of its output
+STRUCTURAL: dict[str, Callable] = {
+    "Flatten": lambda op, shapes, out, f, k: f.reshape(shapes[0]),
+    "Reshape": lambda op, shapes, out, f, k: f.reshape(shapes[0]),
+    "Identity": lambda op, shapes, out, f, k: f,
+    "ReLU": lambda op, shapes, out, f, k: f,
+    "Clip": lambda op, shapes, out, f, k: f,
+    "Add": lambda op, shapes, out, f, k: f,
+    "Concat": _concat_back,
+    "ChannelPermute": _permute_back,
+    "Pad": _pad_back,
+    "AvgPool2d": _pool_back,
+    "MaxPool2d": _pool_back,
+    "GlobalAvgPool2d": lambda op, shapes, out, f, k: np.broadcast_to(f, shapes[0]).copy(),
+    "Resize": _resize_back,
+}
+
+
+def fanout_maps(graph: Graph) -> dict[str, np.ndarray]:
+    """Exact fan-out F (float64, the node's per-sample shape) of every IFNeuron node."""
+
+    @lru_cache(maxsize=None)
+    def fanout(name: str) -> np.ndarray:
+        shape = graph.node(name).shape
+        total = np.zeros(shape, np.float64)
+        for c in graph.consumers(name):
+            shapes = [graph.node(i).shape for i in c.inputs]
+            for k, src in enumerate(c.inputs):
+                if src != name:
+                    continue
+                if c.type in SYNAPSES:
+                    total += SYNAPSES[c.type](c.op, shape, c.shape)
+                elif c.type in STRUCTURAL:
+                    total += STRUCTURAL[c.type](c.op, shapes, c.shape, fanout(c.name), k)
+                else:
+                    raise SimulationError(f"cannot count synaptic operations of spikes from {name!r} "
+                                          f"through node {c.name!r} ({c.type}): no fan-out rule")
+        return total
+
+    return {n.name: fanout(n.name) for n in graph.of_type(IFNeuron)}
+
+
+def sop_dot(spikes: np.ndarray, fan: np.ndarray) -> np.ndarray:
+    """Exact per-row sum_i spikes[r, i] * fan[i] for 0/1 float32 ``spikes`` of shape (R, size).
+
+    The product runs in float32 GEMV over column blocks small enough that every
+    partial sum stays below 2**24 (exact integers), then adds blocks in float64.
+    """
+    fan = fan.reshape(-1)
+    block = max(1, int(2 ** 24 // max(1.0, float(fan.max(initial=0.0)))))
+    f32 = fan.astype(np.float32)
+    if spikes.shape[1] <= block:
+        return (spikes @ f32).astype(np.float64)
+    out = np.zeros(spikes.shape[0], np.float64)
+    for a in range(0, spikes.shape[1], block):
+        out += spikes[:, a:a + block] @ f32[a:a + block]
+    return out

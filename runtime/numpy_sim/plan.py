@@ -1,0 +1,142 @@
+"""Static analysis of a spiking graph for the fast simulator: what is constant in time, memory, chunking.
+
+* A node is *static* (constant in time) when it is the ``Input`` or a non-neuron
+  op whose inputs are all static: under direct coding the analog input is the
+  same every step, so these layers are computed once per batch and broadcast
+  (a max pool of either mode on a constant current is exact: J(t) = max_i z_i).
+* Every other node is *dynamic*: evaluated for a chunk of ``Tc`` steps at once
+  on a (Tc * N, *shape) tensor, t-major.
+
+Memory is estimated from node shapes (float32): per (step, sample) the peak
+over the topological order of the live dynamic tensors plus the current op's
+workspace (im2col columns for a convolution, a copy for the rest); per sample
+the static tensors and the state (membranes, cumulative-pool running sums and
+previous maxima, readout sums).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from snnc.compiler.errors import SimulationError
+from snnc.compiler.ir import Graph, IFNeuron, Input, MaxPool2d
+
+DEFAULT_CHUNK_BYTES = 256 * 2 ** 20   # working-set target of one time chunk
+RAM_FRACTION = 0.8                   # share of available RAM a run may use
+GIB = 2 ** 30
+
+
+@dataclass(frozen=True)
+class Plan:
+    graph: Graph
+    static: frozenset          # names of nodes constant in time
+    dynamic: tuple             # dynamic nodes in topological order
+    last_use: dict             # dynamic/static name -> index in ``dynamic`` of its last dynamic consumer
+    readout: str               # first graph output (non-spiking accumulator)
+    step_bytes: int            # working set per (step, sample)
+    sample_bytes: int          # statics + state per sample
+
+    @property
+    def neurons(self) -> list:
+        return [n for n in self.dynamic if isinstance(n.op, IFNeuron)]
+
+    def cumulative_pools(self) -> list:
+        return [n for n in self.dynamic if is_cumulative(n)]
+
+
+def is_cumulative(node) -> bool:
+    return isinstance(node.op, MaxPool2d) and node.op.mode == "cumulative"
+
+
+def make_plan(graph: Graph) -> Plan:
+    static = set()
+    for n in graph.nodes:
+        if isinstance(n.op, Input) or (not isinstance(n.op, IFNeuron) and n.inputs
+                                       and all(i in static for i in n.inputs)):
+            static.add(n.name)
+    dynamic = tuple(n for n in graph.nodes if n.name not in static)
+    last_use = {}
+    for i, n in enumerate(dynamic):
+        for s in n.inputs:
+            last_use[s] = i
+    readout = graph.outputs[0]
+    step = _step_bytes(graph, dynamic, last_use, static, readout)
+    sample = _sample_bytes(graph, dynamic, static, last_use)
+    return Plan(graph, frozenset(static), dynamic, last_use, readout, step, sample)
+
+
+def _size(graph: Graph, name: str) -> int:
+    return int(np.prod(graph.node(name).shape))
+
+
+def _workspace(graph: Graph, node) -> int:
+    """Elements of temporaries while ``node`` runs (beyond its output)."""
+    if node.type == "Conv2d":
+        _, ig, kh, kw = node.op.weight.shape
+        c_in = graph.node(node.inputs[0]).shape[0]
+        cols = int(np.prod(node.shape[1:])) * c_in * kh * kw
+        return cols + 2 * _size(graph, node.name)
+    if node.type in ("MaxPool2d", "AvgPool2d", "Pad"):
+        return 2 * _size(graph, node.inputs[0])
+    return 2 * _size(graph, node.name)
+
+
+def _step_bytes(graph, dynamic, last_use, static, readout) -> int:
+    live, peak = 0, 0
+    for i, n in enumerate(dynamic):
+        bcast = sum(_size(graph, s) for s in n.inputs if s in static)
+        live += _size(graph, n.name)
+        peak = max(peak, live + _workspace(graph, n) + bcast)
+        for s in set(n.inputs):
+            if s not in static and last_use.get(s) == i and s != readout:
+                live -= _size(graph, s)
+    return 4 * peak + 8 * _size(graph, readout)
+
+
+def _sample_bytes(graph, dynamic, static, last_use) -> int:
+    elems = sum(_size(graph, s) for s in static if s in last_use)
+    for n in dynamic:
+        if isinstance(n.op, IFNeuron):
+            elems += _size(graph, n.name) * 3   # membrane, spike counts, fan-out scratch
+        elif is_cumulative(n):
+            elems += _size(graph, n.inputs[0]) + _size(graph, n.name)
+    return 4 * elems + 8 * 4 * _size(graph, graph.outputs[0])
+
+
+def available_ram() -> int:
+    """Bytes of RAM available now (psutil when installed, else sysconf)."""
+    try:
+        import psutil
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def choose_chunk(plan: Plan, batch: int, T: int, time_chunk: Optional[int] = None,
+                 memory_limit: Optional[int] = None, record_T: int = 0) -> int:
+    """Steps per chunk for ``batch`` samples; SimulationError before allocating if nothing fits.
+
+    bytes(Tc, N) = N * (Tc * step_bytes + sample_bytes + record_T * spike_bytes)
+    """
+    limit = int(memory_limit if memory_limit is not None else RAM_FRACTION * available_ram())
+    fixed = batch * (plan.sample_bytes + record_T * sum(_size(plan.graph, n.name) for n in plan.neurons))
+    per_step = batch * plan.step_bytes
+    fits = (limit - fixed) // per_step if per_step else T
+    if fits < 1:
+        per_sample = plan.step_bytes + plan.sample_bytes
+        raise SimulationError(
+            f"simulating a batch of {batch} needs about {(fixed + per_step) / GIB:.2f} GiB even one step at a "
+            f"time, but only {limit / GIB:.2f} GiB is available: use a batch size of at most "
+            f"{max(0, limit // per_sample)} (--batch-size)")
+    if time_chunk is not None:
+        if time_chunk > fits:
+            raise SimulationError(
+                f"a time chunk of {time_chunk} steps x batch {batch} needs about "
+                f"{(fixed + time_chunk * per_step) / GIB:.2f} GiB but only {limit / GIB:.2f} GiB is "
+                f"available: use a time chunk of at most {fits} steps or a smaller batch")
+        return max(1, min(int(time_chunk), T))
+    target = min(DEFAULT_CHUNK_BYTES, limit - fixed)
+    return int(max(1, min(T, fits, target // per_step if per_step else T)))

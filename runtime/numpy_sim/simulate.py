@@ -1,0 +1,254 @@
+"""Fast reference simulator of an integrate-and-fire graph: one run of the largest T, every T read out.
+
+Semantics (algorithms.md sections 1, 4, 6; ``IFNeuron`` in ``snnc.compiler.ir.ops``):
+direct input coding (the same analog x every step), every non-neuron op applied
+to each step's tensor (bias every step), IF neurons with ``v >= theta``,
+reset by subtraction or to zero, v(0) = v_init, x(t) = s(t) * theta; a
+``MaxPool2d`` pools each step's current (``pre-neuron``) or the running sums
+(``cumulative``: J(t) = max_i C_i(t) - max_i C_i(t-1)). The readout for T steps
+with delay D is ``mean_{t=D+1..T} I_L(t)`` of the first graph output.
+
+Speed: layers before the first neuron are constant in time and computed once
+per batch; the rest runs layer by layer in topological order with all ``Tc``
+steps of a time chunk as one (Tc * N) batch through ``snnc.compiler.execute.apply``
+(one GEMM per layer and chunk); the IF recurrence is an elementwise scan over
+t; membranes and cumulative-pool sums carry over between chunks. Running
+float64 sums of I_L(t) at every window boundary give all T from one run.
+
+Operation counts (per sample, per step): spikes per layer, exact SOPs
+(spikes times their fan-out, ``snnc.compiler.analysis.sop``), first-layer MACs
+under the ``per-step`` convention (the dense layers before the first neuron
+run every step on hardware: the simulator computes them once, the count is per step).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence, Union
+
+import numpy as np
+
+from snnc.compiler.analysis.activity import Activity, LayerActivity
+from snnc.compiler.analysis.sop import fanout_maps, sop_dot
+from snnc.compiler.artifact import Artifact
+from snnc.compiler.errors import DataError, UsageError
+from snnc.compiler.execute import apply
+from snnc.compiler.ir import Graph, IFNeuron, node_macs
+from snnc.compiler.progress import progress
+from snnc.runtime.numpy_sim.plan import Plan, choose_chunk, is_cumulative, make_plan
+from snnc.runtime.numpy_sim.steps import CumulativePoolState, NeuronState, cumulative_pool, if_scan
+
+log = logging.getLogger(__name__)
+RECORDS = ("spikes", "counts", "output")
+
+
+@dataclass
+class SimResult:
+    """Readouts for every requested T plus the activity of the largest."""
+
+    T: tuple
+    delays: dict                      # T -> readout delay D
+    logits: dict                      # T -> (N, K) mean of I_L over t = D+1..T
+    activity: Activity
+    accuracy: dict = field(default_factory=dict)   # T -> accuracy (when labels were given)
+    records: dict = field(default_factory=dict)    # "spikes": {layer: (T, N, *shape) bool}, "counts", "output"
+
+    def predictions(self, T: int) -> np.ndarray:
+        return np.argmax(self.logits[T], axis=1)
+
+    def firing_rates(self) -> dict:
+        return {l.name: l.firing_rate for l in self.activity.layers}
+
+
+def parse_T(T) -> tuple:
+    """Sorted unique positive step counts from an int or a sequence; UsageError otherwise."""
+    Ts = list(T) if isinstance(T, (list, tuple, set, range, np.ndarray)) else [T]
+    if not Ts or any(not isinstance(t, (int, np.integer)) or isinstance(t, bool) or t <= 0 for t in Ts):
+        raise UsageError(f"time steps T must be positive integers, got {T!r}")
+    return tuple(sorted({int(t) for t in Ts}))
+
+
+def _delay_fn(model, delay) -> Callable[[int], int]:
+    if delay is None or delay == "auto":
+        if isinstance(model, Artifact):
+            return model.readout_delay
+        return lambda T: 0
+    if isinstance(delay, (int, np.integer)) and delay >= 0:
+        return lambda T: min(int(delay), T - 1)
+    if callable(delay):
+        return delay
+    raise UsageError(f"delay must be 'auto', a non-negative integer or a function of T, got {delay!r}")
+
+
+def _check_data(graph: Graph, x) -> np.ndarray:
+    ins = graph.inputs
+    if len(ins) != 1:
+        raise DataError(f"the simulator drives one analog input; the graph has {len(ins)} inputs")
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim < 1 or tuple(x.shape[1:]) != tuple(ins[0].shape):
+        raise DataError(f"data of shape {x.shape} does not match the model input {ins[0].name!r} "
+                        f"(samples of shape {ins[0].shape}: need an array (N, {', '.join(map(str, ins[0].shape))}))")
+    return x
+
+
+def simulate(model: Union[Artifact, Graph], x, T: Union[int, Sequence[int]] = 32, y=None, *,
+             delay=None, batch_size: int = 256, time_chunk: Optional[int] = None,
+             memory_limit: Optional[int] = None, record: Sequence[str] = (),
+             show_progress: bool = True) -> SimResult:
+    """Simulate ``model`` (an Artifact's ``snn`` or a bare IF Graph) on ``x`` for every T in ``T``.
+
+    ``delay``: None/"auto" (the artifact's readout delay, 0 for a bare graph), an
+    int (clamped to T - 1) or a function T -> D. ``record``: any of "spikes"
+    (full spike trains, for tests), "counts" (spikes per neuron over the largest
+    T), "output" (the readout trace I_L(t), (T, N, K)). ``memory_limit`` in
+    bytes (default: 80% of available RAM).
+    """
+    graph = model.snn if isinstance(model, Artifact) else model
+    Ts = parse_T(T)
+    if batch_size is None or batch_size <= 0:
+        raise UsageError(f"batch size must be a positive integer, got {batch_size!r}")
+    if time_chunk is not None and time_chunk <= 0:
+        raise UsageError(f"time chunk must be a positive integer, got {time_chunk!r}")
+    if set(record) - set(RECORDS):
+        raise UsageError(f"unknown record {sorted(set(record) - set(RECORDS))}; choose from {RECORDS}")
+    dfn = _delay_fn(model, delay)
+    delays = {t: int(dfn(t)) for t in Ts}
+    x = _check_data(graph, x)
+    plan = make_plan(graph)
+    run = _Run(plan, x.shape[0], Ts[-1], delays, set(record))
+    batch = min(batch_size, max(1, x.shape[0]))
+    tc = choose_chunk(plan, batch, Ts[-1], time_chunk, memory_limit,
+                      Ts[-1] if "spikes" in record else 0)
+    log.debug("simulate: %d samples, batch %d, T=%d, %d steps per chunk", x.shape[0], batch, Ts[-1], tc)
+    n_chunks = -(-Ts[-1] // tc)
+    total = -(-x.shape[0] // batch) * n_chunks
+    with (progress(total=total, desc="simulate", unit="chunk") if show_progress else _NoBar()) as bar:
+        for a in range(0, x.shape[0], batch):
+            run.batch(x[a:a + batch], a, tc, bar)
+    return run.result(Ts, y)
+
+
+class _Run:
+    """Accumulators of one simulation (all batches)."""
+
+    def __init__(self, plan: Plan, n: int, tmax: int, delays: dict, record: set):
+        g = plan.graph
+        self.plan, self.n, self.tmax, self.delays, self.record = plan, n, tmax, delays, record
+        self.fan = fanout_maps(g)
+        self.spikes = {l.name: np.zeros(tmax) for l in plan.neurons}
+        self.sops = {l.name: np.zeros(tmax) for l in plan.neurons}
+        self.bounds = sorted({0, *delays, *delays.values()})
+        k_shape = g.node(plan.readout).shape
+        self.sums = {b: np.zeros((n,) + k_shape) for b in self.bounds}
+        self.records = {}
+        if "spikes" in record:
+            self.records["spikes"] = {l.name: np.zeros((tmax, n) + l.shape, bool) for l in plan.neurons}
+        if "counts" in record:
+            self.records["counts"] = {l.name: np.zeros((n,) + l.shape, np.int32) for l in plan.neurons}
+        if "output" in record:
+            self.records["output"] = np.zeros((tmax, n) + k_shape, np.float32)
+
+    def batch(self, xb: np.ndarray, start: int, tc: int, bar) -> None:
+        plan, n = self.plan, xb.shape[0]
+        statics = _statics(plan, xb)
+        states = _states(plan, n)
+        acc = np.zeros((n,) + plan.graph.node(plan.readout).shape)
+        for t0 in range(0, self.tmax, tc):
+            steps = min(tc, self.tmax - t0)
+            out = self._chunk(statics, states, steps, n, t0, start)
+            cs = np.cumsum(out, axis=0, dtype=np.float64) + acc
+            for b in self.bounds:
+                if t0 < b <= t0 + steps:
+                    self.sums[b][start:start + n] = cs[b - t0 - 1]
+            acc = cs[-1]
+            if "output" in self.record:
+                self.records["output"][t0:t0 + steps, start:start + n] = out
+            bar.update(1)
+
+    def _chunk(self, statics, states, tc, n, t0, start) -> np.ndarray:
+        plan, values = self.plan, {}
+        for i, node in enumerate(plan.dynamic):
+            if isinstance(node.op, IFNeuron):
+                src = node.inputs[0]
+                const = src in plan.static
+                cur = statics[src] if const else values[src]
+                values[node.name], spikes = if_scan(states[node.name], cur, tc, const)
+                self._count(node, values[node.name], spikes, t0, start, states[node.name].unit)
+            elif is_cumulative(node):
+                values[node.name] = cumulative_pool(states[node.name], values[node.inputs[0]], tc)
+            else:
+                ins = [values[s] if s in values else _broadcast(statics[s], tc) for s in node.inputs]
+                values[node.name] = apply(node.op, *ins)
+            for s in set(node.inputs):
+                if plan.last_use.get(s) == i and s in values and s != plan.readout:
+                    del values[s]
+        if plan.readout in plan.static:
+            return np.broadcast_to(statics[plan.readout], (tc,) + statics[plan.readout].shape)
+        return values[plan.readout].reshape((tc, n) + plan.graph.node(plan.readout).shape)
+
+    def _count(self, node, x, spikes, t0, start, unit) -> None:
+        tc, n = spikes.shape[:2]
+        self.spikes[node.name][t0:t0 + tc] += spikes.reshape(tc, -1).sum(axis=1)
+        mask = x if unit else spikes.astype(np.float32)
+        self.sops[node.name][t0:t0 + tc] += sop_dot(mask.reshape(tc * n, -1), self.fan[node.name]) \
+            .reshape(tc, n).sum(axis=1)
+        if "spikes" in self.records:
+            self.records["spikes"][node.name][t0:t0 + tc, start:start + n] = spikes
+        if "counts" in self.records:
+            self.records["counts"][node.name][start:start + n] += spikes.sum(axis=0, dtype=np.int32)
+
+    def result(self, Ts, y) -> SimResult:
+        logits = {t: ((self.sums[t] - self.sums[self.delays[t]]) / (t - self.delays[t])).astype(np.float32)
+                  for t in Ts}
+        act = self.activity()
+        acc = {}
+        if y is not None:
+            y = np.asarray(y)
+            acc = {t: float(np.mean(np.argmax(logits[t], axis=1) == y)) for t in Ts}
+            act.accuracy = dict(acc)
+        return SimResult(Ts, dict(self.delays), logits, act, acc, self.records)
+
+    def activity(self) -> Activity:
+        g, n = self.plan.graph, max(1, self.n)
+        layers = [LayerActivity(l.name, int(np.prod(l.shape)), (self.spikes[l.name] / n).tolist(),
+                                (self.sops[l.name] / n).tolist()) for l in self.plan.neurons]
+        first = sum(node_macs(g, g.node(s)) for s in self.plan.static)
+        return Activity(T=self.tmax, samples=self.n, source="numpy", layers=layers,
+                        first_layer_macs=int(first), first_layer_convention="per-step",
+                        output_neurons=int(np.prod(g.node(self.plan.readout).shape)))
+
+
+class _NoBar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, k=1):
+        pass
+
+
+def _broadcast(v: np.ndarray, tc: int) -> np.ndarray:
+    """A static (N, *shape) tensor repeated for tc steps as (tc * N, *shape)."""
+    return np.broadcast_to(v, (tc,) + v.shape).reshape((tc * v.shape[0],) + v.shape[1:])
+
+
+def _statics(plan: Plan, xb: np.ndarray) -> dict:
+    """Evaluate the time-constant layers once; keep those a dynamic node (or the readout) reads."""
+    g, values = plan.graph, {}
+    for node in g.nodes:
+        if node.name in plan.static:
+            values[node.name] = xb if not node.inputs else apply(node.op, *[values[s] for s in node.inputs])
+    keep = set(plan.last_use) | {plan.readout}
+    return {k: v for k, v in values.items() if k in keep}
+
+
+def _states(plan: Plan, n: int) -> dict:
+    g, states = plan.graph, {}
+    for node in plan.dynamic:
+        if isinstance(node.op, IFNeuron):
+            states[node.name] = NeuronState.start(node.op, n, node.shape)
+        elif is_cumulative(node):
+            states[node.name] = CumulativePoolState.start(node.op, n, g.node(node.inputs[0]).shape, node.shape)
+    return states

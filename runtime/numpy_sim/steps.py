@@ -1,0 +1,91 @@
+"""Time-batched kernels of the fast simulator: the IF scan and the cumulative max pool.
+
+Both work on a chunk of ``tc`` steps laid out t-major, (tc * N, *shape), and
+carry their state between chunks. The elementwise recurrences below are
+exactly those of ``IFNeuron`` (see ``snnc.compiler.ir.ops``) and algorithms.md
+sections 1 and 4; the reference stepper (``reference.py``) computes the same
+float32 operations one step at a time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from snnc.compiler.execute import apply
+from snnc.compiler.ir import IFNeuron, MaxPool2d
+
+
+def _channel(a: np.ndarray, ndim: int) -> np.ndarray:
+    return np.asarray(a, np.float32).reshape((1, -1) + (1,) * (ndim - 2))
+
+
+@dataclass
+class NeuronState:
+    """Membrane v (N, *shape) of one IF layer plus its broadcast threshold."""
+
+    op: IFNeuron
+    v: np.ndarray
+    theta: np.ndarray
+    unit: bool
+
+    @staticmethod
+    def start(op: IFNeuron, n: int, shape) -> "NeuronState":
+        nd = len(shape) + 1
+        v = np.broadcast_to(_channel(op.v_init, nd), (n,) + tuple(shape)).astype(np.float32)
+        return NeuronState(op, v, _channel(op.threshold, nd), bool(np.all(op.threshold == 1)))
+
+
+def if_scan(st: NeuronState, current: np.ndarray, tc: int, const: bool):
+    """Run ``tc`` IF steps; return (x(t) as (tc * N, *shape) float32, spikes (tc, N, *shape) bool).
+
+    For t in the chunk::
+
+        v <- v + I(t);  s <- v >= theta;  v <- v - s * theta  (subtract)  or  v <- 0 where s  (zero)
+
+    ``const``: ``current`` is one (N, *shape) current applied every step.
+    """
+    v = st.v
+    cur = current if const else current.reshape((tc,) + v.shape)
+    spikes = np.empty((tc,) + v.shape, bool)
+    subtract = st.op.reset == "subtract"
+    for t in range(tc):
+        np.add(v, cur if const else cur[t], out=v)
+        s = np.greater_equal(v, st.theta, out=spikes[t])
+        if subtract:
+            np.subtract(v, st.theta, out=v, where=s)
+        else:
+            np.copyto(v, 0.0, where=s)
+    flat = spikes.reshape((tc * v.shape[0],) + v.shape[1:])
+    x = flat.astype(np.float32) if st.unit else flat * st.theta
+    return x, spikes
+
+
+@dataclass
+class CumulativePoolState:
+    """Running sums C (N, *in_shape) of a cumulative max pool and its previous maximum M(t-1)."""
+
+    op: MaxPool2d
+    c: np.ndarray
+    m_prev: np.ndarray
+
+    @staticmethod
+    def start(op: MaxPool2d, n: int, in_shape, out_shape) -> "CumulativePoolState":
+        return CumulativePoolState(op, np.zeros((n,) + tuple(in_shape), np.float32),
+                                   np.zeros((n,) + tuple(out_shape), np.float32))
+
+
+def cumulative_pool(st: CumulativePoolState, current: np.ndarray, tc: int) -> np.ndarray:
+    """J(t) = max_i C_i(t) - max_i C_i(t-1) with C_i(t) = C_i(t-1) + I_i(t), C(0) = 0, for a chunk."""
+    n = st.c.shape[0]
+    cur = current.reshape((tc,) + st.c.shape)
+    sums = np.empty_like(cur)
+    for t in range(tc):
+        np.add(st.c, cur[t], out=st.c)
+        sums[t] = st.c
+    m = apply(st.op, sums.reshape((tc * n,) + st.c.shape[1:])).reshape((tc,) + st.m_prev.shape)
+    j = np.empty_like(m)
+    np.subtract(m[0], st.m_prev, out=j[0])
+    np.subtract(m[1:], m[:-1], out=j[1:])
+    st.m_prev = m[-1].copy()
+    return j.reshape((tc * n,) + st.m_prev.shape[1:])
