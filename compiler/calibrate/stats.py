@@ -1,0 +1,83 @@
+"""Calibration statistics per neuron layer and the readout delay estimate (algorithms.md section 6).
+
+One forward pass of the calibrated clip-ANN over a statistics set (the first
+``max_samples`` calibration samples) records, per IFNeuron layer, from
+r = ReLU(z) (z: the layer's input current under the final thresholds):
+
+* percentiles 50 / 90 / 99 / 99.9 of r over all elements (from an evenly
+  strided subsample of at most ~1e5 values per batch) and the exact max;
+* thresholds (min / median / max over channels, every value, dead channels);
+* ``expected_rate`` = mean over samples and neurons of clip(z, 0, theta) / theta
+  (0 for a dead channel), the firing rate the energy estimator assumes;
+* ``first_spike_steps`` = min_i (theta_i - v_i(0)) / E_x[ReLU(z_i)] with
+  v(0) = 0.5 theta, over neurons i (every element of the layer's map) with
+  E_x[ReLU(z_i)] > 0 and theta_i > 0 (others never fire and are excluded).
+
+The paper's Eq. 19 estimate of the output layer's first-spike time is
+t0 = sum over spiking layers of first_spike_steps (in folded units theta = 1,
+v(0) = 0.5 and E[ReLU(z~)] = E[ReLU(z)] / theta: the same number).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from snnc.compiler.calibrate.loop import clip_channels, open_graph
+from snnc.compiler.execute import run
+from snnc.compiler.ir import Graph
+
+PERCENTILES = (50.0, 90.0, 99.0, 99.9)
+SUBSAMPLE = 100_000
+
+
+class _Layer:
+    def __init__(self, theta: np.ndarray, shape):
+        self.theta = theta
+        self.sum_r = np.zeros(shape, np.float64)
+        self.sum_rate = 0.0
+        self.count = 0
+        self.peak = 0.0
+        self.samples = []
+
+    def add(self, r: np.ndarray) -> np.ndarray:
+        clipped = clip_channels(r, self.theta)
+        inv = np.zeros_like(self.theta)
+        np.divide(1.0, self.theta, out=inv, where=self.theta > 0)
+        self.sum_rate += float((clipped * inv.reshape((1, -1) + (1,) * (r.ndim - 2))).sum(dtype=np.float64))
+        self.sum_r += r.sum(axis=0, dtype=np.float64)
+        self.count += len(r)
+        self.peak = max(self.peak, float(r.max()))
+        flat = r.ravel()
+        self.samples.append(flat[::max(1, flat.size // SUBSAMPLE)])
+        return clipped
+
+    def summary(self) -> dict:
+        th, mean_r = self.theta, self.sum_r / max(self.count, 1)
+        th_map = np.broadcast_to(th.reshape((-1,) + (1,) * (mean_r.ndim - 1)), mean_r.shape)
+        live = (mean_r > 0) & (th_map > 0)
+        first = float(np.min(0.5 * th_map[live] / mean_r[live])) if live.any() else None
+        pct = np.percentile(np.concatenate(self.samples), PERCENTILES)
+        return {
+            "channels": int(len(th)), "neurons": int(mean_r.size),
+            "threshold": {"min": float(th.min()), "median": float(np.median(th)), "max": float(th.max())},
+            "dead_channels": int(np.sum(th == 0)),
+            "activation_percentiles": {**{f"{p:g}": float(v) for p, v in zip(PERCENTILES, pct)}, "max": self.peak},
+            "expected_rate": self.sum_rate / max(self.count * mean_r.size, 1),
+            "first_spike_steps": first,
+            "thresholds": [float(v) for v in th.astype(np.float32)],
+        }
+
+
+def layer_statistics(graph: Graph, x: np.ndarray, batch_size: int = 100, max_samples: int = 512) -> dict:
+    """{"layers": {neuron name: summary}, "t0": Eq. 19 estimate, "samples": n} for a calibrated graph."""
+    open_g, theta = open_graph(graph)
+    layers = {name: _Layer(t, open_g.node(name).shape) for name, t in theta.items()}
+
+    def hook(name, value):
+        return layers[name].add(value) if name in layers else None
+
+    xs = x[:max_samples]
+    for i in range(0, len(xs), batch_size):
+        run(open_g, xs[i:i + batch_size], hook=hook)
+    out = {name: layer.summary() for name, layer in layers.items()}
+    t0 = float(sum(s["first_spike_steps"] for s in out.values() if s["first_spike_steps"] is not None))
+    return {"layers": out, "t0": t0, "samples": int(len(xs))}

@@ -1,0 +1,196 @@
+"""Threshold folding end to end on IR-built graphs covering every folding case.
+
+Oracle: the clip-ANN computed independently from the *unfolded* source ANN
+(each ReLU / Clip node's output clipped at the calibrated thresholds via the
+executor hook). The folded unit-threshold graph must compute the same
+function within 1e-5 of the output scale.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from snnc.compiler.execute import run
+from snnc.compiler.ir import (Add, AvgPool2d, BatchNorm, ChannelPermute, Clip, Concat, Conv2d, Flatten,
+                              GlobalAvgPool2d, Graph, Identity, IFNeuron, Input, Linear, MaxPool2d, Pad,
+                              ReLU, Reshape, Resize)
+from snnc.compiler.passes.check_snn import SNN_OPS
+from snnc.compiler.passes.pipeline import run_pipeline
+
+R = np.random.default_rng(1)
+
+
+def w(*shape, s=0.5):
+    return (R.standard_normal(shape) * s).astype(np.float32)
+
+
+def conv(o, i, k=3, pad=1, **kw):
+    return Conv2d(weight=w(o, i, k, k), bias=w(o), padding=(pad,) * 4, **kw)
+
+
+def bn(c):
+    return BatchNorm(gamma=(R.random(c) + 0.5).astype(np.float32), beta=w(c), mean=w(c),
+                     var=(R.random(c) + 0.5).astype(np.float32))
+
+
+def head(src, c, hw=4):
+    return [("flat", Flatten(), [src]), ("fc", Linear(weight=w(5, c * hw * hw), bias=w(5)), ["flat"])]
+
+
+def stem(c=4):
+    return [("x", Input(shape=(3, 8, 8)), []), ("c1", conv(c, 3), ["x"]), ("b1", bn(c), ["c1"]),
+            ("r1", ReLU(), ["b1"])]
+
+
+def g_flatten_maxpool_pre():
+    return stem() + [("p1", MaxPool2d(), ["r1"]), ("c2", conv(6, 4), ["p1"]), ("r2", ReLU(), ["c2"]),
+                     ("p2", MaxPool2d(), ["r2"])] + head("p2", 6, 2)
+
+
+def g_maxpool_post_neuron():  # r1 feeds the pool and a conv: the pool stays after the neurons
+    return stem() + [("p1", MaxPool2d(kernel=(1, 1), stride=(1, 1)), ["r1"]), ("c2", conv(4, 4), ["r1"]),
+                     ("a", Add(), ["p1", "c2"]), ("r2", ReLU(), ["a"]), ("p2", MaxPool2d(), ["r2"]),
+                     ("r3", Identity(), ["p2"])] + head("r3", 4)
+
+
+def g_avgpool_gap():
+    return stem() + [("ap", AvgPool2d(padding=(1, 1, 1, 1), count_include_pad=True), ["r1"]),
+                     ("c2", conv(6, 4), ["ap"]), ("r2", ReLU(), ["c2"]), ("gap", GlobalAvgPool2d(), ["r2"]),
+                     ("flat", Flatten(), ["gap"]), ("fc", Linear(weight=w(5, 6), bias=w(5)), ["flat"])]
+
+
+def g_residual_identity():
+    return stem() + [("c2", conv(4, 4), ["r1"]), ("r2", ReLU(), ["c2"]), ("c3", conv(4, 4), ["r2"]),
+                     ("a", Add(), ["c3", "r1"]), ("r3", ReLU(), ["a"])] + head("r3", 4, 8)
+
+
+def g_residual_projection():
+    return stem() + [("c2", conv(6, 4, stride=(2, 2)), ["r1"]), ("r2", ReLU(), ["c2"]), ("c3", conv(6, 6), ["r2"]),
+                     ("proj", conv(6, 4, k=1, pad=0, stride=(2, 2)), ["r1"]), ("bp", bn(6), ["proj"]),
+                     ("a", Add(), ["c3", "bp"]), ("r3", ReLU(), ["a"])] + head("r3", 6)
+
+
+def g_concat_permute_grouped():
+    return stem() + [("c2", conv(2, 4), ["r1"]), ("r2", ReLU(), ["c2"]),
+                     ("cat", Concat(), ["r1", "r2"]),
+                     ("perm", ChannelPermute(perm=np.array([5, 0, 3, 1, 4, 2])), ["cat"]),
+                     ("c3", conv(6, 3, groups=2), ["perm"]), ("r3", Clip(lo=0.0, hi=1.5), ["c3"]),
+                     ("c4", conv(6, 1, groups=6), ["r3"]), ("r4", ReLU(), ["c4"])] + head("r4", 6, 8)
+
+
+def g_dead_channel():
+    c2 = conv(4, 4)
+    c2.weight[1] = 0.0
+    c2.bias[1] = -1.0  # channel 1 never fires: threshold 0
+    return stem() + [("c2", c2, ["r1"]), ("r2", ReLU(), ["c2"]), ("c3", conv(4, 4), ["r2"]),
+                     ("a", Add(), ["c3", "r2"]), ("r3", ReLU(), ["a"])] + head("r3", 4, 8)
+
+
+def g_resize_pad_reshape_lone_bn():
+    return stem() + [("bn2", bn(4), ["r1"]), ("c2", conv(4, 4), ["bn2"]), ("r2", ReLU(), ["c2"]),
+                     ("bn3", bn(4), ["r2"]), ("c3", conv(4, 4, k=1, pad=0), ["bn3"]), ("r3", ReLU(), ["c3"]),
+                     ("up", Resize(size=(16, 16), mode="linear", coord="half_pixel"), ["r3"]),
+                     ("pad", Pad(pads=(1, 1, 1, 1), value=0.0), ["up"]), ("c4", conv(4, 4, stride=(2, 2), pad=0), ["pad"]),
+                     ("r4", ReLU(), ["c4"]), ("padv", Pad(pads=(0, 0, 1, 1), value=0.25), ["r4"]),
+                     ("mix", Reshape(shape=(2, 18, 9)), ["padv"]), ("c5", conv(3, 2), ["mix"]), ("r5", ReLU(), ["c5"]),
+                     ("rs", Reshape(shape=(3 * 162,)), ["r5"]), ("bn6", bn(486), ["rs"]),
+                     ("fc", Linear(weight=w(5, 486), bias=w(5)), ["bn6"])]
+
+
+GRAPHS = {f.__name__[2:]: f for f in [g_flatten_maxpool_pre, g_maxpool_post_neuron, g_avgpool_gap,
+                                      g_residual_identity, g_residual_projection, g_concat_permute_grouped,
+                                      g_dead_channel, g_resize_pad_reshape_lone_bn]}
+
+
+def clip_ann(ann: Graph, thresholds: dict, x: np.ndarray) -> np.ndarray:
+    """Independent oracle: the source ANN with each activation clipped at its calibrated thresholds."""
+    def hook(name, v):
+        if name in thresholds:
+            th = np.asarray(thresholds[name], np.float32)
+            return np.minimum(v, th.reshape((1, -1) + (1,) * (v.ndim - 2)))
+    return run(ann, x, hook=hook)[ann.outputs[0]]
+
+
+def assert_equivalent(ann, snn, cal_layers, x, rel=1e-5):
+    th = {k: v["thresholds"] for k, v in cal_layers.items()}
+    ref = clip_ann(ann, th, x)
+    out = run(snn, x)[snn.outputs[0]]
+    scale = max(float(np.abs(ref).max()), 1e-6)
+    assert np.abs(out - ref).max() <= rel * scale, (np.abs(out - ref).max(), scale)
+
+
+def compile_graph(spec, outputs=("fc",), **opts):
+    ann = Graph.build(spec, list(outputs))
+    x = R.standard_normal((64,) + ann.inputs[0].shape).astype(np.float32)
+    snn, log, info = run_pipeline(ann, calib=x, batch_size=16, **opts)
+    return ann, snn, log, info, x
+
+
+@pytest.mark.parametrize("name", sorted(GRAPHS))
+@pytest.mark.parametrize("method", ["cltb", "max"])
+def test_folded_graph_equals_clip_ann(name, method):
+    ann, snn, log, info, x = compile_graph(GRAPHS[name](), method=method)
+    assert {n.type for n in snn.nodes} <= SNN_OPS
+    for n in snn.of_type(IFNeuron):
+        assert np.all(n.op.threshold == 1.0) and np.all(n.op.v_init == 0.5) and n.op.reset == "subtract"
+    assert snn.node(snn.outputs[0]).type in ("Linear", "Conv2d")  # readout = last synaptic layer
+    assert_equivalent(ann, snn, info["calibration"]["layers"], x)
+    assert_equivalent(ann, snn, info["calibration"]["layers"], R.standard_normal(x.shape).astype(np.float32))
+
+
+def _changes(log, step):
+    return [c for e in log if e["pass"] == step for c in e["changes"]]
+
+
+def test_residual_identity_skip_gets_gain_theta_a_over_theta_o():
+    ann, snn, log, info, _ = compile_graph(g_residual_identity())
+    gains = [n for n in snn.nodes if n.type == "ChannelAffine"]
+    assert len(gains) == 1 and gains[0].inputs == ("r1",)
+    lay = info["calibration"]["layers"]
+    expect = np.float32(lay["r1"]["thresholds"]) / np.float32(lay["r3"]["thresholds"])
+    np.testing.assert_allclose(gains[0].op.scale, expect, rtol=1e-6)
+    assert not np.any(gains[0].op.shift)
+
+
+def test_projection_skip_absorbs_scale_without_gain():
+    ann, snn, log, info, _ = compile_graph(g_residual_projection())
+    assert not [n for n in snn.nodes if n.type == "ChannelAffine"]
+    assert "folded BatchNorm 'bp' into Conv2d 'proj'" in _changes(log, "fold_batchnorm")
+
+
+def test_dead_channel_removed_and_reported():
+    ann, snn, log, info, _ = compile_graph(g_dead_channel())
+    assert info["calibration"]["layers"]["r2"]["thresholds"][1] == 0.0
+    assert np.all(snn.node("c2").op.weight[1] == 0) and snn.node("c2").op.bias[1] == 0
+    assert np.all(snn.node("c3").op.weight[:, 1] == 0)  # outgoing weights zeroed
+    assert any("'r2': 1 dead channel" in c for c in _changes(log, "fold_thresholds"))
+
+
+def test_pool_modes_auto_pre_neuron_vs_cumulative():
+    ann, snn, log, info, _ = compile_graph(g_flatten_maxpool_pre())
+    assert snn.node("p1").op.mode == "pre-neuron" and snn.node("p1").inputs == ("c1",)
+    assert snn.node("r1").inputs == ("p1",)  # the neuron moved after the pool
+    assert snn.node("p2").op.mode == "cumulative"
+    for forced in ("pre-neuron", "cumulative"):
+        _, snn2, _, _, _ = compile_graph(g_flatten_maxpool_pre(), pool_mode=forced)
+        assert {n.op.mode for n in snn2.of_type(MaxPool2d)} == {forced}
+
+
+def test_post_neuron_pool_kept_and_reported():
+    ann, snn, log, info, _ = compile_graph(g_maxpool_post_neuron())
+    assert snn.node("p1").inputs == ("r1",) and snn.node("p1").op.mode == "cumulative"
+    assert any("kept after ReLU 'r1'" in c for c in _changes(log, "swap_maxpool"))
+
+
+def test_lone_bn_before_padded_conv_is_kept_and_reported():
+    ann, snn, log, info, _ = compile_graph(g_resize_pad_reshape_lone_bn())
+    kept = _changes(log, "fold_affine")
+    assert any("'bn2' kept" in c and "zero-padded" in c for c in kept)
+    assert "folded ChannelAffine 'bn3' into Conv2d 'c3'" in kept  # 1x1 conv without padding: exact
+    assert any("'bn6'" in c and "Linear 'fc'" in c for c in kept)
+    assert "bn2" in snn and "bn3" not in snn
+
+
+def test_relu6_threshold_capped():
+    ann, snn, log, info, x = compile_graph(g_concat_permute_grouped(), method="max")
+    assert max(info["calibration"]["layers"]["r3"]["thresholds"]) <= 1.5
