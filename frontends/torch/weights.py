@@ -1,0 +1,87 @@
+"""Load a ``.pth`` state dict into a module, naming the first tensor that does not fit.
+
+Files are read with ``torch.load(path, weights_only=True)``: only tensors and
+plain containers are unpickled, never arbitrary objects, so a weights file
+cannot run code. Accepted layouts: a state dict, or a checkpoint dict holding
+one under ``"state_dict"`` or ``"model"``; a ``"module."`` prefix on every key
+(``nn.DataParallel``) is removed.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from snnc.compiler.errors import ModelLoadError
+
+CHECKPOINT_KEYS = ("state_dict", "model")
+# buffers that eval-mode inference never reads; old checkpoints lack them
+OPTIONAL_SUFFIXES = ("num_batches_tracked",)
+
+
+def read_state_dict(path) -> dict:
+    """The ``{name: tensor}`` dict stored in ``path`` (ModelLoadError if it is none)."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"weights file {path} does not exist")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch raises many types for a bad file
+        raise ModelLoadError(f"cannot read weights file {path} as a torch state dict "
+                             f"(torch.load with weights_only=True: {str(e).splitlines()[0][:300]}); "
+                             f"save it with torch.save(model.state_dict(), path)") from None
+    if isinstance(obj, Mapping):
+        for key in CHECKPOINT_KEYS:
+            if isinstance(obj.get(key), Mapping):
+                obj = obj[key]
+                break
+    if not isinstance(obj, Mapping) or not obj or not all(torch.is_tensor(v) for v in obj.values()):
+        raise ModelLoadError(f"{path} holds {_describe(obj)}, not a state dict {{name: tensor}}; "
+                             f"save it with torch.save(model.state_dict(), path)")
+    sd = dict(obj)
+    if all(k.startswith("module.") for k in sd):
+        sd = {k[len("module."):]: v for k, v in sd.items()}
+    return sd
+
+
+def first_mismatch(expected: Mapping, given: Mapping) -> str | None:
+    """Describe the first tensor of ``expected`` missing or misshapen in ``given``, then extra keys."""
+    missing = [k for k in expected if k not in given and not k.endswith(OPTIONAL_SUFFIXES)]
+    unexpected = [k for k in given if k not in expected]
+    for k, want in expected.items():
+        if k in given and tuple(given[k].shape) != tuple(want.shape):
+            return (f"shape mismatch for tensor {k!r}: the file has {tuple(given[k].shape)}, "
+                    f"the model needs {tuple(want.shape)}")
+        if k in missing:
+            return f"missing tensor {k!r}" + _more(len(missing) - 1, len(unexpected))
+    if unexpected:
+        return f"unexpected tensor {unexpected[0]!r}" + _more(0, len(unexpected) - 1)
+    return None
+
+
+def load_weights(module, path, name: str = "model"):
+    """Load the state dict in ``path`` into ``module`` (strict, by name and shape); return module."""
+    sd = read_state_dict(path)
+    problem = first_mismatch(module.state_dict(), sd)
+    if problem:
+        raise ModelLoadError(f"weights {path} do not match the architecture of {name}: {problem}")
+    module.load_state_dict(sd, strict=False)
+    return module
+
+
+def _more(missing: int, unexpected: int) -> str:
+    parts = [f"{n} more {lbl}" for n, lbl in ((missing, "missing"), (unexpected, "unexpected")) if n > 0]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _describe(obj) -> str:
+    if isinstance(obj, Mapping):
+        bad = next((k for k, v in obj.items() if not _is_tensor(v)), None)
+        return "an empty dict" if not obj else f"a dict whose entry {bad!r} is a {type(obj[bad]).__name__}"
+    return f"a {type(obj).__name__}"
+
+
+def _is_tensor(v) -> bool:
+    import torch
+    return torch.is_tensor(v)

@@ -1,0 +1,246 @@
+"""Torch frontend input handling: model specs, weight files, unsupported models, BN statistics.
+
+Oracles: torch itself (state dicts, module outputs, per-channel statistics
+computed with plain torch ops), never this package's earlier output.
+"""
+from __future__ import annotations
+
+import urllib.error
+
+import numpy as np
+import pytest
+
+from snnc.compiler.errors import DataError, ModelLoadError, SnncError, UnsupportedModelError, UsageError
+
+NET_PY = """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.bn = nn.BatchNorm2d(4)
+        self.fc = nn.Linear(4 * 6 * 6, 5)
+
+    def forward(self, x):
+        return self.fc(F.relu(self.bn(self.conv(x))).flatten(1))
+
+class Helper:
+    pass
+"""
+
+
+@pytest.fixture
+def net_file(tmp_path):
+    path = tmp_path / "my_model.py"
+    path.write_text(NET_PY)
+    return path
+
+
+def _net(torch, net_file):
+    from snnc.frontends.torch.spec import class_from_file
+    return class_from_file(net_file, "Net")
+
+
+# -- model specs ---------------------------------------------------------------
+def test_py_spec_instantiates_class_and_loads_weights(torch, net_file, tmp_path):
+    from snnc.frontends.torch import build_module
+    ref = _net(torch, net_file)
+    torch.save(ref.state_dict(), tmp_path / "w.pth")
+    module = build_module(f"{net_file}:Net", weights=tmp_path / "w.pth")
+    for k, v in ref.state_dict().items():
+        assert torch.equal(module.state_dict()[k], v), k
+
+
+def test_py_spec_without_the_class_lists_defined_classes(torch, net_file):
+    from snnc.frontends.torch import build_module
+    with pytest.raises(ModelLoadError, match=r"defines no class 'Missing'.*Net") as e:
+        build_module(f"{net_file}:Missing")
+    assert "Helper" not in str(e.value)  # only nn.Module classes are offered
+    with pytest.raises(ModelLoadError, match="not a torch.nn.Module"):
+        build_module(f"{net_file}:Helper")
+
+
+def test_bad_specs_and_shapes(torch, tmp_path):
+    from snnc.frontends.torch import build_module, parse_input_shape
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        build_module(f"{tmp_path / 'nope.py'}:Net")
+    with pytest.raises(UsageError, match="torchvision:NAME"):
+        build_module("resnet18")
+    with pytest.raises(ModelLoadError, match="did you mean resnet18"):
+        build_module("torchvision:resnet81")
+    assert parse_input_shape("1,3,64,64") == (1, 3, 64, 64)
+    assert parse_input_shape([2, 10]) == (2, 10)
+    for bad in (None, "", "1,3,a", "0,3,8,8", "7"):
+        with pytest.raises(UsageError, match="input shape|--input-shape"):
+            parse_input_shape(bad)
+
+
+def test_missing_input_shape_is_a_usage_error(torch, net_file):
+    from snnc.frontends import load_model
+    with pytest.raises(UsageError, match="--input-shape") as e:
+        load_model(f"{net_file}:Net")
+    assert e.value.exit_code != 0
+
+
+def test_default_weights_offline_asks_for_a_local_file(torch, monkeypatch):
+    import torch.hub
+    from snnc.frontends.torch import build_module
+
+    def offline(*a, **k):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    with pytest.raises(ModelLoadError, match=r"cannot download.*resnet18.*local \.pth.*--weights"):
+        build_module("torchvision:resnet18", weights="DEFAULT")
+
+
+# -- weight files --------------------------------------------------------------
+@pytest.mark.parametrize("wrap", ["plain", "state_dict", "model", "dataparallel"])
+def test_checkpoint_layouts_load(torch, net_file, tmp_path, wrap):
+    from snnc.frontends.torch import load_weights
+    ref = _net(torch, net_file)
+    sd = ref.state_dict()
+    obj = {"plain": sd, "state_dict": {"state_dict": sd, "epoch": 3},
+           "model": {"model": sd}, "dataparallel": {f"module.{k}": v for k, v in sd.items()}}[wrap]
+    torch.save(obj, tmp_path / "w.pth")
+    module = load_weights(_net(torch, net_file), tmp_path / "w.pth")
+    x = torch.rand(2, 1, 8, 8)
+    assert torch.equal(module.eval()(x), ref.eval()(x))
+
+
+def test_weights_mismatch_names_first_tensor(torch, net_file, tmp_path):
+    from snnc.frontends.torch import load_weights
+    sd = _net(torch, net_file).state_dict()
+    cases = {
+        "shape": ({**sd, "conv.weight": torch.zeros(4, 1, 5, 5)},
+                  r"shape mismatch for tensor 'conv.weight'.*\(4, 1, 5, 5\).*\(4, 1, 3, 3\)"),
+        "missing": ({k: v for k, v in sd.items() if k != "bn.running_var"}, r"missing tensor 'bn.running_var'"),
+        "unexpected": ({**sd, "head.bias": torch.zeros(3)}, r"unexpected tensor 'head.bias'"),
+    }
+    for what, (bad, pattern) in cases.items():
+        torch.save(bad, tmp_path / f"{what}.pth")
+        with pytest.raises(ModelLoadError, match=pattern):
+            load_weights(_net(torch, net_file), tmp_path / f"{what}.pth", name="my_model.py:Net")
+
+
+def test_num_batches_tracked_is_optional(torch, net_file, tmp_path):
+    from snnc.frontends.torch import load_weights
+    sd = {k: v for k, v in _net(torch, net_file).state_dict().items() if "num_batches" not in k}
+    torch.save(sd, tmp_path / "old.pth")
+    load_weights(_net(torch, net_file), tmp_path / "old.pth")
+
+
+def test_files_that_are_not_state_dicts(torch, tmp_path):
+    from snnc.frontends.torch import read_state_dict
+    torch.save([torch.zeros(2)], tmp_path / "list.pth")
+    torch.save({"weights": [1, 2]}, tmp_path / "dict.pth")
+    (tmp_path / "junk.pth").write_bytes(b"not a torch file")
+    for name, pattern in [("list.pth", "holds a list"), ("dict.pth", "entry 'weights' is a list"),
+                          ("junk.pth", "cannot read weights file"), ("none.pth", "does not exist")]:
+        with pytest.raises(ModelLoadError, match=pattern) as e:
+            read_state_dict(tmp_path / name)
+        assert e.value.exit_code == 3
+
+
+def test_weights_file_with_pickled_object_is_refused(torch, tmp_path):
+    from snnc.frontends.torch import read_state_dict
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "module.pth")  # a whole pickled module, not a state dict
+    with pytest.raises(ModelLoadError, match="weights_only"):
+        read_state_dict(tmp_path / "module.pth")
+
+
+# -- unsupported models ------------------------------------------------------------
+def test_mobilenet_v3_is_refused_naming_hardswish(torch):
+    import torchvision
+    from snnc.frontends.torch import from_torch
+    model = torchvision.models.mobilenet_v3_small()
+    with pytest.raises(UnsupportedModelError, match=r"Hardswish at features\.0\.2") as e:
+        from_torch(model, (1, 3, 64, 64), name="torchvision:mobilenet_v3_small")
+    assert "Hardsigmoid" in str(e.value) and "torchvision:mobilenet_v3_small" in str(e.value)
+    assert e.value.exit_code == 4
+
+
+def test_regnet_y_squeeze_excitation_sigmoid_is_refused(torch):
+    import torchvision
+    from snnc.frontends.torch import check_supported
+    model = torchvision.models.regnet_y_400mf()
+    with pytest.raises(UnsupportedModelError, match="Sigmoid at trunk_output"):
+        check_supported(model, "regnet_y_400mf")
+    check_supported(torchvision.models.regnet_x_400mf())  # ReLU only: accepted
+
+
+def test_untraceable_module_names_module_and_exporter_message(torch):
+    from snnc.frontends.torch import to_onnx
+
+    class Broken(torch.nn.Module):
+        def forward(self, x):
+            return self.head(x)  # no such attribute
+
+    with pytest.raises(UnsupportedModelError, match=r"(?s)Broken.*legacy exporter: AttributeError.*'head'"):
+        to_onnx(Broken(), torch.rand(1, 3), "Broken")
+
+
+def test_from_torch_needs_module_and_example(torch):
+    from snnc.frontends.torch import from_torch
+    with pytest.raises(UsageError, match="torch.nn.Module"):
+        from_torch(lambda x: x, (1, 3))
+    with pytest.raises(UsageError, match="example input"):
+        from_torch(torch.nn.ReLU())
+
+
+# -- batch-norm statistics ---------------------------------------------------------
+def _bn_model(torch):
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 6, 3), torch.nn.BatchNorm2d(6), torch.nn.ReLU(),
+                               torch.nn.Dropout(0.5), torch.nn.Conv2d(6, 5, 3), torch.nn.BatchNorm2d(5))
+
+
+def _bn_outputs(torch, model, x):
+    outs = []
+    hooks = [m.register_forward_hook(lambda m, i, o: outs.append(o)) for m in model
+             if isinstance(m, torch.nn.BatchNorm2d)]
+    with torch.no_grad():
+        model(x)
+    for h in hooks:
+        h.remove()
+    return outs
+
+
+def test_calibrate_bn_stats_normalises_each_bn_on_the_data(torch):
+    from snnc.frontends.torch import calibrate_bn_stats
+    model = _bn_model(torch)
+    model.train()
+    x = torch.rand(64, 3, 10, 10) * 4 + 2  # far from the default running stats (0, 1)
+    before = _bn_outputs(torch, model.eval(), x)
+    assert abs(float(before[0].mean())) > 0.5
+    calibrate_bn_stats(model, x.numpy(), batch_size=64)
+    assert not model.training and all(not m.training for m in model)
+    assert all(m.momentum == 0.1 for m in model if isinstance(m, torch.nn.BatchNorm2d))
+    for out in _bn_outputs(torch, model, x):  # eval-mode BN outputs: mean beta=0, std gamma=1 per channel
+        np.testing.assert_allclose(out.mean(dim=(0, 2, 3)).numpy(), 0.0, atol=2e-3)
+        np.testing.assert_allclose(out.std(dim=(0, 2, 3)).numpy(), 1.0, atol=0.02)
+
+
+def test_calibrate_bn_stats_running_mean_is_mean_over_batches(torch):
+    from snnc.frontends.torch import calibrate_bn_stats
+    bn = torch.nn.BatchNorm2d(2)
+    x = torch.rand(40, 2, 3, 3) * torch.tensor([1.0, 5.0]).view(1, 2, 1, 1)
+    calibrate_bn_stats(torch.nn.Sequential(bn), x, batch_size=10)
+    # equal batches: cumulative average of batch means == overall mean
+    np.testing.assert_allclose(bn.running_mean.numpy(), x.mean(dim=(0, 2, 3)).numpy(), rtol=1e-5)
+    batch_vars = torch.stack([c.var(dim=(0, 2, 3), unbiased=True) for c in x.split(10)]).mean(0)
+    np.testing.assert_allclose(bn.running_var.numpy(), batch_vars.numpy(), rtol=1e-5)
+
+
+def test_calibrate_bn_stats_rejects_bad_data(torch):
+    from snnc.frontends.torch import calibrate_bn_stats
+    with pytest.raises(DataError):
+        calibrate_bn_stats(_bn_model(torch), np.zeros((0, 3, 10, 10)))
+    with pytest.raises(DataError, match="failed"):
+        calibrate_bn_stats(_bn_model(torch), np.zeros((4, 2, 10, 10)))  # wrong channel count
+
+
+def test_every_error_is_an_snnc_error_with_nonzero_exit():
+    for cls in (ModelLoadError, UnsupportedModelError, UsageError, DataError):
+        assert issubclass(cls, SnncError) and cls.exit_code != 0
