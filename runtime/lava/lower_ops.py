@@ -1,0 +1,171 @@
+"""The lowering functions of the table in ``lower`` (one per IR op type)."""
+from __future__ import annotations
+
+import numpy as np
+
+from snnc.compiler.errors import BackendError
+from snnc.compiler.ir import Node
+from snnc.compiler.analysis.sop import fanout_maps
+from snnc.runtime.lava.lower import Ctx, Signal, connect, lowers, pending_bias, to_lava
+
+GRADED_BITS = 24
+
+
+def _conv_process(ctx: Ctx, node: Node, sig: Signal, weight, stride, padding, dilation, groups):
+    """A Lava Conv for an IR cross-correlation kernel (O, I, kH, kW) on (W, H, C) maps."""
+    from lava.proc.conv.process import Conv
+    pt, pl, pb, pr = padding
+    if (pt, pl) != (pb, pr):
+        raise BackendError(f"node {node.name!r}: asymmetric padding {padding} cannot be expressed by Lava's Conv")
+    if sig.bias is not None:
+        raise BackendError(f"node {node.name!r}: a synapse fed by a biased current is not supported")
+    graded = sig.kind != "spike"
+    if graded and ctx.num.fixed:
+        raise BackendError(f"node {node.name!r}: graded (non-spike) input to a synapse is not supported in fixed point")
+    w = np.ascontiguousarray(np.flip(weight, axis=(2, 3)).transpose(0, 3, 2, 1))
+    conv = ctx.add(Conv(weight=w, input_shape=tuple(sig.shape), padding=(pl, pt), stride=(stride[1], stride[0]),
+                        dilation=(dilation[1], dilation[0]), groups=groups,
+                        num_message_bits=GRADED_BITS if graded else 0, name=node.name))
+    connect(sig, conv.s_in)
+    return Signal([conv.a_out], sig.depth + 1, tuple(conv.a_out.shape), "current")
+
+
+@lowers("Conv2d")
+def lower_conv(ctx: Ctx, node: Node) -> Signal:
+    op = node.op
+    out = _conv_process(ctx, node, ctx.inp(node), ctx.num.weights(node), op.stride, op.padding,
+                        op.dilation, op.groups)
+    out.bias = pending_bias(node, op.bias)
+    return out
+
+
+@lowers("Linear")
+def lower_linear(ctx: Ctx, node: Node) -> Signal:
+    from lava.proc.dense.process import Dense
+    sig = ctx.inp(node)
+    if len(sig.shape) != 1:
+        raise BackendError(f"node {node.name!r}: Linear needs a vector input, got Lava shape {sig.shape}")
+    if sig.bias is not None:
+        raise BackendError(f"node {node.name!r}: a synapse fed by a biased current is not supported")
+    graded = sig.kind != "spike"
+    if graded and ctx.num.fixed:
+        raise BackendError(f"node {node.name!r}: graded input to a synapse is not supported in fixed point")
+    dense = ctx.add(Dense(**ctx.num.dense_args(ctx.num.weights(node)),
+                          num_message_bits=GRADED_BITS if graded else 0, name=node.name))
+    connect(sig, dense.s_in)
+    return Signal([dense.a_out], sig.depth + 1, node.shape, "current", pending_bias(node, node.op.bias))
+
+
+@lowers("ChannelAffine")
+def lower_affine(ctx: Ctx, node: Node) -> Signal:
+    """y = scale[c] x + shift[c]: a depthwise 1x1 synapse (the skip gain of a residual)."""
+    from lava.proc.dense.process import Dense
+    sig, c = ctx.inp(node), node.shape[0]
+    scale = np.broadcast_to(ctx.num.weights(node), (c,))
+    if len(node.shape) == 3:
+        out = _conv_process(ctx, node, sig, scale.reshape(c, 1, 1, 1), (1, 1), (0, 0, 0, 0), (1, 1), c)
+    else:
+        if sig.kind != "spike" and ctx.num.fixed:
+            raise BackendError(f"node {node.name!r}: graded input to a synapse is not supported in fixed point")
+        dense = ctx.add(Dense(**ctx.num.dense_args(np.diag(scale)), name=node.name,
+                              num_message_bits=0 if sig.kind == "spike" else GRADED_BITS))
+        connect(sig, dense.s_in)
+        out = Signal([dense.a_out], sig.depth + 1, node.shape, "current")
+    out.bias = pending_bias(node, np.broadcast_to(node.op.shift, (c,)))
+    return out
+
+
+@lowers("AvgPool2d", "GlobalAvgPool2d")
+def lower_avgpool(ctx: Ctx, node: Node) -> Signal:
+    """Average pooling = depthwise Conv with all weights 1 / (kh * kw) (zero padding counted)."""
+    if ctx.num.fixed:
+        raise BackendError(f"node {node.name!r}: {node.type} (weights 1/k^2) is not supported in fixed point")
+    sig, (c, h, w) = ctx.inp(node), ctx.graph.node(node.inputs[0]).shape
+    if node.type == "GlobalAvgPool2d":
+        kernel, stride, pads = (h, w), (1, 1), (0, 0, 0, 0)
+    else:
+        kernel, stride, pads = node.op.kernel, node.op.stride, node.op.padding
+        if node.op.ceil_mode or (any(pads) and not node.op.count_include_pad):
+            raise BackendError(f"node {node.name!r}: AvgPool2d with ceil_mode or padding excluded from the "
+                               f"count cannot be expressed as a Lava Conv")
+    bias = sig.bias
+    sig = Signal(sig.ports, sig.depth, sig.shape, sig.kind)
+    weight = np.full((c, 1) + tuple(kernel), 1.0 / (kernel[0] * kernel[1]))
+    out = _conv_process(ctx, node, sig, weight, stride, pads, (1, 1), c)
+    out.bias = None if bias is None else pending_bias(node, bias[:, 0, 0])
+    return out
+
+
+@lowers("IFNeuron")
+def lower_neuron(ctx: Ctx, node: Node) -> Signal:
+    from snnc.runtime.lava_procs.counter import SpikeCounter
+    sig = ctx.inp(node)
+    if sig.kind != "current":
+        raise BackendError(f"IFNeuron {node.name!r} must integrate a current, but its input carries spikes")
+    bias = np.zeros(node.shape) if sig.bias is None else sig.bias
+    neuron = ctx.add(ctx.neuron_fn(ctx, node, sig, ctx.num.bias(node.name, to_lava(bias))))
+    connect(sig, neuron.a_in)
+    counter = ctx.add(SpikeCounter(shape=sig.shape, fanout=to_lava(_fanouts(ctx)[node.name]).astype(np.int64), T=ctx.T,
+                                   depth=sig.depth, n=ctx.n, name=f"count:{node.name}"))
+    neuron.s_out.connect(counter.s_in)
+    ctx.net.neurons[node.name], ctx.net.counters[node.name] = neuron, counter
+    return Signal([neuron.s_out], sig.depth, sig.shape, "spike")
+
+
+def _fanouts(ctx: Ctx) -> dict:
+    """Exact fan-out maps (the NumPy simulator's, so SOP counts agree), computed once per graph."""
+    if "fanout" not in ctx.cache:
+        ctx.cache["fanout"] = fanout_maps(ctx.graph)
+    return ctx.cache["fanout"]
+
+
+@lowers("MaxPool2d")
+def lower_maxpool(ctx: Ctx, node: Node) -> Signal:
+    from snnc.runtime.lava_procs.pool import MaxPoolCurrent
+    sig, op = ctx.inp(node), node.op
+    if sig.kind != "current":
+        raise BackendError(f"MaxPool2d {node.name!r} pools spikes; the Lava backend pools input currents only "
+                           f"(compile with pre-neuron or cumulative pooling)")
+    geometry = dict(kernel=tuple(op.kernel), stride=tuple(op.stride), padding=tuple(op.padding),
+                    dilation=tuple(op.dilation), out_hw=tuple(node.shape[1:]))
+    pool = ctx.add(MaxPoolCurrent(in_shape=sig.shape, out_shape=to_lava(np.empty(node.shape)).shape,
+                                  geometry=geometry, mode=op.mode, T=ctx.T, depth=sig.depth, n=ctx.n,
+                                  name=node.name))
+    connect(sig, pool.a_in)
+    bias = None if sig.bias is None else pending_bias(node, sig.bias[:, 0, 0])
+    return Signal([pool.a_out], sig.depth, tuple(pool.a_out.shape), "current", bias)
+
+
+@lowers("Flatten")
+def lower_flatten(ctx: Ctx, node: Node) -> Signal:
+    sig = ctx.inp(node)
+    ports = [p.transpose([2, 1, 0]).reshape(node.shape) if len(sig.shape) == 3 else p for p in sig.ports]
+    bias = None if sig.bias is None else sig.bias.reshape(-1)
+    return Signal(ports, sig.depth, node.shape, sig.kind, bias)
+
+
+@lowers("Identity")
+def lower_identity(ctx: Ctx, node: Node) -> Signal:
+    return ctx.inp(node)
+
+
+@lowers("Add")
+def lower_add(ctx: Ctx, node: Node) -> Signal:
+    """Residual fan-in: all branches into one a_in, the shorter ones delayed to the longest's depth."""
+    from snnc.runtime.lava_procs.delay import Delay
+    sigs = [ctx.signals[i] for i in node.inputs]
+    depth = max(s.depth for s in sigs)
+    ports, bias = [], None
+    for i, s in zip(node.inputs, sigs):
+        if s.kind == "spike" and ctx.num.fixed:
+            raise BackendError(f"Add {node.name!r}: spikes of {i!r} enter without a synapse; in fixed point "
+                               f"route them through a ChannelAffine gain")
+        for p in s.ports:
+            if s.depth < depth:
+                d = ctx.add(Delay(shape=s.shape, k=depth - s.depth, name=f"delay:{i}->{node.name}"))
+                p.connect(d.a_in)
+                p = d.a_out
+            ports.append(p)
+        if s.bias is not None:
+            bias = s.bias if bias is None else bias + s.bias
+    return Signal(ports, depth, sigs[0].shape, "current", bias)

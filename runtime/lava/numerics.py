@@ -1,0 +1,141 @@
+"""Number formats of a Lava run: floating point, or Loihi fixed point with per-layer exponents.
+
+Fixed point (``FixedPoint``). Each integrating layer L (an IFNeuron or the
+readout) gets an exponent k_L chosen from the largest weight of the synapses
+that feed it, so the weights use the profile's ``weight_bits`` (b, default 8)::
+
+    k_L   = clip(floor(log2((2**(b-1) - 1) / max|W|)), 0, 16)
+    W_q   = clip(round(W * 2**k_L), -2**(b-1), 2**(b-1) - 1)         (a_in units)
+    v, bias, v_init in "v units" = a_in units << 6  (Loihi aligns a_in and vth << 6)
+    vth   = round(theta * 2**k_L)            17-bit mantissa, used as vth << 6
+    v_init= round(v_init * 2**(k_L + 6))     24-bit
+    bias  = mant << exp,  mant = round(b * 2**(k_L+6) / 2**exp), 13-bit mant, exp in 0..7
+    host currents (the direct-coded first layer) = round(I * 2**k_L), 24-bit
+
+Lava's fixed-point Conv ignores ``weight_exp``, so no weight exponent is ever
+used on a synapse: the exponent lives in vth / v_init / bias instead (the same
+ratio, exactly). Dense truncates mixed-sign 8-bit weights to even values, so
+it receives ``W_q << (9 - b)`` with ``weight_exp = -(9 - b)``, which is exact.
+Every clip is counted in ``report()``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from snnc.compiler.errors import HardwareError
+from snnc.compiler.ir import Graph
+from snnc.runtime.lava.graphwalk import SYNAPSES, current_sinks
+
+VTH_MAX = 2 ** 17 - 1
+V_MAX = 2 ** 23 - 1
+
+
+class FloatingPoint:
+    """Identity format (Lava floating_pt models, float64)."""
+
+    tag = "floating_pt"
+    fixed = False
+
+    def weights(self, node) -> np.ndarray:
+        return np.asarray(_weight(node), np.float64)
+
+    def dense_args(self, w) -> dict:
+        return {"weights": w}
+
+    def bias(self, sink: str, b: np.ndarray) -> np.ndarray:
+        return np.asarray(b, np.float64)
+
+    def neuron(self, node) -> tuple[np.ndarray, np.ndarray]:
+        return np.asarray(node.op.threshold, np.float64), np.asarray(node.op.v_init, np.float64)
+
+    def currents(self, sink: str, values: np.ndarray) -> np.ndarray:
+        return np.asarray(values, np.float64)
+
+    def logits(self, sink: str, trace: np.ndarray) -> np.ndarray:
+        return np.asarray(trace, np.float64)
+
+    def report(self) -> dict:
+        return {"format": "floating_pt"}
+
+
+def _weight(node) -> np.ndarray:
+    return node.op.scale if node.type == "ChannelAffine" else node.op.weight
+
+
+@dataclass
+class FixedPoint:
+    graph: Graph
+    weight_bits: int = 8
+    exps: dict = field(default_factory=dict)
+    stats: dict = field(default_factory=dict)
+
+    tag = "fixed_pt"
+    fixed = True
+
+    def __post_init__(self):
+        self.sinks = current_sinks(self.graph)
+        wmax: dict[str, float] = {}
+        for n in self.graph:
+            if n.type in SYNAPSES and n.name in self.sinks:
+                s = self.sinks[n.name]
+                wmax[s] = max(wmax.get(s, 0.0), float(np.abs(_weight(n)).max(initial=0.0)))
+        qmax = 2 ** (self.weight_bits - 1) - 1
+        for s in set(self.sinks.values()):
+            m = wmax.get(s, 0.0)
+            k = math.floor(math.log2(qmax / m)) if m > 0 else 6
+            self.exps[s] = int(min(max(k, 0), 16))
+            self.stats[s] = {"exponent": self.exps[s], "weights_clipped": 0, "bias_clipped": 0,
+                             "currents_clipped": 0, "max_abs_weight": m}
+
+    def _k(self, sink: str) -> int:
+        return self.exps[sink]
+
+    def weights(self, node) -> np.ndarray:
+        sink = self.sinks[node.name]
+        lim = 2 ** (self.weight_bits - 1)
+        q = np.round(np.asarray(_weight(node), np.float64) * 2.0 ** self._k(sink))
+        self.stats[sink]["weights_clipped"] += int(np.count_nonzero((q < -lim) | (q > lim - 1)))
+        return np.clip(q, -lim, lim - 1).astype(np.int64)
+
+    def dense_args(self, w) -> dict:
+        shift = 9 - self.weight_bits
+        return {"weights": w << shift, "num_weight_bits": self.weight_bits, "weight_exp": -shift}
+
+    def bias(self, sink: str, b: np.ndarray) -> np.ndarray:
+        bv = np.asarray(b, np.float64) * 2.0 ** (self._k(sink) + 6)
+        exp = np.zeros(bv.shape, np.int64)
+        while True:
+            mant = np.round(bv / 2.0 ** exp)
+            big = (np.abs(mant) > 4095) & (exp < 7)
+            if not big.any():
+                break
+            exp[big] += 1
+        over = np.abs(mant) > 4095
+        self.stats[sink]["bias_clipped"] += int(np.count_nonzero(over))
+        return np.clip(mant, -4095, 4095).astype(np.int64) << exp
+
+    def neuron(self, node) -> tuple[np.ndarray, np.ndarray]:
+        k = self._k(node.name)
+        vth = np.round(np.asarray(node.op.threshold, np.float64) * 2.0 ** k).astype(np.int64)
+        v0 = np.round(np.asarray(node.op.v_init, np.float64) * 2.0 ** (k + 6)).astype(np.int64)
+        if vth.max(initial=0) > VTH_MAX or vth.min(initial=1) < 1:
+            raise HardwareError(f"IFNeuron {node.name!r}: threshold mantissa {vth.min()}..{vth.max()} "
+                                f"(exponent {k}) does not fit Loihi's 17-bit vth (1..{VTH_MAX})")
+        if np.abs(v0).max(initial=0) > V_MAX:
+            raise HardwareError(f"IFNeuron {node.name!r}: initial potential exceeds 24 bits")
+        self.stats[node.name].update(vth_mantissa=int(vth.max(initial=0)), v_init=int(v0.max(initial=0)))
+        return vth, v0
+
+    def currents(self, sink: str, values: np.ndarray) -> np.ndarray:
+        q = np.round(np.asarray(values, np.float64) * 2.0 ** self._k(sink))
+        self.stats[sink]["currents_clipped"] += int(np.count_nonzero(np.abs(q) > V_MAX))
+        return np.clip(q, -V_MAX, V_MAX).astype(np.int64)
+
+    def logits(self, sink: str, trace: np.ndarray) -> np.ndarray:
+        return np.asarray(trace, np.float64) / 2.0 ** (self._k(sink) + 6)
+
+    def report(self) -> dict:
+        return {"format": "fixed_pt", "weight_bits": self.weight_bits, "layers": self.stats}

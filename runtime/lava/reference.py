@@ -1,0 +1,141 @@
+"""NumPy reference of exactly the arithmetic the Lava network performs (no pipeline latency).
+
+Steps all samples at once, node by node per step, with the numbers the Lava
+processes use (``numerics``): in fixed point every value is an integer --
+Conv sums wrap to signed 24 bits like Lava's fixed Conv, v saturates to
++-(2**23 - 1), a_in enters v << 6, vth is used << 6, biases are added by the
+integrating layer every step. It shares only the quantised parameters with the
+Lava path, not its code, so a lowering, layout or timing bug shows up as a
+difference. Used to test the Lava fixed_pt run bit for bit.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from snnc.compiler.execute import apply, run as ann_run
+from snnc.compiler.ir import Graph
+from snnc.runtime.lava.graphwalk import current_sinks, host_frontier, host_prefix
+from snnc.runtime.lava.numerics import FixedPoint, FloatingPoint
+
+V_MAX = 2 ** 23 - 1
+
+
+def _wrap24(a):
+    return (a + 2 ** 23) % 2 ** 24 - 2 ** 23
+
+
+def _full(node, bias):
+    """Per-channel bias -> full per-sample shape (None stays None)."""
+    if bias is None:
+        return None
+    b = np.asarray(bias, np.float64)
+    return np.broadcast_to(b.reshape((-1,) + (1,) * (len(node.shape) - 1)), node.shape)
+
+
+class Reference:
+    def __init__(self, graph: Graph, fixed: bool = False, weight_bits: int = 8):
+        self.g = graph
+        self.num = FixedPoint(graph, weight_bits) if fixed else FloatingPoint()
+        self.sinks = current_sinks(graph)
+        self.params = {}
+        for n in graph:
+            if n.type in ("Conv2d", "Linear", "ChannelAffine") and n.name not in host_prefix(graph):
+                self.params[n.name] = self.num.weights(n)
+            elif n.type == "IFNeuron":
+                self.params[n.name] = self.num.neuron(n)
+
+    def run(self, x: np.ndarray, T: int):
+        """Returns (trace (n, T, *out) in IR units, {layer: spikes (T,)}, {layer: saturation count})."""
+        g, num = self.g, self.num
+        frontier = host_frontier(g, host_prefix(g))
+        vals = ann_run(g, np.asarray(x, np.float32), keep=frontier)
+        host = {k: (num.currents(self.sinks.get(k, k), vals[k]), None) for k in frontier}
+        state = {n.name: None for n in g}
+        spikes = {n.name: np.zeros(T, np.int64) for n in g if n.type == "IFNeuron"}
+        sat = {k: 0 for k in spikes}
+        out = g.outputs[0]
+        trace = []
+        for t in range(T):
+            v = dict(host)
+            for n in g:
+                if n.name in v or n.type == "Input":
+                    continue
+                v[n.name] = getattr(self, "_" + n.type)(n, [v[i] for i in n.inputs], state, t, spikes, sat)
+            cur, bias = v[out]
+            trace.append(self._integrate_readout(out, cur, bias))
+        return np.stack(trace, axis=1), spikes, sat
+
+    def _integrate_readout(self, name, cur, bias):
+        b = self.num.bias(name, bias) if bias is not None else 0
+        if self.num.fixed:
+            return num_logits(self.num, name, (np.asarray(cur, np.int64) << 6) + b)
+        return cur + b
+
+    # -- ops: each returns (value, pending bias or None) ------------------------------
+    def _Conv2d(self, n, ins, state, t, spikes, sat):
+        (x, _), = ins
+        w = self.params[n.name]
+        y = apply(replace(n.op, weight=np.asarray(w, np.float32), bias=None), np.asarray(x, np.float32))
+        y = _wrap24(np.round(y).astype(np.int64)) if self.num.fixed else y.astype(np.float64)
+        return y, _full(n, n.op.bias)
+
+    def _Linear(self, n, ins, state, t, spikes, sat):
+        (x, _), = ins
+        w = self.params[n.name]
+        return x @ w.T, _full(n, n.op.bias)
+
+    def _ChannelAffine(self, n, ins, state, t, spikes, sat):
+        (x, _), = ins
+        w = np.broadcast_to(self.params[n.name], (n.shape[0],))
+        return x * w.reshape((-1,) + (1,) * (len(n.shape) - 1)), _full(n, np.broadcast_to(n.op.shift, (n.shape[0],)))
+
+    def _IFNeuron(self, n, ins, state, t, spikes, sat):
+        (a, bias), = ins
+        vth, v0 = self.params[n.name]
+        shp = (-1,) + (1,) * (len(n.shape) - 1)
+        vth, v0 = vth.reshape(shp), v0.reshape(shp)
+        b = self.num.bias(n.name, bias) if bias is not None else 0
+        v = np.broadcast_to(v0, a.shape).copy() if t == 0 else state[n.name]
+        if self.num.fixed:
+            v = v + (np.asarray(a, np.int64) << 6) + b
+            sat[n.name] += int(np.count_nonzero(np.abs(v) > V_MAX))
+            v, vth = np.clip(v, -V_MAX, V_MAX), vth << 6
+        else:
+            v = v + a + b
+        s = v >= vth
+        v = v - s * vth if n.op.reset == "subtract" else np.where(s, 0, v)
+        state[n.name] = v
+        spikes[n.name][t] += int(s.sum())
+        return s.astype(np.int64 if self.num.fixed else np.float64), None
+
+    def _MaxPool2d(self, n, ins, state, t, spikes, sat):
+        (a, bias), = ins
+        pool = lambda z: apply(n.op, np.asarray(z, np.float64)).astype(np.float64)  # noqa: E731
+        out_bias = None if bias is None else _full(n, bias[:, 0, 0])
+        if n.op.mode == "pre-neuron":
+            y = pool(a)
+        else:
+            csum, prev = state[n.name] if t else (0, 0)
+            csum = csum + a
+            m = pool(csum)
+            y, state[n.name] = m - prev, (csum, m)
+        return (np.round(y).astype(np.int64) if self.num.fixed else y), out_bias
+
+    def _Flatten(self, n, ins, state, t, spikes, sat):
+        (a, bias), = ins
+        b = None if bias is None else bias.reshape(-1)
+        return a.reshape(len(a), -1), b
+
+    def _Identity(self, n, ins, state, t, spikes, sat):
+        return ins[0]
+
+    def _Add(self, n, ins, state, t, spikes, sat):
+        total = sum(a for a, _ in ins)
+        biases = [b for _, b in ins if b is not None]
+        return total, (sum(biases) if biases else None)
+
+
+def num_logits(num, name, trace):
+    return num.logits(name, trace)

@@ -1,0 +1,59 @@
+"""Small IF networks built directly with the IR for the Lava tests (unit thresholds, v_init 0.5).
+
+Weights are dyadic (multiples of 1/64) so float32 (NumPy simulator) and float64
+(Lava) arithmetic give bit-identical membranes: spike counts can be compared exactly.
+"""
+import numpy as np
+
+from snnc.compiler.ir import Graph
+from snnc.compiler.ir.ops import (Add, AvgPool2d, ChannelAffine, Concat, Conv2d, Flatten, GlobalAvgPool2d,
+                                  IFNeuron, Input, Linear, MaxPool2d)
+
+
+def dyadic(a):
+    return (np.round(np.asarray(a) * 64) / 64).astype(np.float32)
+
+
+def _if(c):
+    return IFNeuron(np.ones(c, np.float32), np.full(c, 0.5, np.float32))
+
+
+def _conv(rng, o, i, k, pad, scale=0.5):
+    return Conv2d(dyadic(rng.normal(0, scale, (o, i, k, k))), dyadic(rng.normal(0.05, 0.1, o)),
+                  padding=(pad,) * 4)
+
+
+def residual_pool_net(rng, pool_modes=("cumulative", "pre-neuron")) -> Graph:
+    """conv-IF, a residual block (conv-IF-conv + gain skip), max pools over currents, dense readout."""
+    spec = [("x", Input((1, 8, 8)), []),
+            ("c1", _conv(rng, 4, 1, 3, 1, 0.8), ["x"]), ("n1", _if(4), ["c1"]),
+            ("c2", _conv(rng, 4, 4, 3, 1), ["n1"]), ("n2", _if(4), ["c2"]),
+            ("c3", _conv(rng, 4, 4, 3, 1), ["n2"]),
+            ("skip", ChannelAffine(dyadic(rng.uniform(0.5, 1.0, 4)), np.zeros(4, np.float32)), ["n1"]),
+            ("add", Add(), ["c3", "skip"]),
+            ("p3", MaxPool2d(mode=pool_modes[0]), ["add"]), ("n3", _if(4), ["p3"]),
+            ("c4", _conv(rng, 6, 4, 3, 1), ["n3"]),
+            ("p4", MaxPool2d(mode=pool_modes[1]), ["c4"]), ("n4", _if(6), ["p4"]),
+            ("f", Flatten(), ["n4"]),
+            ("out", Linear(dyadic(rng.normal(0, 0.3, (5, 24))), dyadic(rng.normal(0, 0.1, 5))), ["f"])]
+    return Graph.build(spec, ["out"])
+
+
+def avgpool_net(rng) -> Graph:
+    """conv-IF, average pool as a depthwise conv, conv-IF, global average pool, dense readout."""
+    spec = [("x", Input((1, 8, 8)), []),
+            ("c1", _conv(rng, 4, 1, 3, 1, 0.8), ["x"]), ("n1", _if(4), ["c1"]),
+            ("a1", AvgPool2d(), ["n1"]),
+            ("c2", _conv(rng, 4, 4, 3, 1), ["a1"]), ("n2", _if(4), ["c2"]),
+            ("g", GlobalAvgPool2d(), ["n2"]), ("f", Flatten(), ["g"]),
+            ("out", Linear(dyadic(rng.normal(0, 0.5, (3, 4))), None), ["f"])]
+    return Graph.build(spec, ["out"])
+
+
+def concat_net(rng) -> Graph:
+    spec = [("x", Input((1, 4, 4)), []),
+            ("c1", _conv(rng, 2, 1, 3, 1), ["x"]), ("n1", _if(2), ["c1"]),
+            ("c2", _conv(rng, 2, 2, 3, 1), ["n1"]), ("n2", _if(2), ["c2"]),
+            ("cat", Concat(), ["n1", "n2"]), ("f", Flatten(), ["cat"]),
+            ("out", Linear(dyadic(rng.normal(0, 0.5, (3, 64))), None), ["f"])]
+    return Graph.build(spec, ["out"])
