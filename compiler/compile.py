@@ -58,12 +58,26 @@ def parse_delay(delay) -> Optional[int]:
     return d
 
 
+def check_options(method: str, pool_mode: str, reset: str, percentile: float) -> None:
+    """Reject bad option values before any work is done."""
+    from snnc.compiler.calibrate import METHODS
+    from snnc.compiler.passes.init_membrane import RESETS
+    from snnc.compiler.passes.pool_modes import POOL_MODES
+    for name, value, allowed in [("method", method, tuple(METHODS)), ("pool_mode", pool_mode, POOL_MODES),
+                                 ("reset", reset, RESETS)]:
+        if value not in allowed:
+            raise UsageError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    if method == "percentile" and not 0.0 < float(percentile) <= 100.0:
+        raise UsageError(f"percentile must be in (0, 100], got {percentile}")
+
+
 def compile(model, calib, target: str = "loihi2", method: str = "cltb", iters: Optional[int] = None,
             batch_size: Optional[int] = None, delay="auto", pool_mode: str = "auto",
             reset: str = "subtract", percentile: float = 99.9) -> Artifact:
     """Convert ``model`` (.onnx path or Graph) into a calibrated IF network; see ``snnc compile``."""
     from snnc import __version__
     fixed = parse_delay(delay)
+    check_options(method, pool_mode, reset, percentile)
     ann, source = load_model(model)
     if len(ann.inputs) != 1:
         raise UnsupportedModelError(f"the model has {len(ann.inputs)} inputs; snnc converts single-input models")

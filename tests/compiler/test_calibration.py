@@ -1,0 +1,154 @@
+"""Calibration against closed forms: the (c)ltb update step by step, max, percentile, statistics, t0.
+
+Oracles are written here from algorithms.md section 5/6 with explicit
+per-channel loops, independent of snnc.compiler.calibrate.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from snnc.compiler.calibrate import calibrate, calibrate_thresholds, default_schedule, layer_statistics
+from snnc.compiler.calibrate.data import calibration_inputs
+from snnc.compiler.errors import CalibrationError, DataError
+from snnc.compiler.ir import Conv2d, Graph, IFNeuron, Input, Linear
+
+INF = np.inf
+
+
+def two_layer(rng, c=3, o=4, hw=5):
+    """x -> IF(x) -> 1x1 conv -> IF: the first layer sees z = x itself."""
+    wt = rng.standard_normal((o, c, 1, 1)).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32) * 0.1
+    g = Graph.build([("x", Input(shape=(c, hw, hw)), []),
+                     ("n1", IFNeuron(threshold=np.full(c, INF, np.float32), v_init=np.zeros(c, np.float32)), ["x"]),
+                     ("conv", Conv2d(weight=wt, bias=b), ["n1"]),
+                     ("n2", IFNeuron(threshold=np.full(o, INF, np.float32), v_init=np.zeros(o, np.float32)), ["conv"])],
+                    ["n2"])
+    return g, wt[:, :, 0, 0].astype(np.float64), b.astype(np.float64)
+
+
+def oracle(x, wt, b, k_iters, bsz, channelwise):
+    n = len(x)
+    th1, th2 = np.zeros(x.shape[1]), np.zeros(wt.shape[0])
+
+    def step(th, z):
+        if not channelwise:
+            t = th[0]
+            return np.full_like(th, t + np.mean(2 * (z - t) * (z > t)))
+        return np.array([th[c] + np.mean(2 * (z[:, c] - th[c]) * (z[:, c] > th[c])) for c in range(len(th))])
+
+    for k in range(k_iters):
+        xb = x[[(k * bsz + i) % n for i in range(bsz)]].astype(np.float64)
+        th1 = step(th1, xb)
+        y1 = np.stack([np.clip(xb[:, c], 0, th1[c]) for c in range(len(th1))], axis=1)
+        z2 = np.einsum("oc,nchw->nohw", wt, y1) + b[None, :, None, None]
+        th2 = step(th2, z2)
+    return th1, th2
+
+
+@pytest.mark.parametrize("method", ["cltb", "ltb"])
+@pytest.mark.parametrize("k_iters,bsz", [(1, 7), (3, 7), (5, 9)])
+def test_ltb_update_matches_formula_step_by_step(rng, method, k_iters, bsz):
+    g, wt, b = two_layer(rng)
+    x = rng.standard_normal((20, 3, 5, 5)).astype(np.float32)
+    th, k, bb = calibrate_thresholds(g, x, method, iters=k_iters, batch_size=bsz)
+    e1, e2 = oracle(x, wt, b, k_iters, bsz, channelwise=method == "cltb")
+    np.testing.assert_allclose(th["n1"], e1, rtol=1e-5)
+    np.testing.assert_allclose(th["n2"], e2, rtol=1e-4)
+    assert (k, bb) == (k_iters, bsz)
+    if k_iters == 1:  # first step: theta = 2 * mean(ReLU(z))
+        first = 2 * np.maximum(x[:bsz], 0).mean(axis=(0, 2, 3) if method == "cltb" else None)
+        np.testing.assert_allclose(th["n1"], np.broadcast_to(first, (3,)), rtol=1e-5)
+
+
+def test_max_equals_data_maximum(rng):
+    g, _, _ = two_layer(rng)
+    x = rng.standard_normal((30, 3, 5, 5)).astype(np.float32)
+    th, _, _ = calibrate_thresholds(g, x, "max", iters=3, batch_size=10)
+    np.testing.assert_allclose(th["n1"], np.full(3, x.max()), rtol=1e-6)
+
+
+@pytest.mark.parametrize("p", [99.9, 99.99, 50.0])
+def test_percentile_matches_numpy_running_max(rng, p):
+    g, _, _ = two_layer(rng)
+    x = rng.standard_normal((30, 3, 5, 5)).astype(np.float32)
+    th, _, _ = calibrate_thresholds(g, x, "percentile", iters=3, batch_size=10, percentile=p)
+    expect = max(np.percentile(np.maximum(x[i * 10:(i + 1) * 10], 0), p) for i in range(3))
+    np.testing.assert_allclose(th["n1"], np.full(3, expect), rtol=1e-6)
+
+
+def test_relu6_cap_applies_to_calibrated_threshold(rng):
+    g = Graph.build([("x", Input(shape=(2,)), []),
+                     ("n", IFNeuron(threshold=np.array([0.5, 50.0], np.float32), v_init=np.zeros(2, np.float32)), ["x"])],
+                    ["n"])
+    x = (rng.standard_normal((40, 2)) * 3).astype(np.float32)
+    th, _, _ = calibrate_thresholds(g, x, "max", iters=1, batch_size=40)
+    np.testing.assert_allclose(th["n"], [0.5, x.max()], rtol=1e-6)
+
+
+def test_default_schedule():
+    assert default_schedule(1000, None, None) == (10, 100)
+    assert default_schedule(50, None, None) == (1, 50)
+    assert default_schedule(10 ** 6, None, None) == (100, 100)
+    assert default_schedule(1000, 7, 32) == (7, 32)
+
+
+def test_statistics_closed_forms(rng):
+    g = Graph.build([("x", Input(shape=(2, 3, 3)), []),
+                     ("n", IFNeuron(threshold=np.array([1.0, 0.0], np.float32), v_init=np.zeros(2, np.float32)), ["x"])],
+                    ["n"])
+    x = rng.standard_normal((50, 2, 3, 3)).astype(np.float32)
+    s = layer_statistics(g, x, batch_size=20)
+    lay = s["layers"]["n"]
+    r = np.maximum(x, 0)
+    rate = np.concatenate([np.clip(x[:, 0], 0, 1).ravel(), np.zeros(x[:, 1].size)]).mean()
+    assert lay["expected_rate"] == pytest.approx(rate, rel=1e-6)
+    assert lay["activation_percentiles"]["99"] == pytest.approx(np.percentile(r, 99), rel=1e-6)
+    assert lay["activation_percentiles"]["max"] == pytest.approx(r.max())
+    assert lay["dead_channels"] == 1 and lay["threshold"]["max"] == 1.0
+    mean_r = r[:, 0].mean(axis=0)  # channel 1 is dead (theta 0): excluded from the min
+    t_first = np.min(0.5 * 1.0 / mean_r[mean_r > 0])
+    assert lay["first_spike_steps"] == pytest.approx(t_first, rel=1e-6)
+    assert s["t0"] == pytest.approx(t_first, rel=1e-6)
+
+
+def test_t0_sums_over_layers(rng):
+    g, _, _ = two_layer(rng)
+    x = rng.standard_normal((40, 3, 5, 5)).astype(np.float32)
+    res = calibrate(g, x, iters=2, batch_size=20)
+    lay = res.info["calibration"]["layers"]
+    assert res.info["calibration"]["t0"] == pytest.approx(lay["n1"]["first_spike_steps"] + lay["n2"]["first_spike_steps"])
+    assert res.graph.node("n1").op.threshold.max() < INF
+
+
+@pytest.mark.parametrize("bad,match", [
+    (np.zeros((0, 3, 5, 5), np.float32), "no samples"),
+    (np.zeros((4, 3, 5, 4), np.float32), "shape"),
+    (np.zeros((4, 75), np.float32), "rank"),
+    (np.array([["a"] * 75] * 4), "dtype"),
+    (np.zeros((4, 3, 5, 5), np.int32), "dtype"),
+    (np.full((4, 3, 5, 5), np.nan, np.float32), "NaN"),
+    (np.full((4, 3, 5, 5), 5e4, np.float32), "normalis"),
+    ("no/such/file.npy", "no such file"),
+    (42, "must be an array"),
+])
+def test_bad_calibration_data(bad, match):
+    with pytest.raises(DataError, match=match):
+        calibration_inputs(bad, (3, 5, 5))
+
+
+def test_nonfinite_activations_raise_calibration_error(rng):
+    g, _, _ = two_layer(rng)
+    wt = g.node("conv").op.weight.copy()
+    wt[0, 0] = np.float32(3e38)
+    spec = [(n.name, Conv2d(weight=wt, bias=n.op.bias) if n.name == "conv" else n.op, n.inputs) for n in g.nodes]
+    g = Graph.build(spec, g.outputs)
+    x = np.full((4, 3, 5, 5), 100.0, np.float32)
+    with pytest.raises(CalibrationError, match="'n2'"):
+        calibrate_thresholds(g, x, "cltb", iters=1, batch_size=4)
+
+
+def test_uint8_images_are_scaled(rng):
+    x, name = calibration_inputs(np.full((2, 3, 5, 5), 255, np.uint8), (3, 5, 5))
+    assert x.dtype == np.float32 and x.max() == 1.0
