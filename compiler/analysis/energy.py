@@ -1,0 +1,117 @@
+"""Energy and latency of one inference from counted activity (hardware.md, algorithms.md section 8).
+
+With a profile's constants (``which`` = low / nominal / high end of their ranges)::
+
+    E        = E_in + sum_t [ e_sop * S_t + e_nu_active * A_t + e_nu_idle * (N - A_t) ] + P_static * latency
+    E_in     = e_in_mac * first-layer MACs * (T if the input drives the first layer every step, else 1)
+    latency  = sum_t t_step(t),   t_step(t) = max over cores (S_c(t) * t_sop + N_c * t_nu) + t_sync
+             (or T * t_step_fixed for a chip throttled to a fixed tick)
+    FPS = 1 / latency,   FPS/W = frames per joule = 1 / E,   ANN: E = MACs * e_mac
+
+S_t: synaptic events at step t (every spike times its fan-out); A_t: neurons
+that fire at step t (the *active* updates: integrate, fire, reset); N: all
+neurons incl. the non-spiking readout (updated every step, never active).
+P_static = p_static_chip x chips. S_c(t): a layer's incoming events at step t
+(each source's SOPs split over its consumers by synapse counts, the
+first-layer MACs added to the layers the input drives) spread evenly over
+the layer's cores; N_c its neurons per core. Host I/O is never included.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from snnc.compiler.analysis.activity import Activity
+from snnc.compiler.hardware import Profile
+
+
+def input_macs(activity: Activity) -> float:
+    """First-layer MACs per sample under the activity's convention (every step or once)."""
+    steps = activity.T if activity.first_layer_convention == "per-step" else 1
+    return float(activity.first_layer_macs) * steps
+
+
+def snn_dynamic(activity: Activity, profile: Profile, which: str = "nominal") -> dict:
+    """Dynamic energy (J) per sample: input, SOP and neuron terms, and per layer."""
+    e_sop, e_act, e_idle, e_in = (profile.get(f"energy.{k}", which)
+                                  for k in ("e_sop", "e_nu_active", "e_nu_idle", "e_in_mac"))
+    per_layer = {}
+    for l in activity.layers:
+        spikes = float(sum(l.spikes_per_step))
+        sop = e_sop * float(sum(l.sop_per_step))
+        neuron = e_act * spikes + e_idle * (l.neurons * activity.T - spikes)
+        per_layer[l.name] = {"sop": sop, "neuron": neuron, "total": sop + neuron}
+    readout = e_idle * activity.output_neurons * activity.T
+    parts = {"input": e_in * input_macs(activity),
+             "sop": sum(v["sop"] for v in per_layer.values()),
+             "neuron": sum(v["neuron"] for v in per_layer.values()) + readout}
+    return {**parts, "readout": readout, "dynamic": sum(parts.values()), "per_layer": per_layer}
+
+
+def layer_loads(activity: Activity, mapping) -> dict:
+    """Incoming synaptic events per step for every mapped layer: {layer: [S(t) for t]}."""
+    acts = {l.name: l for l in activity.layers}
+    by_name = {l.name: l for l in mapping.layers}
+    first = activity.first_layer_macs
+    out = {}   # source -> synapses it drives in all consumers (the denominator of each share)
+    for lay in mapping.layers:
+        for s, syn in lay.sources.items():
+            out[s] = out.get(s, 0) + syn
+    loads = {}
+    for lay in mapping.layers:
+        load = [0.0] * activity.T
+        for s, syn in lay.sources.items():
+            share = syn / out[s] if out[s] else 0.0
+            if s in acts:
+                load = [a + share * b for a, b in zip(load, acts[s].sop_per_step)]
+            elif s not in by_name:
+                steps = range(activity.T) if activity.first_layer_convention == "per-step" else range(1)
+                for t in steps:
+                    load[t] += share * first
+        loads[lay.name] = load
+    return loads
+
+
+def latency(activity: Activity, profile: Profile, mapping=None, which: str = "nominal") -> Optional[float]:
+    """Seconds per inference of T steps, or None when the profile or mapping cannot tell."""
+    if profile.fixed_step:
+        return activity.T * profile.get("timing.t_step_fixed", which)
+    if not profile.has_timing or mapping is None or mapping.cores is None:
+        return None
+    t_sop, t_nu, t_sync = (profile.get(f"timing.{k}", which) for k in ("t_sop", "t_nu", "t_sync"))
+    loads = layer_loads(activity, mapping)
+    total = 0.0
+    for t in range(activity.T):
+        busiest = max(loads[l.name][t] / l.cores * t_sop + l.neurons_per_core * t_nu
+                      for l in mapping.layers if l.cores)
+        total += busiest + t_sync
+    return total
+
+
+def static_power(profile: Profile, mapping=None, which: str = "nominal") -> float:
+    """Static power (W) of the chips the network occupies (0 when the profile has none)."""
+    if not profile.has("power.p_static_chip"):
+        return 0.0
+    chips = mapping.chips if mapping is not None and mapping.chips else 1
+    return profile.get("power.p_static_chip", which) * chips
+
+
+def snn_energy(activity: Activity, profile: Profile, mapping=None, which: str = "nominal") -> dict:
+    """Full per-sample figures at one end of the constants' ranges (energy J, latency s, FPS, FPS/W)."""
+    dyn = snn_dynamic(activity, profile, which)
+    lat = latency(activity, profile, mapping, which)
+    static = static_power(profile, mapping, which) * lat if lat is not None else 0.0
+    total = dyn["dynamic"] + static
+    return {**dyn, "static": static, "total": total, "latency": lat,
+            "fps": (1.0 / lat) if lat else None, "fps_per_watt": (1.0 / total) if total > 0 else None}
+
+
+def ann_energy(macs: float, profile: Profile, which: str = "nominal") -> dict:
+    """ANN baseline: MACs x e_mac (arithmetic only; latency not modelled)."""
+    e = float(macs) * profile.get("energy.e_mac", which)
+    return {"macs": float(macs), "energy": e, "fps_per_watt": (1.0 / e) if e > 0 else None}
+
+
+def sop_energy(sop: float, profile: Profile, which: str = "nominal") -> dict:
+    """Op-count model of the seed paper: SOPs x e_sop."""
+    e = float(sop) * profile.get("energy.e_sop", which)
+    return {"sop": float(sop), "energy": e, "fps_per_watt": (1.0 / e) if e > 0 else None}

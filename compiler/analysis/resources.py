@@ -1,0 +1,342 @@
+"""Per-layer resources of a spiking graph and its mapping onto a hardware profile's cores.
+
+A *layer* is an ``IFNeuron`` node or the readout accumulator (the graph's first
+output). Its *segment* is the sub-graph between it and its *sources* (the
+IFNeuron / Input nodes it reads): the synaptic ops (Conv2d, Linear, pools,
+ChannelAffine gains) plus weightless plumbing (Add, Concat, Flatten, Pad,
+MaxPool of currents, ...).
+
+Counting (exact, closed form per op, padding borders excluded):
+
+* conv: synapses = O * (I/g) * (sum_h taps_h) * (sum_w taps_w), with taps_h the
+  number of kernel rows of output row h that land inside the input (not in the
+  padding); linear: out * in (structural: zero weights are stored too);
+  avg pools: C * sum taps; elementwise gains and weightless paths (an identity
+  skip into an Add): one synapse per element.
+* fan-in of a neuron = the synapses of the segment's last synaptic ops into it;
+  a layer's fan-out (``out_synapses``, ``fan_out``) is the exact SOP fan-out of
+  :func:`snnc.compiler.analysis.sop.fanout_maps` (nonzero weights; through a
+  pool, the path count to the next synapse), so pre-run SOP estimates and
+  simulated SOPs count the same thing. The per-consumer split
+  (``sources``, ``source_fan_out``: synapses of the first synaptic ops a source
+  reaches) is used only to share a source's SOPs among its consumers' cores and
+  to estimate routing edges.
+* synaptic memory = synapses x the profile's weight bits. Convention: every
+  connection stores its own weight (dense per-connection storage, no index
+  overhead, no conv weight sharing). Loihi stores conv weights per connection
+  unless shared-weight compression is used, so this is an upper bound for convs.
+* weight precision: each synaptic op's weights are quantised to the profile's
+  signed weight bits with one power-of-two exponent per layer,
+  scale = 2^ceil(log2(max|w| / (2^(b-1) - 1))); the relative L2 error
+  ||w - q(w)|| / ||w|| above ``WEIGHT_TOLERANCE`` is a warning.
+
+Chains of synaptic ops without neurons in between (avgpool -> conv) are counted
+per op, not as one composite connection.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Optional, Union
+
+import numpy as np
+
+from snnc.compiler.errors import HardwareError
+from snnc.compiler.analysis.sop import fanout_maps
+from snnc.compiler.hardware import Profile, load_profile
+from snnc.compiler.hardware.partition import Issue, fan_out_check, partition
+from snnc.compiler.ir import Graph, IFNeuron, Input, node_macs, ops
+
+WEIGHT_TOLERANCE = 0.05
+
+
+@dataclass(frozen=True)
+class Conn:
+    total: int       # synapses of the op
+    fan_in: int      # max synapses into one output element
+    fan_out: int     # max synapses out of one input element
+
+
+def taps_1d(n_in: int, n_out: int, k: int, s: int, p0: int, d: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Per output index: kernel taps inside the input; per input index: outputs it feeds."""
+    taps, cover = np.zeros(n_out, np.int64), np.zeros(n_in, np.int64)
+    h = np.arange(n_out)
+    for j in range(k):
+        idx = h * s - p0 + j * d
+        ok = (idx >= 0) & (idx < n_in)
+        taps += ok
+        np.add.at(cover, idx[ok], 1)
+    return taps, cover
+
+
+def _window_conn(per_out: int, per_in: int, channels: int, shape_in, shape_out, kernel, stride, pads, dil):
+    th, ch = taps_1d(shape_in[1], shape_out[1], kernel[0], stride[0], pads[0], dil[0])
+    tw, cw = taps_1d(shape_in[2], shape_out[2], kernel[1], stride[1], pads[1], dil[1])
+    total = channels * per_in * int(th.sum()) * int(tw.sum())
+    return Conn(total, per_in * int(th.max()) * int(tw.max()), per_out * int(ch.max()) * int(cw.max()))
+
+
+def _conv(op: ops.Conv2d, si, so):
+    o, i, kh, kw = op.weight.shape
+    return _window_conn(o // op.groups, i, o, si, so, (kh, kw), op.stride, op.padding, op.dilation)
+
+
+def _pool(op, si, so):
+    dil = getattr(op, "dilation", (1, 1))
+    return _window_conn(1, 1, si[0], si, so, op.kernel, op.stride, op.padding, dil)
+
+
+def _elementwise(op, si, so):
+    return Conn(int(np.prod(so)), 1, 1)
+
+
+# op type -> synapse counter; ops not listed here carry no synapses
+SYNAPSES = {
+    "Conv2d": _conv,
+    "Linear": lambda op, si, so: Conn(int(op.weight.size), op.weight.shape[1], op.weight.shape[0]),
+    "AvgPool2d": _pool,
+    "GlobalAvgPool2d": lambda op, si, so: Conn(int(np.prod(si)), si[1] * si[2], 1),
+    "ChannelAffine": _elementwise,
+}
+WEIGHTS = {"Conv2d": "weight", "Linear": "weight", "ChannelAffine": "scale"}
+
+
+def quantisation_error(w: np.ndarray, bits: int) -> float:
+    """Relative L2 error of signed ``bits``-bit weights with one power-of-two exponent."""
+    w = np.asarray(w, np.float64)
+    m, norm = float(np.abs(w).max(initial=0.0)), float(np.linalg.norm(w))
+    if m == 0.0 or norm == 0.0:
+        return 0.0
+    qmax = 2 ** (bits - 1) - 1
+    if qmax < 1:
+        return 1.0
+    scale = 2.0 ** np.ceil(np.log2(m / qmax))
+    q = np.clip(np.round(w / scale), -qmax, qmax) * scale
+    return float(np.linalg.norm(w - q) / norm)
+
+
+@dataclass
+class LayerResources:
+    name: str
+    kind: str                        # "neuron" or "readout"
+    shape: tuple
+    neurons: int
+    synapses: int = 0                # incoming connections
+    fan_in: int = 0                  # max incoming synapses of one neuron
+    sources: dict = field(default_factory=dict)   # source node -> first-hop synapses it drives here
+    source_fan_out: dict = field(default_factory=dict)  # source -> max synapses one of its neurons drives here
+    ops: list = field(default_factory=list)        # synaptic op nodes of the segment
+    memory_bits: int = 0
+    weight_error: float = 0.0
+    out_synapses: int = 0            # SOPs if every neuron spikes once (sop.fanout_maps)
+    fan_out: int = 0                 # max SOPs of one neuron's spike
+    cores: Optional[int] = None
+    neurons_per_core: Optional[int] = None
+    axons_per_core: Optional[int] = None
+    memory_per_core: Optional[int] = None
+    tile: Optional[tuple] = None
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["shape"], d["tile"] = list(self.shape), (list(self.tile) if self.tile else None)
+        return d
+
+
+def layer_nodes(graph: Graph) -> list[str]:
+    """Names of the layers: every IFNeuron, then the readout (first output) if it is not one."""
+    names = [n.name for n in graph.of_type(IFNeuron)]
+    if graph.outputs and graph.outputs[0] not in names and graph.outputs[0] not in [i.name for i in graph.inputs]:
+        names.append(graph.outputs[0])
+    return names
+
+
+def segment_starts(graph: Graph, name: str) -> tuple[str, ...]:
+    node = graph.node(name)
+    return node.inputs if isinstance(node.op, IFNeuron) else (name,)
+
+
+def _is_source(node) -> bool:
+    return isinstance(node.op, (IFNeuron, Input))
+
+
+def reach(graph: Graph, starts) -> tuple[list[str], list[str]]:
+    """Walk back from ``starts`` through weightless ops: (sources reached, synaptic ops reached)."""
+    sources, synaptic, seen, stack = [], [], set(), list(starts)
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        node = graph.node(name)
+        if _is_source(node):
+            sources.append(name)
+        elif node.type in SYNAPSES:
+            synaptic.append(name)
+        else:
+            stack.extend(node.inputs)
+    return sources, synaptic
+
+
+def segment_ops(graph: Graph, starts) -> list[str]:
+    """All non-source nodes between ``starts`` and the sources, in topological order."""
+    seen, stack = set(), list(starts)
+    while stack:
+        name = stack.pop()
+        if name in seen or _is_source(graph.node(name)):
+            continue
+        seen.add(name)
+        stack.extend(graph.node(name).inputs)
+    return [n.name for n in graph.nodes if n.name in seen]
+
+
+def _conn(graph: Graph, name: str) -> Conn:
+    node = graph.node(name)
+    return SYNAPSES[node.type](node.op, graph.node(node.inputs[0]).shape, node.shape)
+
+
+def _layer(graph: Graph, name: str, weight_bits: Optional[int]) -> LayerResources:
+    node = graph.node(name)
+    lay = LayerResources(name, "neuron" if isinstance(node.op, IFNeuron) else "readout",
+                         tuple(node.shape), int(np.prod(node.shape)))
+    starts = segment_starts(graph, name)
+    lay.ops = [n for n in segment_ops(graph, starts) if graph.node(n).type in SYNAPSES]
+    direct, last = reach(graph, starts)
+    lay.fan_in = sum(_conn(graph, n).fan_in for n in last) + len(direct)
+    lay.synapses = sum(_conn(graph, n).total for n in lay.ops) + lay.neurons * len(direct)
+    for src in direct:  # identity path: one synapse per element
+        lay.sources[src] = lay.sources.get(src, 0) + lay.neurons
+        lay.source_fan_out[src] = lay.source_fan_out.get(src, 0) + 1
+    for op_name in lay.ops:
+        srcs, _ = reach(graph, graph.node(op_name).inputs)
+        c = _conn(graph, op_name)
+        sizes = {s: int(np.prod(graph.node(s).shape)) for s in srcs}
+        for s in srcs:  # split an op fed by several sources (Concat) by their sizes
+            lay.sources[s] = lay.sources.get(s, 0) + round(c.total * sizes[s] / sum(sizes.values()))
+            lay.source_fan_out[s] = lay.source_fan_out.get(s, 0) + c.fan_out
+    if weight_bits:
+        lay.memory_bits = lay.synapses * weight_bits
+        errs = [quantisation_error(getattr(graph.node(n).op, WEIGHTS[graph.node(n).type]), weight_bits)
+                for n in lay.ops if graph.node(n).type in WEIGHTS]
+        lay.weight_error = max(errs, default=0.0)
+    return lay
+
+
+def count_layers(graph: Graph, weight_bits: Optional[int] = None) -> list[LayerResources]:
+    """Per-layer neurons, synapses, fan-in/out (and memory/precision at ``weight_bits``)."""
+    layers = [_layer(graph, n, weight_bits) for n in layer_nodes(graph)]
+    fan = fanout_maps(graph)   # exact SOP fan-out, shared with the simulators
+    for lay in layers:
+        if lay.name in fan:
+            lay.out_synapses, lay.fan_out = int(fan[lay.name].sum()), int(fan[lay.name].max(initial=0))
+    return layers
+
+
+def first_layer_macs(graph: Graph) -> int:
+    """MACs per step of the synaptic ops driven directly by the analog input (direct coding)."""
+    total = 0
+    for inp in graph.inputs:
+        for name in layer_nodes(graph):
+            for op_name in (n for n in segment_ops(graph, segment_starts(graph, name))
+                            if graph.node(n).type in SYNAPSES):
+                if inp.name in reach(graph, graph.node(op_name).inputs)[0]:
+                    total += node_macs(graph, graph.node(op_name))
+    return total
+
+
+@dataclass
+class Mapping:
+    """Layers with their counts and core partition on one profile, plus every issue found."""
+
+    profile: str
+    layers: list
+    issues: list
+    cores: Optional[int] = None
+    chips: Optional[int] = None
+
+    @property
+    def errors(self) -> list:
+        return [i for i in self.issues if i.level == "error"]
+
+    def layer(self, name: str) -> LayerResources:
+        return next(l for l in self.layers if l.name == name)
+
+    def to_json(self) -> dict:
+        return {"profile": self.profile, "cores": self.cores, "chips": self.chips,
+                "neurons": sum(l.neurons for l in self.layers),
+                "synapses": sum(l.synapses for l in self.layers),
+                "memory_bits": sum(l.memory_bits for l in self.layers),
+                "weight_convention": "dense per-connection storage (no conv weight sharing), "
+                                     "signed weights with one power-of-two exponent per layer",
+                "layers": [l.to_json() for l in self.layers],
+                "issues": [asdict(i) for i in self.issues]}
+
+
+def _limits(profile: Profile) -> dict:
+    return {k.split(".", 1)[1]: int(c.value) for k, c in profile.constants.items() if k.startswith("limits.")}
+
+
+def map_graph(graph: Graph, profile: Union[str, Profile, None] = None,
+              tolerance: float = WEIGHT_TOLERANCE) -> Mapping:
+    """Count every layer and partition it onto the profile's cores; collect errors and warnings."""
+    profile = load_profile(profile)
+    if not profile.is_snn:
+        raise HardwareError(f"profile {profile.name!r} ({profile.path}) is an ANN profile with no neuromorphic "
+                            "cores; use it as the ANN baseline (--ann-profile) and pick an snn profile")
+    layers = count_layers(graph, profile.limit("weight_bits"))
+    issues = [Issue("warning", l.name, f"layer {l.name!r}: quantising weights to {profile.limit('weight_bits')} "
+                                       f"bit loses {l.weight_error:.1%} (relative L2, tolerance {tolerance:.0%}); "
+                                       "use per-channel exponents, quantisation-aware training, or a profile "
+                                       "with more weight bits")
+              for l in layers if l.weight_error > tolerance]
+    if not profile.has_limits:
+        return Mapping(profile.name, layers, issues)
+    limits = _limits(profile)
+    for l in layers:
+        starts = segment_starts(graph, l.name)
+        issues += partition(graph, l, segment_ops(graph, starts), starts, limits)
+    for l in layers:
+        consumers = [c for c in layers if l.name in c.sources]
+        issues += fan_out_check(l, consumers, limits["max_fan_out"])
+    cores = sum(l.cores or 0 for l in layers)
+    fits = not [i for i in issues if i.level == "error"]
+    return Mapping(profile.name, layers, issues, cores if fits else None,
+                   -(-cores // limits["cores_per_chip"]) if fits else None)
+
+
+def check_fit(mapping: Mapping) -> Mapping:
+    """Raise HardwareError listing every layer that cannot be mapped (warnings are logged by callers)."""
+    if mapping.errors:
+        raise HardwareError(f"network does not fit profile {mapping.profile!r}: "
+                            + "; ".join(i.message for i in mapping.errors))
+    return mapping
+
+
+def summary(graph: Graph, profile: Union[str, Profile, None] = None) -> dict:
+    """JSON form of :func:`map_graph` (what ``snnc compile`` stores as the artifact's resource summary)."""
+    return map_graph(graph, profile).to_json()
+
+
+def _bits(b: Optional[int]) -> str:
+    if not b:
+        return "-"
+    return f"{b / 8192:.1f} KiB" if b < 8 * 2 ** 20 else f"{b / 2 ** 23:.1f} MiB"
+
+
+def format_mapping(m: Mapping) -> str:
+    from snnc.compiler.cli.common import table
+    rows = [[l.name, l.kind, l.neurons, l.synapses, _bits(l.memory_bits), l.fan_in, l.fan_out,
+             l.cores if l.cores is not None else "-", l.neurons_per_core or "-", l.axons_per_core or "-",
+             f"{l.weight_error:.2%}"] for l in m.layers]
+    rows.append(["total", "", sum(l.neurons for l in m.layers), sum(l.synapses for l in m.layers),
+                 _bits(sum(l.memory_bits for l in m.layers)), "", "", m.cores if m.cores is not None else "-",
+                 "", "", ""])
+    out = [f"resources on {m.profile}: {m.cores if m.cores is not None else '-'} cores, "
+           f"{m.chips if m.chips is not None else '-'} chip(s) (weights stored per connection)",
+           table(["layer", "kind", "neurons", "synapses", "memory", "fan-in", "fan-out", "cores",
+                  "neurons/core", "axons/core", "weight err"], rows)]
+    out += [f"{i.level}: {i.message}" for i in m.issues]
+    return "\n".join(out)
+
+
+def summary_table(graph: Graph, profile: Union[str, Profile, None] = None) -> str:
+    """Readable resource table of ``graph`` on ``profile`` (printed by ``snnc compile`` / ``snnc estimate``)."""
+    return format_mapping(map_graph(graph, profile))

@@ -1,0 +1,200 @@
+"""Partition neuron layers onto cores under a profile's limits.
+
+A core holds a *tile* of one layer: ``cb`` channels x ``th`` rows x ``tw``
+columns of a (C, H, W) layer, or a block of ``n`` neurons of a vector layer.
+A tile is feasible when
+
+* neurons ``cb*th*tw <= neurons_per_core``,
+* synaptic memory ``neurons * fan_in * weight_bits <= synaptic_memory_per_core``
+  (every neuron at the layer's maximum fan-in: conservative at borders),
+* input axons ``<= max_fan_in``: the distinct source elements an interior tile
+  reads, from back-propagating the tile's bounding box through the segment
+  (:data:`BOX_BACK`; a superset for dilated or strided windows).
+
+The partitioner takes the feasible tile with the fewest cores (tile sizes
+``ceil(D / k)``, largest feasible width by bisection). Then the fan-out check:
+a neuron sends one routing edge per destination core, estimated per consumer
+layer as ``min(cores_d, ceil(fan_out_d / neurons_per_core_d) + 1)``; when
+``neurons_per_core x edges > max_fan_out`` the layer is spread over more cores.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from snnc.compiler.ir import Graph, IFNeuron, Input
+
+Box = tuple  # ((lo, hi), ...) half-open per axis of a node's shape
+
+
+@dataclass(frozen=True)
+class Issue:
+    level: str      # "error" or "warning"
+    layer: str
+    message: str
+
+
+def _full(shape) -> Box:
+    return tuple((0, d) for d in shape)
+
+
+def _win(r: tuple, k: int, s: int, p0: int, d: int, n: int) -> tuple:
+    lo, hi = r[0] * s - p0, (r[1] - 1) * s - p0 + d * (k - 1) + 1
+    return (max(0, lo), min(n, hi))
+
+
+def _conv_box(op, shapes, out, box):
+    c, h, w = shapes[0]
+    o, ipg, kh, kw = op.weight.shape
+    opg = o // op.groups
+    ch = (0, c) if op.groups == 1 else ((box[0][0] // opg) * ipg, ((box[0][1] - 1) // opg + 1) * ipg)
+    return [(ch, _win(box[1], kh, op.stride[0], op.padding[0], op.dilation[0], h),
+             _win(box[2], kw, op.stride[1], op.padding[1], op.dilation[1], w))]
+
+
+def _pool_box(op, shapes, out, box):
+    _, h, w = shapes[0]
+    dil = getattr(op, "dilation", (1, 1))
+    return [(box[0], _win(box[1], op.kernel[0], op.stride[0], op.padding[0], dil[0], h),
+             _win(box[2], op.kernel[1], op.stride[1], op.padding[1], dil[1], w))]
+
+
+def _flatten_box(op, shapes, out, box):
+    c, h, w = shapes[0]
+    hw = h * w
+    return [((box[0][0] // hw, (box[0][1] - 1) // hw + 1), (0, h), (0, w))]
+
+
+def _concat_box(op, shapes, out, box):
+    res, start = [], 0
+    for s in shapes:
+        lo, hi = max(box[0][0] - start, 0), min(box[0][1] - start, s[0])
+        res.append(((lo, hi),) + tuple(box[1:]) if lo < hi else None)
+        start += s[0]
+    return res
+
+
+def _pad_box(op, shapes, out, box):
+    _, h, w = shapes[0]
+    pt, pl = op.pads[0], op.pads[1]
+    return [(box[0], (max(0, box[1][0] - pt), min(h, box[1][1] - pt)), (max(0, box[2][0] - pl), min(w, box[2][1] - pl)))]
+
+
+def _same(op, shapes, out, box):
+    return [box] * len(shapes)
+
+
+# op type -> (op, input shapes, output shape, output box) -> input boxes (None: input not read)
+BOX_BACK = {
+    "Conv2d": _conv_box, "MaxPool2d": _pool_box, "AvgPool2d": _pool_box, "Flatten": _flatten_box,
+    "Concat": _concat_box, "Pad": _pad_box, "Add": _same, "BatchNorm": _same, "ChannelAffine": _same,
+    "ReLU": _same, "Clip": _same, "Identity": _same,
+    "GlobalAvgPool2d": lambda op, shapes, out, box: [(box[0], (0, shapes[0][1]), (0, shapes[0][2]))],
+}
+
+
+def _union(a: Box, b: Box) -> Box:
+    return b if a is None else tuple((min(x[0], y[0]), max(x[1], y[1])) for x, y in zip(a, b))
+
+
+def _size(box: Box) -> int:
+    return math.prod(max(0, hi - lo) for lo, hi in box)
+
+
+def input_axons(graph: Graph, starts, seg: list, box: Box) -> int:
+    """Distinct source elements read by a tile ``box`` of the layer whose segment starts at ``starts``."""
+    boxes = {s: box for s in starts}
+    for name in reversed(seg):
+        node = graph.node(name)
+        if node.name not in boxes:
+            continue
+        shapes = [graph.node(i).shape for i in node.inputs]
+        fn = BOX_BACK.get(node.type)
+        ins = fn(node.op, shapes, node.shape, boxes[name]) if fn else [_full(s) for s in shapes]
+        for src, b in zip(node.inputs, ins):
+            if b is not None:
+                boxes[src] = _union(boxes.get(src), b)
+    return sum(_size(b) for n, b in boxes.items() if isinstance(graph.node(n).op, (IFNeuron, Input)))
+
+
+def _sizes(n: int) -> list[int]:
+    return sorted({-(-n // k) for k in range(1, n + 1)})
+
+
+def _centered(n: int, size: int) -> tuple:
+    lo = max(0, (n - size) // 2)
+    return (lo, lo + size)
+
+
+def _tile_search(shape, feasible):
+    """Fewest-cores feasible tile; returns (cores, tile) or None."""
+    dims = [_sizes(d) for d in shape]
+    best = None
+    heads = [[None]] if len(shape) == 1 else [dims[0], dims[1]]
+    for head in _product(heads):
+        lo, hi = 0, len(dims[-1]) - 1
+        if not feasible(head + (dims[-1][0],)):
+            continue
+        while lo < hi:  # largest feasible last-axis size
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if feasible(head + (dims[-1][mid],)) else (lo, mid - 1)
+        tile = head + (dims[-1][lo],)
+        cores = math.prod(-(-d // t) for d, t in zip(shape, tile))
+        if best is None or cores < best[0]:
+            best = (cores, tile)
+    return best
+
+
+def _product(lists):
+    if len(lists) == 1 and lists[0] == [None]:
+        return [()]
+    return [(a, b) for a in lists[0] for b in lists[1]]
+
+
+def partition(graph: Graph, layer, seg: list, starts, limits: dict) -> list[Issue]:
+    """Fill ``layer.cores``/``tile``/per-core figures; return issues (error when nothing fits)."""
+    shape = layer.shape if len(layer.shape) in (1, 3) else (layer.neurons,)
+    npc, mem, axmax, bits = (limits[k] for k in ("neurons_per_core", "synaptic_memory_per_core",
+                                                 "max_fan_in", "weight_bits"))
+
+    def axons(tile):
+        box = tuple(_centered(d, t) for d, t in zip(shape, tile))
+        return input_axons(graph, starts, seg, box) if len(shape) == len(layer.shape) else layer.fan_in * math.prod(tile)
+
+    def feasible(tile):
+        n = math.prod(tile)
+        return n <= npc and n * layer.fan_in * bits <= mem and axons(tile) <= axmax
+
+    found = _tile_search(shape, feasible)
+    if found is None:
+        one = tuple(1 for _ in shape)
+        why = (f"one neuron needs {axons(one):,} input axons > max_fan_in {axmax:,}" if axons(one) > axmax else
+               f"one neuron's {layer.fan_in:,} synapses x {bits} bit > {mem:,} bit of synaptic memory per core")
+        return [Issue("error", layer.name, f"layer {layer.name!r} cannot be split to fit a core: {why}; "
+                                           "reduce its fan-in (fewer input channels, smaller kernel, "
+                                           "grouped conv) or choose a profile with larger cores")]
+    layer.cores, layer.tile = found
+    n = math.prod(layer.tile)
+    layer.neurons_per_core, layer.axons_per_core = n, axons(layer.tile)
+    layer.memory_per_core = n * layer.fan_in * bits
+    return []
+
+
+def fan_out_check(layer, consumers: list, max_fan_out: int) -> list[Issue]:
+    """Spread ``layer`` over more cores when its routing edges exceed ``max_fan_out`` per core."""
+    if not consumers or layer.cores is None:
+        return []
+    per_neuron = sum(min(c.cores, -(-c.source_fan_out[layer.name] // c.neurons_per_core) + 1)
+                     for c in consumers if c.cores)
+    if per_neuron > max_fan_out:
+        return [Issue("error", layer.name, f"layer {layer.name!r}: one neuron needs {per_neuron} routing edges "
+                                           f"> max_fan_out {max_fan_out}; split its consumers differently")]
+    npc = max(1, max_fan_out // max(per_neuron, 1))
+    if layer.neurons_per_core * per_neuron <= max_fan_out:
+        return []
+    layer.memory_per_core = layer.memory_per_core // layer.neurons_per_core * npc
+    layer.neurons_per_core, layer.tile = npc, None
+    layer.cores = -(-layer.neurons // npc)
+    return [Issue("warning", layer.name, f"layer {layer.name!r} spread over {layer.cores} cores ({npc} neurons "
+                                         f"per core) to keep {per_neuron} routing edges per neuron within "
+                                         f"max_fan_out {max_fan_out}")]
