@@ -35,6 +35,7 @@ from snnc.compiler.errors import DataError, UsageError
 from snnc.compiler.execute import apply
 from snnc.compiler.ir import Graph, IFNeuron, node_macs
 from snnc.compiler.progress import progress
+from snnc.runtime.numpy_sim.fastops import run_op
 from snnc.runtime.numpy_sim.plan import Plan, choose_chunk, is_cumulative, make_plan
 from snnc.runtime.numpy_sim.steps import CumulativePoolState, NeuronState, cumulative_pool, if_scan
 
@@ -178,7 +179,7 @@ class _Run:
                 values[node.name] = cumulative_pool(states[node.name], values[node.inputs[0]], tc)
             else:
                 ins = [values[s] if s in values else _broadcast(statics[s], tc) for s in node.inputs]
-                values[node.name] = apply(node.op, *ins)
+                values[node.name] = run_op(node.op, *ins)
             for s in set(node.inputs):
                 if plan.last_use.get(s) == i and s in values and s != plan.readout:
                     del values[s]

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from snnc.compiler.execute import apply
 from snnc.compiler.ir import IFNeuron, MaxPool2d
+from snnc.runtime.numpy_sim.fastops import run_op
 
 
 def _channel(a: np.ndarray, ndim: int) -> np.ndarray:
@@ -83,7 +83,7 @@ def cumulative_pool(st: CumulativePoolState, current: np.ndarray, tc: int) -> np
     for t in range(tc):
         np.add(st.c, cur[t], out=st.c)
         sums[t] = st.c
-    m = apply(st.op, sums.reshape((tc * n,) + st.c.shape[1:])).reshape((tc,) + st.m_prev.shape)
+    m = run_op(st.op, sums.reshape((tc * n,) + st.c.shape[1:])).reshape((tc,) + st.m_prev.shape)
     j = np.empty_like(m)
     np.subtract(m[0], st.m_prev, out=j[0])
     np.subtract(m[1:], m[:-1], out=j[1:])

@@ -225,3 +225,27 @@ def test_memory_estimate_refuses_before_allocating():
     simulate(g, x[:fit], T=64, batch_size=fit, memory_limit=200_000, show_progress=False)  # it does fit
     with pytest.raises(SimulationError, match=r"time chunk of at most (\d+) steps"):
         simulate(g, x, T=64, batch_size=8, time_chunk=64, memory_limit=1_000_000)
+
+
+# ---- the simulator's batched kernels equal the executor's ----------------------------------------
+
+@pytest.mark.parametrize("kw", [dict(), dict(stride=(2, 1), padding=(1, 0, 2, 1)), dict(dilation=(2, 2), padding=(2, 2, 2, 2)),
+                                dict(stride=(3, 3), padding=(1, 1, 1, 1)), dict(groups=2)])
+def test_fast_conv_matches_executor(kw):
+    from snnc.compiler.execute import apply
+    from snnc.runtime.numpy_sim.fastops import run_op
+    rng = np.random.default_rng(0)
+    op = Conv2d(rng.standard_normal((6, 4 // kw.get("groups", 1), 3, 3)).astype(np.float32),
+                rng.standard_normal(6).astype(np.float32), **kw)
+    x = rng.standard_normal((5, 4, 9, 8)).astype(np.float32)
+    np.testing.assert_allclose(run_op(op, x), apply(op, x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(kernel=(3, 3), stride=(2, 2), padding=(1, 1, 1, 1), ceil_mode=True),
+                                dict(kernel=(3, 2), stride=(1, 2), dilation=(2, 1)), dict(kernel=(2, 2), stride=(2, 2), ceil_mode=True)])
+def test_fast_maxpool_matches_executor(kw):
+    from snnc.compiler.execute import apply
+    from snnc.runtime.numpy_sim.fastops import run_op
+    x = np.random.default_rng(1).standard_normal((3, 2, 9, 7)).astype(np.float32)
+    op = MaxPool2d(**kw)
+    np.testing.assert_array_equal(run_op(op, x), apply(op, x))

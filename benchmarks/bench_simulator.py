@@ -1,0 +1,126 @@
+"""Simulator speed and memory: fast simulator vs the dense limit vs the naive step-by-step loop.
+
+    python -m benchmarks.bench_simulator [--n 256] [--T 64] [--models example,resnet18] [--json]
+
+For N images at T steps, side by side in one run:
+
+* ``fast``: ``snnc.simulate`` (time-chunked, layer by layer, constant layers once);
+* ``dense``: T x one ANN-executor pass of the SNN graph (the clip-ANN) on the same
+  N images: what any simulator doing dense per-step work must at least spend;
+* ``naive``: ``reference.step_by_step`` (the whole graph once per step);
+* peak traced memory (tracemalloc) of the fast simulator.
+
+Targets: fast <= 1.5 x dense and >= 5 x faster than naive at T = 64.
+Models: the example MNIST CNN compiled with default options (a hand-built
+MNIST-sized CNN when the example or the compiler is missing) and a torchvision
+ResNet-18 (random initialisation, 10 classes) at 64x64, calibrated on random inputs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import tracemalloc
+
+import numpy as np
+
+from snnc.compiler.execute import predict
+from snnc.compiler.ir import Conv2d, Flatten, Graph, IFNeuron, Input, Linear, MaxPool2d
+from snnc.runtime.numpy_sim import simulate
+from snnc.runtime.numpy_sim.reference import step_by_step
+
+
+def hand_built_mnist(rng) -> Graph:
+    """conv(1->16) pool IF conv(16->32) IF pool(cumulative) IF fc(1568->128) IF fc(128->10), unit thresholds."""
+    def conv(o, i):
+        return Conv2d((rng.standard_normal((o, i, 3, 3)) * (1.5 / np.sqrt(9 * i))).astype(np.float32),
+                      np.zeros(o, np.float32), padding=(1, 1, 1, 1))
+
+    def neuron(c):
+        return IFNeuron(np.ones(c, np.float32), np.full(c, 0.5, np.float32))
+    return Graph.build([
+        ("x", Input((1, 28, 28)), []), ("c1", conv(16, 1), ["x"]), ("p1", MaxPool2d(), ["c1"]),
+        ("n1", neuron(16), ["p1"]), ("c2", conv(32, 16), ["n1"]), ("p2", MaxPool2d(mode="cumulative"), ["c2"]),
+        ("n2", neuron(32), ["p2"]), ("f", Flatten(), ["n2"]),
+        ("l1", Linear((rng.standard_normal((128, 1568)) / 20).astype(np.float32), None), ["f"]),
+        ("n3", neuron(128), ["l1"]),
+        ("out", Linear((rng.standard_normal((10, 128)) / 5).astype(np.float32), None), ["n3"]),
+    ], ["out"])
+
+
+def example_model(n: int):
+    """(name, model, inputs): the compiled example CNN on MNIST test images, or the hand-built fallback."""
+    from snnc.compiler.data import load_data
+    data = load_data("mnist:test", n=n)
+    try:
+        import snnc
+        from snnc.compiler.data import example_model_path
+        art = snnc.compile(str(example_model_path()), load_data("mnist:valid", n=500))
+        return "example mnist_cnn", art, data.x
+    except Exception as e:  # noqa: BLE001 - the benchmark still runs on a similar net
+        print(f"(example model unavailable: {e}; using a hand-built MNIST CNN)")
+        return "hand-built MNIST CNN", hand_built_mnist(np.random.default_rng(0)), data.x
+
+
+def resnet18_64(n: int):
+    import torch
+    import torchvision
+    import snnc
+    torch.manual_seed(0)
+    module = torchvision.models.resnet18(num_classes=10)
+    graph = snnc.from_torch(module, torch.zeros(1, 3, 64, 64))
+    rng = np.random.default_rng(0)
+    art = snnc.compile(graph, rng.random((64, 3, 64, 64), dtype=np.float32))
+    return "resnet18 64x64", art, rng.random((n, 3, 64, 64), dtype=np.float32)
+
+
+def _time(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def measure(name, model, x, T: int, naive: bool = True) -> dict:
+    graph = getattr(model, "snn", model)
+    n = len(x)
+    t_fast, _ = _time(lambda: simulate(model, x, T=T, batch_size=n, show_progress=False))
+    t_ann, _ = _time(lambda: predict(graph, x, batch_size=n))
+    t_naive = _time(lambda: step_by_step(graph, x, T))[0] if naive else float("nan")
+    tracemalloc.start()
+    simulate(model, x, T=T, batch_size=n, show_progress=False)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    dense = T * t_ann
+    return {"model": name, "N": n, "T": T, "fast_s": t_fast, "dense_s": dense, "naive_s": t_naive,
+            "fast_over_dense": t_fast / dense, "naive_over_fast": t_naive / t_fast,
+            "peak_MiB": peak / 2 ** 20, "ann_pass_s": t_ann}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=256, help="images for the example model (resnet18: n / 8)")
+    p.add_argument("--T", type=int, default=64)
+    p.add_argument("--models", default="example,resnet18")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    builders = {"example": lambda: example_model(args.n), "resnet18": lambda: resnet18_64(max(1, args.n // 8))}
+    rows = []
+    for key in args.models.split(","):
+        name, model, x = builders[key]()
+        rows.append(measure(name, model, x, args.T))
+        print(_line(rows[-1]), flush=True)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    ok = all(r["fast_over_dense"] <= 1.5 and r["naive_over_fast"] >= 5 for r in rows)
+    print("targets (fast <= 1.5 x dense, >= 5 x faster than naive):", "met" if ok else "NOT met")
+    return 0
+
+
+def _line(r) -> str:
+    return (f"{r['model']}: N={r['N']} T={r['T']}: fast {r['fast_s']:.2f} s | dense limit {r['dense_s']:.2f} s "
+            f"(T x {r['ann_pass_s']:.3f} s) -> {r['fast_over_dense']:.2f}x | naive step-by-step "
+            f"{r['naive_s']:.2f} s -> {r['naive_over_fast']:.1f}x slower | peak {r['peak_MiB']:.0f} MiB")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
