@@ -1,0 +1,122 @@
+"""``snnc estimate``: resources, energy, latency, FPS and FPS/W of a compiled network on a profile."""
+from __future__ import annotations
+
+from snnc.compiler.cli.common import print_json, table
+from snnc.compiler.errors import UsageError
+
+HELP = "resources, energy, latency and FPS/W on a hardware profile"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("model", help="compiled network (.snnc from `snnc compile`)")
+    p.add_argument("--profile", default="loihi2", metavar="NAME|PATH.toml",
+                   help="hardware profile: a bundled name (see `snnc profiles`) or your own TOML file (default loihi2)")
+    p.add_argument("--activity", metavar="RUN.json",
+                   help="activity record from `snnc simulate --activity-out`; default: pre-run estimate "
+                        "from the calibration statistics")
+    p.add_argument("--T", type=int, default=None, help="time steps (default 32, or the activity record's T)")
+    p.add_argument("--ann-profile", default="seed-generic", metavar="NAME|PATH.toml",
+                   help="ANN baseline profile (MACs x e_mac; default seed-generic, e.g. cmos45)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--plot", metavar="PNG", help="write per-layer energy bars and the FPS/W range as a PNG")
+
+
+def _si(x, unit: str) -> str:
+    if x is None:
+        return "-"
+    for f, p in ((1, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")):
+        if abs(x) >= f or f == 1e-15:
+            return f"{x / f:.4g} {p}{unit}"
+    return f"{x:.4g} {unit}"
+
+
+def _num(x) -> str:
+    return "-" if x is None else f"{x:,.4g}" if x < 1e4 else f"{x:,.0f}"
+
+
+def _range_rows(r: dict) -> list:
+    rows = [["energy / inference"] + [_si(r["energy_j"][w], "J") for w in ("low", "nominal", "high")],
+            ["latency"] + [_si(r["latency_s"][w], "s") for w in ("low", "nominal", "high")],
+            ["FPS"] + [_num(r["fps"][w]) for w in ("low", "nominal", "high")],
+            ["FPS/W (frames/J)"] + [_num(r["fps_per_watt"][w]) for w in ("low", "nominal", "high")]]
+    if r["ann"]:
+        a = r["ann"]
+        rows += [[f"ANN energy ({a['profile']})"] + [_si(a["energy_j"][w], "J") for w in ("low", "nominal", "high")],
+                 [f"ANN FPS/W ({a['profile']})"] + [_num(a["fps_per_watt"][w]) for w in ("low", "nominal", "high")]]
+    for k, v in r["at_accuracy"].items():
+        if v.get("sop") is not None:
+            rows.append([f"SOP{k} (T={v['T']}) {_num(v['sop'])} SOP: FPS/W"]
+                        + [_num(v["fps_per_watt"][w]) for w in ("low", "nominal", "high")])
+    return rows
+
+
+def format_report(r: dict) -> str:
+    c = r["counts"]
+    head = [f"estimate on {r['profile']} ({r['profile_kind']}), T={r['T']}, activity: {r['activity_source']}",
+            f"SOP {_num(c['sop'])}, spikes {_num(c['spikes'])}, neuron updates {_num(c['neuron_updates'])}, "
+            f"first-layer MACs {_num(c['first_layer_macs_per_step'])}/step ({c['first_layer_convention']})"]
+    rows = [[l["layer"], _si(l["sop"], "J"), _si(l["neuron"], "J"), _si(l["total"], "J"),
+             f"{_si(l['low'], 'J')} - {_si(l['high'], 'J')}"] for l in r["per_layer"]]
+    b = r["breakdown_j"]
+    for label, k in (("input (first-layer MACs)", "input"), ("readout accumulators", "readout"), ("static", "static")):
+        rows.append([label, "", _si(b[k]["nominal"], "J") if k == "readout" else "", _si(b[k]["nominal"], "J"),
+                     f"{_si(b[k]['low'], 'J')} - {_si(b[k]['high'], 'J')}"])
+    parts = head + ["", table(["layer", "SOP energy", "neuron energy", "total (nominal)", "range"], rows, "lrrrr"),
+                    "", table(["per inference", "low", "nominal", "high"], _range_rows(r), "lrrr"), "",
+                    "included: " + "; ".join(r["included"]), "not included: " + "; ".join(r["excluded"])]
+    if r["latency_note"]:
+        parts.append("note: " + r["latency_note"])
+    res = r["resources"]
+    parts.append(f"resources: {res['cores'] if res['cores'] is not None else '-'} cores, "
+                 f"{res['chips'] if res['chips'] is not None else '-'} chip(s); "
+                 f"constants' confidence: {', '.join(r['confidence'])}")
+    return "\n".join(parts)
+
+
+def plot(r: dict, path: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [3, 1]})
+    extra = ("input", "readout", "static")
+    b = r["breakdown_j"]
+    names = [l["layer"] for l in r["per_layer"]] + list(extra)
+    nom = [l["total"] for l in r["per_layer"]] + [b[k]["nominal"] for k in extra]
+    lo = [l["low"] for l in r["per_layer"]] + [b[k]["low"] for k in extra]
+    hi = [l["high"] for l in r["per_layer"]] + [b[k]["high"] for k in extra]
+    ax1.bar(names, [v * 1e6 for v in nom], yerr=[[(n - a) * 1e6 for n, a in zip(nom, lo)],
+                                                 [(b - n) * 1e6 for n, b in zip(nom, hi)]], capsize=3)
+    ax1.set_ylabel("energy per inference (uJ)")
+    ax1.set_title(f"{r['profile']}, T={r['T']}: energy per layer (nominal, low-high bars)")
+    ax1.tick_params(axis="x", rotation=60)
+    f = r["fps_per_watt"]
+    labels, vals = [r["profile"]], [(f["low"], f["nominal"], f["high"])]
+    if r["ann"]:
+        a = r["ann"]["fps_per_watt"]
+        labels.append(f"ANN {r['ann']['profile']}")
+        vals.append((a["low"], a["nominal"], a["high"]))
+    for i, (l, n, h) in enumerate(vals):
+        ax2.errorbar([i], [n], yerr=[[n - l], [h - n]], fmt="o", capsize=6)
+    ax2.set_xticks(range(len(labels)), labels, rotation=30)
+    ax2.set_yscale("log")
+    ax2.set_ylabel("FPS/W (frames per joule)")
+    ax2.set_title("FPS/W range")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def run(args) -> int:
+    from snnc.compiler.analysis.estimate import estimate
+    if args.T is not None and args.T < 1:
+        raise UsageError(f"--T must be >= 1, got {args.T}")
+    r = estimate(args.model, profile=args.profile, activity=args.activity, T=args.T, ann_profile=args.ann_profile)
+    if args.plot:
+        plot(r, args.plot)
+    if args.json:
+        print_json(r)
+    else:
+        print(format_report(r))
+        if args.plot:
+            print(f"plot written to {args.plot}")
+    return 0

@@ -1,0 +1,141 @@
+"""snnc.estimate / `snnc estimate` on a hand-built artifact, with both activity sources."""
+import json
+
+import numpy as np
+import pytest
+
+import snnc
+from snnc.compiler.analysis.activity import Activity, LayerActivity
+from snnc.compiler.analysis.expected import LABEL, expected_activity
+from snnc.compiler.analysis.resources import first_layer_macs
+from snnc.compiler.artifact import Artifact
+from snnc.compiler.cli import main
+from snnc.compiler.errors import DataError, HardwareError
+from snnc.compiler.execute import predict
+from snnc.compiler.ir import Conv2d, Flatten, Graph, IFNeuron, Input, Linear, ReLU
+
+RATE = 0.25
+
+
+def tiny_artifact(seed=0, rate=RATE):
+    rng = np.random.default_rng(seed)
+    w1 = (rng.standard_normal((3, 1, 3, 3)) * 0.5 + 0.2).astype(np.float32)
+    w2 = rng.standard_normal((5, 108)).astype(np.float32)
+    conv, fc = Conv2d(w1, np.zeros(3, np.float32), padding=(1, 1, 1, 1)), Linear(w2, None)
+    snn = Graph.build([("x", Input((1, 6, 6)), []), ("c", conv, ["x"]),
+                       ("n", IFNeuron(np.ones(3, np.float32), np.full(3, 0.5, np.float32)), ["c"]),
+                       ("f", Flatten(), ["n"]), ("l", fc, ["f"])], ["l"])
+    ann = Graph.build([("x", Input((1, 6, 6)), []), ("c", conv, ["x"]), ("r", ReLU(), ["c"]),
+                       ("f", Flatten(), ["r"]), ("l", fc, ["f"])], ["l"])
+    return Artifact(snn, ann, {"calibration": {"layers": {"n": {"expected_rate": rate}}}})
+
+
+def test_pre_run_estimate_from_calibration_counts_by_hand():
+    art = tiny_artifact()
+    r = snnc.estimate(art, "seed-generic", T=10, ann_profile="cmos45")
+    assert r["activity_source"] == LABEL == "pre-run estimate from calibration statistics"
+    # 108 neurons, each spike drives 5 readout synapses; conv 3x3 pad 1 on 6x6: 16 taps per axis
+    assert r["counts"]["sop"] == pytest.approx(RATE * 108 * 5 * 10)
+    assert r["counts"]["first_layer_macs_per_step"] == 3 * 36 * 9
+    e = RATE * 108 * 5 * 10 * 77e-15 + 3 * 36 * 9 * 10 * 12.5e-12
+    assert r["energy_j"]["nominal"] == pytest.approx(e)
+    assert r["fps_per_watt"]["nominal"] == pytest.approx(1 / e)
+    assert r["ann"]["macs"] == 3 * 36 * 9 + 540 and r["ann"]["energy_j"]["nominal"] == pytest.approx((972 + 540) * 4.6e-12)
+    assert r["latency_s"]["nominal"] is None and "latency" in r["latency_note"]
+    assert r["resources"]["layers"][0]["synapses"] == 3 * 16 * 16
+
+
+def test_loihi2_estimate_is_a_range_with_a_per_layer_breakdown():
+    r = snnc.estimate(tiny_artifact(), T=8)
+    assert r["profile"] == "loihi2"
+    for k in ("energy_j", "latency_s", "fps", "fps_per_watt"):
+        assert r[k]["low"] < r[k]["nominal"] < r[k]["high"]
+    assert [l["layer"] for l in r["per_layer"]] == ["n"]
+    b = r["breakdown_j"]
+    assert b["dynamic"]["nominal"] + b["static"]["nominal"] == pytest.approx(r["energy_j"]["nominal"])
+    assert r["fps"]["nominal"] == pytest.approx(1 / r["latency_s"]["nominal"])
+    assert any("host I/O" in x for x in r["excluded"])
+    json.dumps(r)
+
+
+def test_simulated_activity_matches_rate_times_fan_out():
+    """The simulator's exact SOPs equal spikes x 5 (every neuron drives 5 readout synapses)."""
+    art = tiny_artifact()
+    x = np.random.default_rng(1).random((32, 1, 6, 6)).astype(np.float32)
+    y = np.argmax(predict(art.ann, x), axis=1)
+    res = snnc.simulate(art, x, T=(4, 8, 16), y=y, show_progress=False)
+    act = res.activity
+    act.ann_accuracy = 1.0
+    assert act.first_layer_macs == first_layer_macs(art.snn)
+    (lay,) = act.layers
+    np.testing.assert_allclose(lay.sop_per_step, np.array(lay.spikes_per_step) * 5)
+    # pre-run estimate at the measured rate gives the simulated SOP count (uniform fan-out)
+    pre = expected_activity(Artifact(art.snn, art.ann, {"calibration": {"layers": {
+        "n": {"expected_rate": lay.firing_rate}}}}), T=16)
+    assert pre.sop == pytest.approx(act.sop)
+    r = snnc.estimate(art, "loihi", activity=act)
+    assert r["activity_source"].startswith("simulation (numpy, 32 samples)")
+    e = (23.6e-12 * act.sop + 81e-12 * sum(lay.spikes_per_step) + 52e-12 * (108 * 16 - sum(lay.spikes_per_step))
+         + 52e-12 * 5 * 16 + 23.6e-12 * 972 * 16)
+    assert r["breakdown_j"]["dynamic"]["nominal"] == pytest.approx(e)
+    # accuracy sweep: SOP90 / SOP95 at the first T reaching 90% / 95% of the ANN
+    for frac, key in ((0.9, "90"), (0.95, "95")):
+        hits = [t for t in (4, 8, 16) if res.accuracy[t] >= frac]
+        got = r["at_accuracy"][key]
+        if hits:
+            assert got["T"] == hits[0]
+            assert got["sop"] == pytest.approx(sum(lay.sop_per_step[:hits[0]]))
+        else:
+            assert got["reached"] is False
+
+
+def test_sop90_sop95_from_a_recorded_sweep(tmp_path):
+    T = 8
+    act = Activity(T=T, samples=10, source="numpy", layers=[
+        LayerActivity("n", 108, [10.0] * T, [float(50 * (t + 1)) for t in range(T)])],
+        first_layer_macs=972, output_neurons=5, accuracy={2: 0.5, 4: 0.88, 6: 0.93, 8: 0.97}, ann_accuracy=0.98)
+    act.save(tmp_path / "run.json")
+    r = snnc.estimate(tiny_artifact(), "seed-generic", activity=str(tmp_path / "run.json"))
+    a90, a95 = r["at_accuracy"]["90"], r["at_accuracy"]["95"]
+    assert (a90["T"], a95["T"]) == (6, 8)                # 0.93 >= 0.882; 0.97 >= 0.931
+    assert a90["sop"] == 50 * (1 + 2 + 3 + 4 + 5 + 6)
+    assert a90["energy_j"]["nominal"] == pytest.approx(a90["sop"] * 77e-15 + 972 * 6 * 12.5e-12)
+    assert a90["sop_only"]["fps_per_watt"] == pytest.approx(1 / (a90["sop"] * 77e-15))
+    short = snnc.estimate(tiny_artifact(), "seed-generic", activity=act, T=4)
+    assert short["T"] == 4 and short["counts"]["sop"] == 50 * 10
+
+
+def test_bad_activity_and_missing_calibration():
+    art = tiny_artifact()
+    wrong = Activity(T=4, samples=1, source="numpy", layers=[LayerActivity("other", 108, [0] * 4, [0] * 4)])
+    with pytest.raises(DataError, match="another network"):
+        snnc.estimate(art, activity=wrong)
+    with pytest.raises(DataError, match="expected_rate"):
+        snnc.estimate(Artifact(art.snn, art.ann, {}))
+    with pytest.raises(DataError, match="cannot take T=9"):
+        snnc.estimate(art, activity=Activity(T=4, samples=1, source="numpy",
+                                             layers=[LayerActivity("n", 108, [0] * 4, [0] * 4)]), T=9)
+    with pytest.raises(HardwareError, match="ANN profile"):
+        snnc.estimate(art, "cmos45")
+    with pytest.raises(HardwareError, match="e_mac"):
+        snnc.estimate(art, ann_profile="loihi")
+
+
+def test_cli_table_json_plot_and_exit_codes(tmp_path, capsys):
+    path = tiny_artifact().save(tmp_path / "t.snnc")
+    assert main(["estimate", str(path), "--T", "16"]) == 0
+    out = capsys.readouterr().out
+    assert "pre-run estimate from calibration statistics" in out and "FPS/W" in out and "not included" in out
+    assert main(["estimate", str(path), "--profile", "loihi", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["profile"] == "loihi" and doc["T"] == 32
+    png = tmp_path / "e.png"
+    assert main(["estimate", str(path), "--plot", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    capsys.readouterr()
+    assert main(["estimate", str(path), "--profile", "nope"]) == 8
+    assert main(["estimate", str(tmp_path / "missing.snnc")]) == 3
+    assert main(["estimate", str(path), "--T", "0"]) == 2
+    Artifact(tiny_artifact().snn, tiny_artifact().ann, {}).save(tmp_path / "nocal.snnc")
+    assert main(["estimate", str(tmp_path / "nocal.snnc")]) == 6
+    assert "--activity" in capsys.readouterr().err
