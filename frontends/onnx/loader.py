@@ -1,0 +1,124 @@
+"""Reading and validating an ONNX file before conversion.
+
+Every way a file can be unusable raises :class:`ModelLoadError` naming the file
+and what to do: missing, not ONNX, truncated, failing ``onnx.checker``, empty
+graph, NaN/inf in an initializer. Dynamic spatial dimensions raise
+:class:`DynamicShapeError` (a ModelLoadError with the unsupported-model exit
+code 4): snnc needs static per-sample shapes; only the batch axis may vary.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from snnc.compiler.errors import ModelLoadError, UnsupportedModelError
+
+log = logging.getLogger(__name__)
+
+ModelLike = Union[str, Path, onnx.ModelProto]
+FLOAT_TYPES = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE,
+               onnx.TensorProto.BFLOAT16}
+
+
+class DynamicShapeError(ModelLoadError, UnsupportedModelError):
+    """An input has a dynamic (or missing) per-sample dimension."""
+
+    exit_code = UnsupportedModelError.exit_code
+
+
+def read_model(model: ModelLike) -> tuple[onnx.ModelProto, dict]:
+    """Parse, check and validate ``model``; return it with ``meta["source"]``."""
+    if isinstance(model, onnx.ModelProto):
+        proto, label, path = model, "<ModelProto>", None
+        digest = hashlib.sha256(model.SerializeToString()).hexdigest()
+    else:
+        path = Path(model)
+        label = str(path)
+        proto, digest = _parse(path)
+    if proto.ir_version == 0 and not proto.graph.node and not proto.opset_import:
+        raise ModelLoadError(f"{label} is not an ONNX model (no graph, no IR version); pass a .onnx file "
+                             f"exported with torch.onnx.export or another ONNX exporter")
+    if not proto.graph.node:
+        raise ModelLoadError(f"{label} has an empty graph (no nodes); re-export the model")
+    try:
+        onnx.checker.check_model(proto)
+    except Exception as e:  # noqa: BLE001 - the checker raises ValidationError and C++ errors
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelLoadError(f"{label} is not a valid ONNX model ({first}); re-export it") from None
+    _check_finite(proto, label)
+    source = {"path": None if path is None else str(path), "sha256": digest,
+              "opset": opset_of(proto), "producer": f"{proto.producer_name} {proto.producer_version}".strip()}
+    return proto, source
+
+
+def _parse(path: Path) -> tuple[onnx.ModelProto, str]:
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such file; check the path")
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        proto = onnx.load_model_from_string(data)
+    except Exception as e:  # noqa: BLE001 - protobuf DecodeError and friends
+        if data[:1] == b"\x08":  # field 1 (ir_version) as a varint: an ONNX file that breaks off
+            raise ModelLoadError(f"{path} is truncated or corrupt ({type(e).__name__}); copy or re-export "
+                                 f"the file again") from None
+        raise ModelLoadError(f"{path} is not an ONNX model (cannot be parsed); pass a .onnx file") from None
+    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in proto.graph.initializer):
+        try:
+            onnx.load_external_data_for_model(proto, str(path.parent))
+        except Exception as e:  # noqa: BLE001
+            raise ModelLoadError(f"{path}: cannot read its external weight data ({e}); keep the data "
+                                 f"file next to the model") from None
+    return proto, digest
+
+
+def opset_of(proto: onnx.ModelProto) -> int:
+    return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
+def _check_finite(proto: onnx.ModelProto, label: str) -> None:
+    for init in proto.graph.initializer:
+        a = numpy_helper.to_array(init)
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
+            raise ModelLoadError(f"{label}: initializer {init.name!r} holds {bad} NaN/inf value(s); the "
+                                 f"weights are corrupt or training diverged: fix and re-export the model")
+
+
+def graph_inputs(proto: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
+    """Run-time inputs (old exporters also list initializers as inputs)."""
+    inits = {i.name for i in proto.graph.initializer}
+    return [i for i in proto.graph.input if i.name not in inits]
+
+
+def input_shapes(proto: onnx.ModelProto, input_shape: Optional[Sequence[int]] = None,
+                 label: str = "the model") -> dict[str, tuple[int, ...]]:
+    """Per-sample shape of every run-time input; ``input_shape`` (with or without batch) overrides one."""
+    ins = graph_inputs(proto)
+    out = {}
+    for vi in ins:
+        tt = vi.type.tensor_type
+        if tt.elem_type not in FLOAT_TYPES:
+            raise UnsupportedModelError(f"input {vi.name!r} of {label} has element type "
+                                        f"{onnx.TensorProto.DataType.Name(tt.elem_type)}; snnc converts float models")
+        dims = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else (d.dim_param or "?")
+                for d in tt.shape.dim]
+        if input_shape is not None and len(ins) == 1:
+            given = [int(d) for d in input_shape]
+            dims = given if len(given) == len(dims) or not dims else [dims[0]] + given
+        per = dims[1:]
+        if len(dims) < 2 or any(not isinstance(d, int) for d in per):
+            raise DynamicShapeError(
+                f"input {vi.name!r} of {label} has shape {dims}: its per-sample dimensions must be static "
+                f"(only the batch axis may vary); pass input_shape=(1, C, H, W) (CLI: --input-shape 1,C,H,W) "
+                f"or re-export the model with static shapes")
+        out[vi.name] = tuple(per)
+    if not out:
+        raise ModelLoadError(f"{label} has no run-time input (every input is an initializer)")
+    return out
