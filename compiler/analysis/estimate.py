@@ -95,14 +95,20 @@ def _ann(art: Artifact, ann_profile) -> Optional[dict]:
 
 def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, None] = None,
              activity: Union[Activity, str, Path, None] = None, T: Optional[int] = None,
-             ann_profile: Union[str, Profile, None] = DEFAULT_ANN_PROFILE) -> dict:
-    """Resources, energy / latency / FPS / FPS/W ranges, per-layer breakdown and the ANN baseline."""
+             ann_profile: Union[str, Profile, None] = DEFAULT_ANN_PROFILE, ignore_fit: bool = False) -> dict:
+    """Resources, energy / latency / FPS / FPS/W ranges, per-layer breakdown and the ANN baseline.
+
+    A network that does not fit the profile raises HardwareError, unless
+    ``ignore_fit``: then the failing layers count as ceil(neurons /
+    neurons_per_core) cores (a lower bound) and the report says it does not fit.
+    """
     art = artifact if isinstance(artifact, Artifact) else load(artifact)
     prof = load_profile(profile)
     mapping = map_graph(art.snn, prof)
-    for w in (i for i in mapping.issues if i.level == "warning"):
+    for w in mapping.issues if ignore_fit else (i for i in mapping.issues if i.level == "warning"):
         log.warning(w.message)
-    check_fit(mapping)
+    if not ignore_fit:
+        check_fit(mapping)
     act = _activity(art, mapping, activity, T)
     figs = _ranged(lambda w: en.snn_energy(act, prof, mapping, w))
     nominal = figs["nominal"]

@@ -6,7 +6,8 @@ IFNeuron / Input nodes it reads): the synaptic ops (Conv2d, Linear, pools,
 ChannelAffine gains) plus weightless plumbing (Add, Concat, Flatten, Pad,
 MaxPool of currents, ...).
 
-Counting (exact, closed form per op, padding borders excluded):
+Counting (exact, closed form per op in :mod:`snnc.compiler.hardware.synapses`,
+padding borders excluded):
 
 * conv: synapses = O * (I/g) * (sum_h taps_h) * (sum_w taps_w), with taps_h the
   number of kernel rows of output row h that land inside the input (not in the
@@ -44,74 +45,10 @@ from snnc.compiler.errors import HardwareError
 from snnc.compiler.analysis.sop import fanout_maps
 from snnc.compiler.hardware import Profile, load_profile
 from snnc.compiler.hardware.partition import Issue, fan_out_check, partition
-from snnc.compiler.ir import Graph, IFNeuron, Input, node_macs, ops
+from snnc.compiler.hardware.synapses import SYNAPSES, WEIGHTS, Conn, quantisation_error, taps_1d  # noqa: F401
+from snnc.compiler.ir import Graph, IFNeuron, Input, node_macs
 
 WEIGHT_TOLERANCE = 0.05
-
-
-@dataclass(frozen=True)
-class Conn:
-    total: int       # synapses of the op
-    fan_in: int      # max synapses into one output element
-    fan_out: int     # max synapses out of one input element
-
-
-def taps_1d(n_in: int, n_out: int, k: int, s: int, p0: int, d: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Per output index: kernel taps inside the input; per input index: outputs it feeds."""
-    taps, cover = np.zeros(n_out, np.int64), np.zeros(n_in, np.int64)
-    h = np.arange(n_out)
-    for j in range(k):
-        idx = h * s - p0 + j * d
-        ok = (idx >= 0) & (idx < n_in)
-        taps += ok
-        np.add.at(cover, idx[ok], 1)
-    return taps, cover
-
-
-def _window_conn(per_out: int, per_in: int, channels: int, shape_in, shape_out, kernel, stride, pads, dil):
-    th, ch = taps_1d(shape_in[1], shape_out[1], kernel[0], stride[0], pads[0], dil[0])
-    tw, cw = taps_1d(shape_in[2], shape_out[2], kernel[1], stride[1], pads[1], dil[1])
-    total = channels * per_in * int(th.sum()) * int(tw.sum())
-    return Conn(total, per_in * int(th.max()) * int(tw.max()), per_out * int(ch.max()) * int(cw.max()))
-
-
-def _conv(op: ops.Conv2d, si, so):
-    o, i, kh, kw = op.weight.shape
-    return _window_conn(o // op.groups, i, o, si, so, (kh, kw), op.stride, op.padding, op.dilation)
-
-
-def _pool(op, si, so):
-    dil = getattr(op, "dilation", (1, 1))
-    return _window_conn(1, 1, si[0], si, so, op.kernel, op.stride, op.padding, dil)
-
-
-def _elementwise(op, si, so):
-    return Conn(int(np.prod(so)), 1, 1)
-
-
-# op type -> synapse counter; ops not listed here carry no synapses
-SYNAPSES = {
-    "Conv2d": _conv,
-    "Linear": lambda op, si, so: Conn(int(op.weight.size), op.weight.shape[1], op.weight.shape[0]),
-    "AvgPool2d": _pool,
-    "GlobalAvgPool2d": lambda op, si, so: Conn(int(np.prod(si)), si[1] * si[2], 1),
-    "ChannelAffine": _elementwise,
-}
-WEIGHTS = {"Conv2d": "weight", "Linear": "weight", "ChannelAffine": "scale"}
-
-
-def quantisation_error(w: np.ndarray, bits: int) -> float:
-    """Relative L2 error of signed ``bits``-bit weights with one power-of-two exponent."""
-    w = np.asarray(w, np.float64)
-    m, norm = float(np.abs(w).max(initial=0.0)), float(np.linalg.norm(w))
-    if m == 0.0 or norm == 0.0:
-        return 0.0
-    qmax = 2 ** (bits - 1) - 1
-    if qmax < 1:
-        return 1.0
-    scale = 2.0 ** np.ceil(np.log2(m / qmax))
-    q = np.clip(np.round(w / scale), -qmax, qmax) * scale
-    return float(np.linalg.norm(w - q) / norm)
 
 
 @dataclass
@@ -256,11 +193,16 @@ class Mapping:
     def errors(self) -> list:
         return [i for i in self.issues if i.level == "error"]
 
+    @property
+    def fits(self) -> bool:
+        """No error: when False, the failing layers' core counts are lower bounds (neurons / neurons_per_core)."""
+        return not self.errors
+
     def layer(self, name: str) -> LayerResources:
         return next(l for l in self.layers if l.name == name)
 
     def to_json(self) -> dict:
-        return {"profile": self.profile, "cores": self.cores, "chips": self.chips,
+        return {"profile": self.profile, "fits": self.fits, "cores": self.cores, "chips": self.chips,
                 "neurons": sum(l.neurons for l in self.layers),
                 "synapses": sum(l.synapses for l in self.layers),
                 "memory_bits": sum(l.memory_bits for l in self.layers),
@@ -297,9 +239,7 @@ def map_graph(graph: Graph, profile: Union[str, Profile, None] = None,
         consumers = [c for c in layers if l.name in c.sources]
         issues += fan_out_check(l, consumers, limits["max_fan_out"])
     cores = sum(l.cores or 0 for l in layers)
-    fits = not [i for i in issues if i.level == "error"]
-    return Mapping(profile.name, layers, issues, cores if fits else None,
-                   -(-cores // limits["cores_per_chip"]) if fits else None)
+    return Mapping(profile.name, layers, issues, cores, -(-cores // limits["cores_per_chip"]))
 
 
 def check_fit(mapping: Mapping) -> Mapping:
@@ -329,8 +269,9 @@ def format_mapping(m: Mapping) -> str:
     rows.append(["total", "", sum(l.neurons for l in m.layers), sum(l.synapses for l in m.layers),
                  _bits(sum(l.memory_bits for l in m.layers)), "", "", m.cores if m.cores is not None else "-",
                  "", "", ""])
+    fit = "" if m.fits else " - DOES NOT FIT (failing layers' cores are lower bounds)"
     out = [f"resources on {m.profile}: {m.cores if m.cores is not None else '-'} cores, "
-           f"{m.chips if m.chips is not None else '-'} chip(s) (weights stored per connection)",
+           f"{m.chips if m.chips is not None else '-'} chip(s) (weights stored per connection){fit}",
            table(["layer", "kind", "neurons", "synapses", "memory", "fan-in", "fan-out", "cores",
                   "neurons/core", "axons/core", "weight err"], rows)]
     out += [f"{i.level}: {i.message}" for i in m.issues]

@@ -17,6 +17,8 @@ def add_arguments(p) -> None:
     p.add_argument("--T", type=int, default=None, help="time steps (default 32, or the activity record's T)")
     p.add_argument("--ann-profile", default="seed-generic", metavar="NAME|PATH.toml",
                    help="ANN baseline profile (MACs x e_mac; default seed-generic, e.g. cmos45)")
+    p.add_argument("--ignore-fit", action="store_true",
+                   help="estimate even if the network does not fit the profile (failing layers' cores are lower bounds)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--plot", metavar="PNG", help="write per-layer energy bars and the FPS/W range as a PNG")
 
@@ -67,6 +69,9 @@ def format_report(r: dict) -> str:
     if r["latency_note"]:
         parts.append("note: " + r["latency_note"])
     res = r["resources"]
+    if not res["fits"]:
+        parts.append("WARNING: the network does NOT fit this profile: " + "; ".join(
+            i["message"] for i in res["issues"] if i["level"] == "error"))
     parts.append(f"resources: {res['cores'] if res['cores'] is not None else '-'} cores, "
                  f"{res['chips'] if res['chips'] is not None else '-'} chip(s); "
                  f"constants' confidence: {', '.join(r['confidence'])}")
@@ -110,7 +115,8 @@ def run(args) -> int:
     from snnc.compiler.analysis.estimate import estimate
     if args.T is not None and args.T < 1:
         raise UsageError(f"--T must be >= 1, got {args.T}")
-    r = estimate(args.model, profile=args.profile, activity=args.activity, T=args.T, ann_profile=args.ann_profile)
+    r = estimate(args.model, profile=args.profile, activity=args.activity, T=args.T, ann_profile=args.ann_profile,
+                 ignore_fit=args.ignore_fit)
     if args.plot:
         plot(r, args.plot)
     if args.json:

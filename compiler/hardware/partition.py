@@ -170,6 +170,8 @@ def partition(graph: Graph, layer, seg: list, starts, limits: dict) -> list[Issu
         one = tuple(1 for _ in shape)
         why = (f"one neuron needs {axons(one):,} input axons > max_fan_in {axmax:,}" if axons(one) > axmax else
                f"one neuron's {layer.fan_in:,} synapses x {bits} bit > {mem:,} bit of synaptic memory per core")
+        layer.neurons_per_core = min(npc, layer.neurons)   # lower bound, so estimates can still run
+        layer.cores = -(-layer.neurons // layer.neurons_per_core)
         return [Issue("error", layer.name, f"layer {layer.name!r} cannot be split to fit a core: {why}; "
                                            "reduce its fan-in (fewer input channels, smaller kernel, "
                                            "grouped conv) or choose a profile with larger cores")]

@@ -139,3 +139,20 @@ def test_cli_table_json_plot_and_exit_codes(tmp_path, capsys):
     Artifact(tiny_artifact().snn, tiny_artifact().ann, {}).save(tmp_path / "nocal.snnc")
     assert main(["estimate", str(tmp_path / "nocal.snnc")]) == 6
     assert "--activity" in capsys.readouterr().err
+
+
+def test_network_that_does_not_fit(tmp_path, capsys):
+    w1, w2 = np.ones((10, 5000), np.float32), np.ones((3, 10), np.float32)
+    snn = Graph.build([("x", Input((5000,)), []), ("fc", Linear(w1, None), ["x"]),
+                       ("n", IFNeuron(np.ones(10, np.float32), np.full(10, .5, np.float32)), ["fc"]),
+                       ("out", Linear(w2, None), ["n"])], ["out"])
+    art = Artifact(snn, snn, {"calibration": {"layers": {"n": {"expected_rate": 0.5}}}})
+    with pytest.raises(HardwareError, match="max_fan_in"):
+        snnc.estimate(art, "loihi")
+    r = snnc.estimate(art, "loihi", ignore_fit=True)
+    assert r["resources"]["fits"] is False and r["energy_j"]["nominal"] > 0
+    path = art.save(tmp_path / "big.snnc")
+    assert main(["estimate", str(path), "--profile", "loihi"]) == 8
+    assert "max_fan_in" in capsys.readouterr().err
+    assert main(["estimate", str(path), "--profile", "loihi", "--ignore-fit"]) == 0
+    assert "does NOT fit" in capsys.readouterr().out

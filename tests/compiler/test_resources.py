@@ -98,7 +98,7 @@ def test_fan_in_violation_is_an_error_that_names_the_layer():
     assert "max_fan_in" in m.errors[0].message and "5,000" in m.errors[0].message
     with pytest.raises(HardwareError, match="'n'"):
         check_fit(m)
-    assert m.cores is None
+    assert not m.fits and m.cores == 1   # the failing layer counts as a lower bound
 
 
 def test_chips_needed_and_fan_out_limit():
