@@ -83,7 +83,7 @@ class FixedPoint:
                 s = self.sinks[n.name]
                 wmax[s] = max(wmax.get(s, 0.0), float(np.abs(_weight(n)).max(initial=0.0)))
         qmax = 2 ** (self.weight_bits - 1) - 1
-        for s in set(self.sinks.values()):
+        for s in dict.fromkeys(n.name for n in self.graph if self.sinks.get(n.name) == n.name):
             m = wmax.get(s, 0.0)
             k = math.floor(math.log2(qmax / m)) if m > 0 else 6
             self.exps[s] = int(min(max(k, 0), 16))

@@ -6,7 +6,8 @@ Conv sums wrap to signed 24 bits like Lava's fixed Conv, v saturates to
 +-(2**23 - 1), a_in enters v << 6, vth is used << 6, biases are added by the
 integrating layer every step. It shares only the quantised parameters with the
 Lava path, not its code, so a lowering, layout or timing bug shows up as a
-difference. Used to test the Lava fixed_pt run bit for bit.
+difference. Used to test the Lava fixed_pt run bit for bit. ``stock=True``:
+Lava's LIF semantics instead (v(0) = 0, v > vth, reset to zero, u wraps at 24 bits).
 """
 from __future__ import annotations
 
@@ -35,8 +36,8 @@ def _full(node, bias):
 
 
 class Reference:
-    def __init__(self, graph: Graph, fixed: bool = False, weight_bits: int = 8):
-        self.g = graph
+    def __init__(self, graph: Graph, fixed: bool = False, weight_bits: int = 8, stock: bool = False):
+        self.g, self.stock = graph, stock
         self.num = FixedPoint(graph, weight_bits) if fixed else FloatingPoint()
         self.sinks = current_sinks(graph)
         self.params = {}
@@ -97,15 +98,17 @@ class Reference:
         shp = (-1,) + (1,) * (len(n.shape) - 1)
         vth, v0 = vth.reshape(shp), v0.reshape(shp)
         b = self.num.bias(n.name, bias) if bias is not None else 0
-        v = np.broadcast_to(v0, a.shape).copy() if t == 0 else state[n.name]
+        v = np.broadcast_to(0 if self.stock else v0, a.shape).copy() if t == 0 else state[n.name]
         if self.num.fixed:
-            v = v + (np.asarray(a, np.int64) << 6) + b
+            u = np.asarray(a, np.int64) << 6
+            u = np.where(u > 2 ** 23, u - 2 ** 24, np.where(u <= -2 ** 23, u + 2 ** 24, u)) if self.stock else u
+            v = v + u + b
             sat[n.name] += int(np.count_nonzero(np.abs(v) > V_MAX))
             v, vth = np.clip(v, -V_MAX, V_MAX), vth << 6
         else:
             v = v + a + b
-        s = v >= vth
-        v = v - s * vth if n.op.reset == "subtract" else np.where(s, 0, v)
+        s = v > vth if self.stock else v >= vth
+        v = v - s * vth if n.op.reset == "subtract" and not self.stock else np.where(s, 0, v)
         state[n.name] = v
         spikes[n.name][t] += int(s.sum())
         return s.astype(np.int64 if self.num.fixed else np.float64), None

@@ -42,7 +42,8 @@ class LavaRun:
     saturated: dict = field(default_factory=dict)
     numerics: dict = field(default_factory=dict)
     seconds: float = 0.0
-    processes: int = 0
+    processes: int = 0               # OS processes of the run (watchdog worker + Lava's), at most at once
+    lava_processes: int = 0          # Lava processes in the network
 
 
 def if_neuron(ctx: Ctx, node, sig, bias):
@@ -99,7 +100,7 @@ def simulate_graph(graph: Graph, x: np.ndarray, T: int, fixed: bool = False, sto
     neurons = {k: int(np.prod(graph.node(k).shape)) for k in net.counters}
     if trace.ndim == 5:  # (n, T, W, H, C) map readout -> IR layout
         trace = trace.transpose(0, 1, 4, 3, 2)
-    return LavaRun(trace, spikes, sops, neurons, steps, sat, num.report(), processes=len(net.procs))
+    return LavaRun(trace, spikes, sops, neurons, steps, sat, num.report(), lava_processes=len(net.procs))
 
 
 def run_lava(graph: Graph, x: np.ndarray, T: int, fixed: bool = False, stock: bool = False,

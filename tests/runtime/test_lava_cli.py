@@ -1,0 +1,53 @@
+"""``snnc run`` (numpy and lava backends) and ``snnc export --format netx`` on the command line."""
+import json
+
+import numpy as np
+import pytest
+
+from snnc.compiler.artifact import Artifact
+from snnc.compiler.cli import main
+
+from .lava_nets import residual_pool_net
+
+
+@pytest.fixture
+def model_and_data(tmp_path, rng):
+    g = residual_pool_net(rng)
+    path = Artifact(g, g, {"readout": {"mode": "fixed", "delay": 1}}).save(tmp_path / "res.snnc")
+    data = tmp_path / "d.npz"
+    np.savez(data, x=rng.random((8, 1, 8, 8)).astype(np.float32), y=rng.integers(0, 5, 8))
+    return str(path), str(data)
+
+
+def _run(capsys, *argv):
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_run_lava_matches_run_numpy(lava, capsys, model_and_data):
+    model, data = model_and_data
+    common = [model, "--data", str(data), "--n", "8", "--T", "4,8", "--json"]
+    ref = _run(capsys, "run", "--backend", "numpy", *common)
+    got = _run(capsys, "run", "--backend", "lava", *common)
+    assert got["backend"] == "lava" and ref["backend"] == "numpy"
+    for r, g in zip(ref["sweep"], got["sweep"]):
+        assert (g["T"], g["accuracy"], g["agreement"]) == (r["T"], r["accuracy"], r["agreement"])
+        assert g["sop_per_image"] == pytest.approx(r["sop_per_image"])
+    assert [l["firing_rate"] for l in got["layers"]] == pytest.approx([l["firing_rate"] for l in ref["layers"]])
+    assert got["lava"]["os_processes"] > got["lava"]["lava_processes"] > 10
+
+
+def test_run_fixed_point_reports_quantisation_and_accuracy_change(lava, capsys, model_and_data):
+    model, data = model_and_data
+    got = _run(capsys, "run", model, "--data", data, "--n", "8", "--T", "8", "--fixed-point", "--json")
+    assert got["backend"] == "lava-fixed"
+    layers = got["lava"]["numerics"]["layers"]
+    assert set(layers) == {"n1", "n2", "n3", "n4", "out"} and layers["n1"]["vth_mantissa"] == 2 ** layers["n1"]["exponent"]
+    change = got["baseline"]["change"][0]
+    assert change["accuracy_change"] == pytest.approx(got["sweep"][0]["accuracy"] - got["baseline"]["sweep"][0]["accuracy"])
+
+
+def test_run_rejects_lava_options_on_numpy(capsys, model_and_data):
+    model, data = model_and_data
+    assert main(["run", model, "--data", data, "--backend", "numpy", "--stock-lif"]) == 2
+    assert "--backend lava" in capsys.readouterr().err
