@@ -17,7 +17,7 @@ from typing import Optional, Union
 import numpy as np
 
 from snnc.compiler.artifact import Artifact
-from snnc.compiler.errors import ModelLoadError, UnsupportedModelError, UsageError
+from snnc.compiler.errors import HardwareError, ModelLoadError, UnsupportedModelError, UsageError
 from snnc.compiler.ir import Graph
 from snnc.compiler.passes.pipeline import run_pipeline
 
@@ -71,6 +71,19 @@ def check_options(method: str, pool_mode: str, reset: str, percentile: float) ->
         raise UsageError(f"percentile must be in (0, 100], got {percentile}")
 
 
+def check_target(target: str) -> None:
+    """Fail fast on an unknown hardware profile (when the hardware profiles are installed)."""
+    try:
+        from snnc.compiler.hardware import load_profile
+    except ImportError:
+        log.warning("hardware profiles unavailable; target %r not checked", target)
+        return
+    profile = load_profile(target)
+    if not profile.is_snn:
+        raise HardwareError(f"target {target!r} is an ANN profile (no neuromorphic cores); "
+                            f"compile for a spiking target such as loihi2")
+
+
 def compile(model, calib, target: str = "loihi2", method: str = "cltb", iters: Optional[int] = None,
             batch_size: Optional[int] = None, delay="auto", pool_mode: str = "auto",
             reset: str = "subtract", percentile: float = 99.9) -> Artifact:
@@ -78,6 +91,7 @@ def compile(model, calib, target: str = "loihi2", method: str = "cltb", iters: O
     from snnc import __version__
     fixed = parse_delay(delay)
     check_options(method, pool_mode, reset, percentile)
+    check_target(target)
     ann, source = load_model(model)
     if len(ann.inputs) != 1:
         raise UnsupportedModelError(f"the model has {len(ann.inputs)} inputs; snnc converts single-input models")

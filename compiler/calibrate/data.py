@@ -6,7 +6,8 @@ scaled by 1/255, other integer dtypes rejected: their scaling is ambiguous);
 finite values; and magnitudes below ``MAX_ABS`` = 1e3, because direct coding
 feeds the analog input straight into the first layer and values beyond that
 are almost surely unnormalised data (the model's input normalisation was not
-applied).
+applied). A spec without an explicit split (``mnist``) calibrates on the
+training split, keeping the test split for evaluation.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def calibration_inputs(calib, input_shape: Sequence[int]) -> tuple[np.ndarray, s
     from snnc.compiler.data import Dataset, load_data
     from snnc.compiler.data.dataset import as_float_inputs, validate
     if isinstance(calib, (str, Path)):
-        ds = load_data(str(calib), input_shape=tuple(input_shape))
+        ds = load_data(str(calib), input_shape=tuple(input_shape), split="train")
     elif isinstance(calib, Dataset):
         ds = validate(calib, tuple(input_shape))
     elif isinstance(calib, np.ndarray) or hasattr(calib, "__array__"):

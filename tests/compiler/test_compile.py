@@ -159,6 +159,15 @@ def test_cli_bad_models_exit_nonzero(onnx_models, calib_file, tmp_path, capsys, 
     assert err.startswith("error: ") and "Traceback" not in err
 
 
+@pytest.mark.parametrize("target", ["nosuch", "cmos45"])
+def test_cli_bad_target_fails_before_calibration(onnx_models, calib_file, tmp_path, capsys, target):
+    pytest.importorskip("snnc.compiler.hardware")
+    from snnc.compiler.errors import HardwareError
+    assert main(["compile", onnx_models["good"], "--calib", calib_file, "--target", target,
+                 "-o", str(tmp_path / "o.snnc")]) == HardwareError.exit_code
+    assert target in capsys.readouterr().err and not (tmp_path / "o.snnc").exists()
+
+
 @pytest.mark.parametrize("data,code", [
     (np.zeros((5, 1, 10, 10), np.float32), 6), (np.zeros((0, 1, 12, 12), np.float32), 6),
     (np.full((5, 1, 12, 12), np.nan, np.float32), 6), (np.zeros((5, 1, 12, 12), np.int64), 6),
