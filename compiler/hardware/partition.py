@@ -172,6 +172,7 @@ def partition(graph: Graph, layer, seg: list, starts, limits: dict) -> list[Issu
                f"one neuron's {layer.fan_in:,} synapses x {bits} bit > {mem:,} bit of synaptic memory per core")
         layer.neurons_per_core = min(npc, layer.neurons)   # lower bound, so estimates can still run
         layer.cores = -(-layer.neurons // layer.neurons_per_core)
+        layer.memory_per_core = layer.neurons_per_core * layer.fan_in * bits
         return [Issue("error", layer.name, f"layer {layer.name!r} cannot be split to fit a core: {why}; "
                                            "reduce its fan-in (fewer input channels, smaller kernel, "
                                            "grouped conv) or choose a profile with larger cores")]
@@ -194,7 +195,8 @@ def fan_out_check(layer, consumers: list, max_fan_out: int) -> list[Issue]:
     npc = max(1, max_fan_out // max(per_neuron, 1))
     if layer.neurons_per_core * per_neuron <= max_fan_out:
         return []
-    layer.memory_per_core = layer.memory_per_core // layer.neurons_per_core * npc
+    if layer.memory_per_core is not None:
+        layer.memory_per_core = layer.memory_per_core // layer.neurons_per_core * npc
     layer.neurons_per_core, layer.tile = npc, None
     layer.cores = -(-layer.neurons // npc)
     return [Issue("warning", layer.name, f"layer {layer.name!r} spread over {layer.cores} cores ({npc} neurons "

@@ -147,3 +147,13 @@ def test_summary_table_and_dict():
     assert d["synapses"] == 1014 and d["cores"] == 1 and d["chips"] == 1
     with pytest.raises(HardwareError, match="ANN profile"):
         map_graph(g, "cmos45")
+
+
+def test_failing_layer_that_must_also_be_spread_for_fan_out():
+    # n: 300 inputs > 256 axons (error, lower-bound cores); its neurons also reach all 4 cores of m
+    g = Graph.build([("x", Input((300,)), []), ("a", Linear(np.ones((256, 300), np.float32), None), ["x"]),
+                     ("n", IF(256), ["a"]), ("b", Linear(np.ones((1000, 256), np.float32), None), ["n"]),
+                     ("m", IF(1000), ["b"])], ["m"])
+    m = map_graph(g, "truenorth")
+    assert [i.layer for i in m.errors] == ["n"] and not m.fits
+    assert m.layer("m").cores == 4 and m.layer("n").neurons_per_core == 256 // 4 and m.layer("n").cores == 4
