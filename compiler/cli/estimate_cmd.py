@@ -91,7 +91,8 @@ def plot(r: dict, path: str) -> None:
     hi = [l["high"] for l in r["per_layer"]] + [b[k]["high"] for k in extra]
     ax1.bar(names, [v * 1e6 for v in nom], yerr=[[(n - a) * 1e6 for n, a in zip(nom, lo)],
                                                  [(b - n) * 1e6 for n, b in zip(nom, hi)]], capsize=3)
-    ax1.set_ylabel("energy per inference (uJ)")
+    ax1.set_yscale("log")
+    ax1.set_ylabel("energy per inference (uJ, log)")
     ax1.set_title(f"{r['profile']}, T={r['T']}: energy per layer (nominal, low-high bars)")
     ax1.tick_params(axis="x", rotation=60)
     f = r["fps_per_watt"]
