@@ -51,3 +51,15 @@ def test_run_rejects_lava_options_on_numpy(capsys, model_and_data):
     model, data = model_and_data
     assert main(["run", model, "--data", data, "--backend", "numpy", "--stock-lif"]) == 2
     assert "--backend lava" in capsys.readouterr().err
+
+
+def test_export_netx_cli(tmp_path, capsys, rng, model_and_data):
+    from .test_lava_netx import _net
+    model, _ = model_and_data
+    assert main(["export", model, "--format", "netx", "-o", str(tmp_path / "bad.net")]) == 7
+    assert "MaxPool2d 'p3'" in capsys.readouterr().err
+    g = _net(rng)
+    ok = Artifact(g, g, {}).save(tmp_path / "ok.snnc")
+    info = _run(capsys, "export", str(ok), "--format", "netx", "-o", str(tmp_path / "ok.net"), "--json")
+    assert (tmp_path / "ok.net").is_file() and [l["layer"] for l in info["layers"]] == ["c1", "c2", "d1", "out"]
+    assert info["layers"][-1]["readout"] and info["input_scale"] == 128
