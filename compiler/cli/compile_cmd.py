@@ -19,7 +19,10 @@ HELP = "convert an ANN into a calibrated integrate-and-fire network (.snnc)"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("model", help="ONNX model file")
+    p.add_argument("model", help="ONNX model file, torchvision:NAME or FILE.py:CLASS (PyTorch)")
+    p.add_argument("--weights", default=None,
+                   help="PyTorch state dict (.pth) for torchvision:/FILE.py: models; DEFAULT: torchvision's own")
+    p.add_argument("--input-shape", default=None, help="input shape N,C,H,W for PyTorch models (e.g. 1,3,224,224)")
     p.add_argument("--target", default="loihi2", help="hardware profile name stored in the artifact (default loihi2)")
     p.add_argument("--calib", required=True,
                    help="calibration data: 'mnist', a .npy/.npz file or an image folder")
@@ -30,17 +33,27 @@ def add_arguments(p) -> None:
     p.add_argument("--delay", default="auto", help="readout delay: 'auto' (Eq. 19 estimate) or an integer")
     p.add_argument("--pool-mode", default="auto", choices=POOL_MODES, help="spiking max-pool mode (default auto)")
     p.add_argument("--reset", default="subtract", choices=RESETS, help="neuron reset (default subtract)")
+    p.add_argument("--plot", default=None, metavar="PNG", help="write a threshold/activation plot to this PNG")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("-o", "--output", default=None, help="artifact path (default: <model name>.snnc in cwd)")
 
 
 def run(args) -> int:
     from snnc.compiler.compile import compile as compile_model
-    art = compile_model(args.model, args.calib, target=args.target, method=args.method, iters=args.iters,
+    from snnc.frontends import is_onnx, load_model, model_stem
+    model = args.model
+    if not is_onnx(model) or args.weights or args.input_shape:
+        model = load_model(args.model, weights=args.weights, input_shape=args.input_shape)
+    art = compile_model(model, args.calib, target=args.target, method=args.method, iters=args.iters,
                         batch_size=args.batch_size, delay=args.delay, pool_mode=args.pool_mode,
                         reset=args.reset, percentile=args.percentile)
-    out = Path(args.output) if args.output else Path(Path(args.model).stem + ".snnc")
+    if not is_onnx(args.model):
+        art.meta["source"] = {"path": args.model, "sha256": None, "weights": args.weights}
+    out = Path(args.output) if args.output else Path(model_stem(args.model) + ".snnc")
     art.save(out)
+    if args.plot:
+        from snnc.compiler.calibrate.plot import plot_calibration
+        plot_calibration(art.meta["calibration"], args.plot)
     rows = layer_rows(art)
     if args.json:
         print_json({"artifact": str(out), "layers": rows, **art.meta})

@@ -50,7 +50,7 @@ def from_torch(module, example_input=None, name: str | None = None):
     check_supported(module, name)
     proto, exporter = to_onnx(module, x, name)
     graph = load_onnx(proto)
-    return graph.with_meta(source=name, frontend="torch", exporter=exporter)
+    return graph.with_meta(torch={"model": name, "exporter": exporter})
 
 
 def example_tensor(example_input, name: str = "model"):
