@@ -135,7 +135,8 @@ def test_cli_compile_report_json_and_determinism(onnx_models, calib_file, tmp_pa
     for word in ("pass log", "max pools", "readout delay", "theta min", "fold_thresholds", "readout"):
         assert word in text
     first = (tmp_path / "good.snnc").read_bytes()  # default output: <model>.snnc in cwd
-    assert main(args + ["--json", "-o", str(tmp_path / "again.snnc")]) == 0
+    assert main(args + ["--json", "-o", str(tmp_path / "again.snnc"), "--plot", str(tmp_path / "cal.png")]) == 0
+    assert (tmp_path / "cal.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     doc = json.loads(capsys.readouterr().out)
     assert doc["target"] == "loihi2" and doc["source"]["sha256"] and doc["layers"][-1]["kind"] == "readout"
     assert (tmp_path / "again.snnc").read_bytes() == first
