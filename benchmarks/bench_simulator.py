@@ -55,7 +55,7 @@ def example_model(n: int):
     try:
         import snnc
         from snnc.compiler.data import example_model_path
-        art = snnc.compile(str(example_model_path()), load_data("mnist:valid", n=500))
+        art = snnc.compile(str(example_model_path()), "mnist")
         return "example mnist_cnn", art, data.x
     except Exception as e:  # noqa: BLE001 - the benchmark still runs on a similar net
         print(f"(example model unavailable: {e}; using a hand-built MNIST CNN)")
