@@ -105,14 +105,14 @@ def lowers(*types):
 def lower_graph(ctx: Ctx, host_values: dict[str, np.ndarray]) -> Net:
     """Build every process; ``host_values`` holds the host-computed frontier (N, *IR shape)."""
     from snnc.runtime.lava_procs.source import CurrentSource
-    from snnc.runtime.lava.graphwalk import current_sinks
-    sinks = current_sinks(ctx.graph)
+    from snnc.runtime.lava.graphwalk import current_sinks, host_prefix
+    sinks, host = current_sinks(ctx.graph), host_prefix(ctx.graph)
     for name, values in host_values.items():
         table = ctx.num.currents(sinks.get(name, name), batch_to_lava(values))
         src = ctx.add(CurrentSource(table=table, T=ctx.T, name=f"host:{name}"))
         ctx.signals[name] = Signal([src.a_out], 0, table.shape[1:], "current")
     for node in ctx.graph:
-        if node.name in ctx.signals or node.type == "Input":
+        if node.name in ctx.signals or node.name in host:
             continue
         fn = LOWER.get(node.type)
         if fn is None:

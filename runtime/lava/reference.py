@@ -50,7 +50,8 @@ class Reference:
     def run(self, x: np.ndarray, T: int):
         """Returns (trace (n, T, *out) in IR units, {layer: spikes (T,)}, {layer: saturation count})."""
         g, num = self.g, self.num
-        frontier = host_frontier(g, host_prefix(g))
+        on_host = host_prefix(g)
+        frontier = host_frontier(g, on_host)
         vals = ann_run(g, np.asarray(x, np.float32), keep=frontier)
         host = {k: (num.currents(self.sinks.get(k, k), vals[k]), None) for k in frontier}
         state = {n.name: None for n in g}
@@ -61,7 +62,7 @@ class Reference:
         for t in range(T):
             v = dict(host)
             for n in g:
-                if n.name in v or n.type == "Input":
+                if n.name in v or n.name in on_host:
                     continue
                 v[n.name] = getattr(self, "_" + n.type)(n, [v[i] for i in n.inputs], state, t, spikes, sat)
             cur, bias = v[out]
