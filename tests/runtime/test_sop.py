@@ -195,3 +195,22 @@ def test_paper_shortcut_overcounts_padded_borders():
                      ("y", Conv2d(np.ones((1, 1, 3, 3), np.float32), None, padding=(1, 1, 1, 1)), ["s"])], ["y"])
     fan = fanout_maps(g)["s"]
     assert fan.sum() == 484 and node_macs(g, g.node("y")) == 576
+
+
+from hypothesis import given, settings, strategies as st   # noqa: E402
+
+
+@settings(max_examples=30, deadline=None)
+@given(k=st.integers(1, 4), s=st.integers(1, 3), d=st.integers(1, 2), g=st.sampled_from([1, 2, 4]),
+       pads=st.tuples(*[st.integers(0, 2)] * 4), hw=st.tuples(st.integers(5, 9), st.integers(5, 9)),
+       seed=st.integers(0, 2 ** 16))
+def test_conv_fanout_property(k, s, d, g, pads, hw, seed):
+    """Any conv geometry: sum_i s_i F_i equals the brute-force synapse count."""
+    rng = np.random.default_rng(seed)
+    if (hw[0] + pads[0] + pads[2] - d * (k - 1) - 1) < 0 or (hw[1] + pads[1] + pads[3] - d * (k - 1) - 1) < 0:
+        return
+    g_ = Graph.build([("x", Input((4,) + hw), []), ("s", _neuron(4), ["x"]),
+                      ("y", Conv2d(_w(rng, (4, 4 // g, k, k)), None, stride=(s, s), padding=pads, dilation=(d, d),
+                                   groups=g), ["s"])], ["y"])
+    mask = rng.random((4,) + hw) < 0.4
+    assert float((mask * fanout_maps(g_)["s"]).sum()) == brute_sop(g_, "s", mask)
