@@ -81,3 +81,36 @@ def test_stock_lif_equals_reset_to_zero_reference(lava, rng, fixed):
     np.testing.assert_allclose(got.trace, trace, atol=1e-9)
     sub, _, _ = Reference(g, fixed=fixed).run(x, 8)
     assert not np.array_equal(sub, trace)  # reset to zero really differs from reset by subtraction
+
+
+def _stem_pool_net(rng):
+    """The direct-coded stem conv -> pre-neuron max pool runs on the host; a cumulative pool on chip."""
+    from snnc.compiler.ir import Graph
+    from snnc.compiler.ir.ops import Conv2d, Flatten, IFNeuron, Input, Linear, MaxPool2d
+    from .lava_nets import dyadic
+    one, half = (lambda c: np.ones(c, np.float32)), (lambda c: np.full(c, 0.5, np.float32))
+    spec = [("x", Input((1, 8, 8)), []),
+            ("c1", Conv2d(dyadic(rng.normal(0, .8, (4, 1, 3, 3))), dyadic(rng.normal(.1, .1, 4)),
+                          padding=(1, 1, 1, 1)), ["x"]),
+            ("p1", MaxPool2d(), ["c1"]), ("n1", IFNeuron(one(4), half(4)), ["p1"]),
+            ("c2", Conv2d(dyadic(rng.normal(0, .5, (4, 4, 3, 3))), dyadic(rng.normal(0, .1, 4)),
+                          padding=(1, 1, 1, 1)), ["n1"]),
+            ("p2", MaxPool2d(mode="cumulative"), ["c2"]), ("n2", IFNeuron(one(4), half(4)), ["p2"]),
+            ("f", Flatten(), ["n2"]), ("out", Linear(dyadic(rng.normal(0, .5, (3, 16))), None), ["f"])]
+    return Graph.build(spec, ["out"])
+
+
+def test_host_stem_with_pool_float_and_fixed(lava, rng):
+    from snnc.runtime.backends import get_backend
+    from snnc.runtime.lava.reference import Reference
+    from snnc.runtime.lava.runner import run_lava
+    g = _stem_pool_net(rng)
+    x = rng.random((8, 1, 8, 8)).astype(np.float32)
+    ref = get_backend("numpy").run(g, x, 8)
+    got = get_backend("lava").run(g, x, 8)
+    for k, v in _counts(ref).items():
+        np.testing.assert_array_equal(_counts(got)[k], v, err_msg=k)
+    fx = run_lava(g, x, 8, fixed=True, timeout=120)
+    trace, spikes, _ = Reference(g, fixed=True).run(x, 8)
+    np.testing.assert_array_equal(fx.trace, trace)
+    assert {k: v.tolist() for k, v in fx.spikes.items()} == {k: v.tolist() for k, v in spikes.items()}
