@@ -1,0 +1,110 @@
+"""Whole torchvision models exported by both torch exporters, imported with
+load_onnx and run by the NumPy executor, against onnxruntime: the output and
+every intermediate ONNX tensor that maps to an IR node (which localises a
+diverging node), within 1e-4 relative to each tensor's magnitude.
+
+Legacy exporter (``dynamo=False``, constant folding off): keeps
+BatchNormalization, GlobalAveragePool, Flatten, Identity-wrapped weights,
+symbolic batch. Dynamo exporter (the default): BN folded into Conv, ReduceMean
++ Reshape for the pooling head, fixed batch.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+
+import numpy as np
+import onnx
+import pytest
+
+from snnc.compiler.execute import run
+from snnc.frontends.onnx import load_onnx
+
+# name -> (input size, batch); VGG's adaptive 7x7 pool needs a 224 input to export with both exporters
+MODELS = {"resnet18": (64, 2), "vgg11_bn": (224, 1), "mobilenet_v2": (64, 2), "squeezenet1_1": (64, 2),
+          "densenet121": (64, 2), "googlenet": (64, 2)}
+EXPORTERS = ("legacy", "dynamo")
+
+
+def _require(module):
+    try:
+        return importlib.import_module(module)
+    except Exception as e:  # noqa: BLE001
+        if os.environ.get("SNNC_REQUIRE_TORCH") == "1":
+            pytest.fail(f"{module} is required (SNNC_REQUIRE_TORCH=1) but does not import: {e}")
+        pytest.skip(f"{module} not available: {e}")
+
+
+def _randomise_bn(torch, model):
+    """Non-trivial BN statistics so that BN folding / conversion errors show."""
+    g = torch.Generator().manual_seed(1)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            c = m.num_features
+            m.running_mean.copy_(torch.randn(c, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(c, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(c, generator=g) * 0.1)
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory):
+    """export(name, exporter) -> (path, input batch); each model is exported once per session."""
+    torch = _require("torch")
+    tv = _require("torchvision")
+    _require("onnxruntime")
+    root = tmp_path_factory.mktemp("onnx_exports")
+    cache = {}
+
+    def export(name, exporter):
+        if (name, exporter) not in cache:
+            torch.manual_seed(0)
+            kw = {"aux_logits": False, "init_weights": True} if name == "googlenet" else {}
+            model = getattr(tv.models, name)(weights=None, **kw).eval()
+            _randomise_bn(torch, model)
+            size, batch = MODELS[name]
+            x = torch.from_numpy(np.random.default_rng(0).standard_normal((batch, 3, size, size)).astype(np.float32))
+            path = root / f"{name}_{exporter}.onnx"
+            if exporter == "legacy":
+                torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=13, input_names=["x"],
+                                  do_constant_folding=False, dynamic_axes={"x": {0: "N"}})
+            else:
+                torch.onnx.export(model, (x,), str(path), input_names=["x"])
+            cache[name, exporter] = (path, x.numpy())
+        return cache[name, exporter]
+    return export
+
+
+def _ort_values(ort, path, x, names):
+    m = onnx.load(str(path))
+    have = {o.name for o in m.graph.output}
+    m.graph.output.extend(onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None)
+                          for n in names if n not in have)
+    s = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    return {o.name: v for o, v in zip(s.get_outputs(), s.run(None, {s.get_inputs()[0].name: x}))}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exporter", EXPORTERS)
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_model_matches_onnxruntime(exported, name, exporter):
+    import onnxruntime as ort
+    path, x = exported(name, exporter)
+    g = load_onnx(path)
+    tensors = dict(g.meta["onnx_tensors"])
+    ref = _ort_values(ort, path, x, tensors)
+    got = run(g, x, keep=list(tensors.values()))
+    for t, node in tensors.items():  # in topological order: the first failure is the diverging node
+        scale = max(1e-6, float(np.abs(ref[t]).max()))
+        err = float(np.abs(got[node] - ref[t]).max()) / scale
+        assert err < 1e-4, f"{name}/{exporter}: IR node {node!r} (ONNX tensor {t!r}) differs by {err:.2e} relative"
+    out = onnx.load(str(path), load_external_data=False).graph.output[0].name
+    np.testing.assert_allclose(got[g.outputs[0]], ref[out], rtol=1e-4,
+                               atol=1e-4 * float(np.abs(ref[out]).max()))
+    types = {n.type for n in g}
+    if exporter == "legacy":
+        assert "GlobalAvgPool2d" in types or name == "vgg11_bn"
+    if exporter == "legacy" and name != "squeezenet1_1":
+        assert "BatchNorm" in types
+    if exporter == "dynamo":  # BN after a conv is folded by the exporter; densenet's pre-activation BN stays
+        assert g.meta["source"]["opset"] >= 18 and ("BatchNorm" not in types or name == "densenet121")
