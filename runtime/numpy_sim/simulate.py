@@ -10,8 +10,9 @@ with delay D is ``mean_{t=D+1..T} I_L(t)`` of the first graph output.
 
 Speed: layers before the first neuron are constant in time and computed once
 per batch; the rest runs layer by layer in topological order with all ``Tc``
-steps of a time chunk as one (Tc * N) batch through ``snnc.compiler.execute.apply``
-(one GEMM per layer and chunk); the IF recurrence is an elementwise scan over
+steps of a time chunk as one (Tc * N) batch (one GEMM per layer and chunk:
+``fastops.run_op``, i.e. large-batch conv / max-pool kernels, else
+``snnc.compiler.execute.apply``); the IF recurrence is an elementwise scan over
 t; membranes and cumulative-pool sums carry over between chunks. Running
 float64 sums of I_L(t) at every window boundary give all T from one run.
 
@@ -140,7 +141,7 @@ class _Run:
         self.sops = {l.name: np.zeros(tmax) for l in plan.neurons}
         self.bounds = sorted({0, *delays, *delays.values()})
         k_shape = g.node(plan.readout).shape
-        self.sums = {b: np.zeros((n,) + k_shape) for b in self.bounds}
+        self.logits = {t: np.zeros((n,) + k_shape, np.float32) for t in delays}
         self.records = {}
         if "spikes" in record:
             self.records["spikes"] = {l.name: np.zeros((tmax, n) + l.shape, bool) for l in plan.neurons}
@@ -154,17 +155,20 @@ class _Run:
         statics = _statics(plan, xb)
         states = _states(plan, n)
         acc = np.zeros((n,) + plan.graph.node(plan.readout).shape)
+        sums = {0: acc}                      # running float64 sums of I_L at every window boundary
         for t0 in range(0, self.tmax, tc):
             steps = min(tc, self.tmax - t0)
             out = self._chunk(statics, states, steps, n, t0, start)
             cs = np.cumsum(out, axis=0, dtype=np.float64) + acc
             for b in self.bounds:
                 if t0 < b <= t0 + steps:
-                    self.sums[b][start:start + n] = cs[b - t0 - 1]
+                    sums[b] = cs[b - t0 - 1]
             acc = cs[-1]
             if "output" in self.record:
                 self.records["output"][t0:t0 + steps, start:start + n] = out
             bar.update(1)
+        for t, d in self.delays.items():    # mean of I_L(t) over t = D+1..T
+            self.logits[t][start:start + n] = (sums[t] - sums[d]) / (t - d)
 
     def _chunk(self, statics, states, tc, n, t0, start) -> np.ndarray:
         plan, values = self.plan, {}
@@ -199,8 +203,7 @@ class _Run:
             self.records["counts"][node.name][start:start + n] += spikes.sum(axis=0, dtype=np.int32)
 
     def result(self, Ts, y) -> SimResult:
-        logits = {t: ((self.sums[t] - self.sums[self.delays[t]]) / (t - self.delays[t])).astype(np.float32)
-                  for t in Ts}
+        logits = {t: self.logits[t] for t in Ts}
         act = self.activity()
         acc = {}
         if y is not None:
