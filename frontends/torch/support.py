@@ -46,11 +46,12 @@ _HINT = ("snnc converts ReLU-family activations (ReLU, ReLU6, clip to [0, a]) wi
 
 
 def unsupported_modules(module) -> dict[str, list[str]]:
-    """``{class name: [submodule paths]}`` for every submodule in ``UNSUPPORTED``."""
+    """``{class name: [submodule paths]}`` for every submodule that is (a subclass of) one in ``UNSUPPORTED``."""
     found: dict[str, list[str]] = {}
     for path, sub in module.named_modules():
-        kind = type(sub).__name__
-        if kind in UNSUPPORTED:
+        # match subclasses too (torchvision's LayerNorm2d is an nn.LayerNorm)
+        kind = next((c.__name__ for c in type(sub).__mro__ if c.__name__ in UNSUPPORTED), None)
+        if kind is not None:
             found.setdefault(kind, []).append(path or "<root>")
     return found
 

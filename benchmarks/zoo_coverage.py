@@ -1,0 +1,206 @@
+"""torchvision model-zoo coverage: which classifiers snnc converts, and how well, on random weights.
+
+For every torchvision classification model:
+
+* unsupported activations/layers (hard-swish, SiLU, GELU, sigmoid gates,
+  LayerNorm, attention) -> status "unsupported: <kinds>", taken from the
+  UnsupportedModelError that ``snnc.from_torch`` raises (the real code path);
+* otherwise: random weights with batch-norm statistics calibrated on the
+  calibration data (``calibrate_bn_stats``), ``snnc.from_torch`` at a small
+  input, ``snnc.compile`` (cltb by default) on random calibration data,
+  ``snnc.simulate`` at T = 64 and 256 on held-out random inputs, and
+  cosine(SNN readout, ANN logits from torch), averaged over the samples.
+  The cosine with the clip-ANN (the compiled graph evaluated as an ANN: the
+  function the SNN converges to) separates conversion error from clipping.
+
+Inputs are N(0, 1) images (what normalised images look like to a network).
+Writes ``docs/model_zoo.md`` after every model (and ``--json`` rows); runs for
+a long time on 2 cores: ``nohup python benchmarks/zoo_coverage.py > zoo.log 2>&1 &``.
+``--models resnet18,vgg11`` restricts the run; ``--resume`` reuses the rows of
+an earlier ``--json`` file.
+"""
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("zoo_coverage")
+ROOT = Path(__file__).resolve().parents[1]
+SIZE = {"alexnet": 64, "inception_v3": 80}  # smallest inputs the architectures accept; default below
+DEFAULT_SIZE = 32
+T_SOP, T_COS = 64, 256
+
+
+def build(name: str, device: str = "cpu"):
+    import torch
+    import torchvision
+    with warnings.catch_warnings(), torch.device(device):
+        warnings.simplefilter("ignore")
+        return torchvision.models.get_model(name, weights=None)
+
+
+def unsupported_reason(name: str):
+    """The first line of from_torch's UnsupportedModelError for ``name``, or None if it passes the scan."""
+    from snnc.compiler.errors import UnsupportedModelError
+    from snnc.frontends.torch import check_supported
+    try:
+        model = build(name, "meta")  # no memory, no init: the scan only looks at module types
+    except Exception:  # noqa: BLE001 - some builders compute on tensors (regnet): build for real
+        model = build(name)
+    try:
+        check_supported(model, f"torchvision:{name}")
+    except UnsupportedModelError as e:
+        return str(e).splitlines()[0]
+    return None
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean over samples of cos(a_i, b_i)."""
+    num = (a * b).sum(1)
+    den = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1) + 1e-30
+    return float(np.mean(num / den))
+
+
+def measure(name: str, args) -> dict:
+    """Compile and simulate one ReLU-family model; the table row."""
+    import torch
+    import snnc
+    from snnc.compiler.execute import run
+    from snnc.compiler.ir import IFNeuron
+    from snnc.frontends.torch import calibrate_bn_stats
+
+    size = args.size or SIZE.get(name, DEFAULT_SIZE)
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    calib = rng.standard_normal((args.calib, 3, size, size)).astype(np.float32)
+    x = rng.standard_normal((args.eval, 3, size, size)).astype(np.float32)
+    t0 = time.time()
+    model = calibrate_bn_stats(build(name), calib)
+    with torch.no_grad():
+        ann = model(torch.from_numpy(x)).numpy()
+    graph = snnc.from_torch(model, (1, 3, size, size), name=f"torchvision:{name}")
+    art = snnc.compile(graph, calib=calib, method=args.method, iters=args.iters, batch_size=args.batch)
+    clip = run(art.snn, x)[art.snn.outputs[0]]
+    res = snnc.simulate(art, x, T=(T_SOP, T_COS), batch_size=args.eval, show_progress=False)
+    sop = sum(sum(layer.sop_per_step[:T_SOP]) for layer in res.activity.layers)
+    return {"model": name, "status": "ok", "input": f"3x{size}x{size}", "ops": len(graph) - len(graph.inputs),
+            "macs": graph.macs(), "neurons": int(sum(np.prod(n.shape) for n in art.snn.of_type(IFNeuron))),
+            "sop_T64": float(sop), "cos_T256": cosine(res.logits[T_COS], ann),
+            "cos_T64": cosine(res.logits[T_SOP], ann), "cos_clip": cosine(clip, ann),
+            "cos_snn_clip": cosine(res.logits[T_COS], clip), "seconds": round(time.time() - t0, 1)}
+
+
+def row_for(name: str, args) -> dict:
+    from snnc.compiler.errors import SnncError
+    reason = unsupported_reason(name)
+    if reason:
+        return {"model": name, "status": "unsupported", "reason": reason}
+    try:
+        return measure(name, args)
+    except SnncError as e:
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        return {"model": name, "status": "failed", "reason": f"{type(e).__name__}: {' '.join(lines[:2])}"}
+
+
+def _f(v, fmt):
+    return "" if v is None else format(v, fmt)
+
+
+def shown_command(argv: list[str]) -> str:
+    """The command line without output / cache options."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in ("--out", "--json"):
+            skip = True
+        elif a != "--resume" and not a.startswith(("--out=", "--json=")):
+            out.append(a)
+    return " ".join(["python benchmarks/zoo_coverage.py", *out])
+
+
+def markdown(rows: list[dict], args, argv: list[str]) -> str:
+    ok = [r for r in rows if r["status"] == "ok"]
+    good = [r for r in ok if r["cos_T256"] >= 0.99]
+    lines = [
+        "# torchvision model-zoo coverage",
+        "",
+        f"Generated by `benchmarks/zoo_coverage.py` (command: `{shown_command(argv)}`). "
+        "Random weights, batch-norm statistics calibrated on the calibration "
+        f"data (`snnc.frontends.torch.calibrate_bn_stats`); {args.calib} N(0,1) calibration images, "
+        f"threshold calibration `{args.method}` (iters {args.iters}, batch {args.batch}); "
+        f"{args.eval} held-out N(0,1) images for the SNN (T = {T_SOP} and {T_COS}, auto readout delay).",
+        "",
+        "Columns: *ops* IR nodes of the imported ANN; *MACs* per image of the ANN; *neurons* IF neurons; "
+        f"*SOP T={T_SOP}* synaptic operations per image over {T_SOP} steps (exact count); *cos* the mean "
+        "cosine similarity of the SNN readout with the ANN logits (torch); *cos clip-ANN* the cosine of "
+        "the compiled graph evaluated as an ANN (clip(z, 0, theta) neurons: the limit of the SNN as T "
+        "grows) with the ANN logits; the gap between the two is conversion error, the gap to 1 clipping.",
+        "",
+        f"{len(ok)} of {len(rows)} models convert; {len(good)} reach cosine >= 0.99 at T={T_COS}.",
+        "",
+        f"| model | status | input | ops | MACs | neurons | SOP T={T_SOP} | cos T={T_SOP} | cos T={T_COS} "
+        "| cos clip-ANN | time s |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        if r["status"] == "ok":
+            lines.append(f"| {r['model']} | ok | {r['input']} | {r['ops']} | {r['macs'] / 1e6:.1f} M | "
+                         f"{r['neurons']:,} | {r['sop_T64'] / 1e6:.1f} M | {_f(r['cos_T64'], '.4f')} | "
+                         f"{_f(r['cos_T256'], '.4f')} | {_f(r['cos_clip'], '.4f')} | {r['seconds']} |")
+        else:
+            reason = r["reason"].replace("|", "/")
+            lines.append(f"| {r['model']} | {r['status']}: {reason} | | | | | | | | | |")
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", default="*", help="comma-separated names or globs (default: every classifier)")
+    p.add_argument("--size", type=int, default=None, help=f"input size (default {DEFAULT_SIZE}; {SIZE})")
+    p.add_argument("--calib", type=int, default=64, help="calibration images (default 64)")
+    p.add_argument("--eval", type=int, default=4, help="simulated images (default 4)")
+    p.add_argument("--method", default="cltb", help="threshold calibration method (default cltb)")
+    p.add_argument("--iters", type=int, default=200, help="calibration iterations (default 200)")
+    p.add_argument("--batch", type=int, default=8, help="calibration batch size (default 8)")
+    p.add_argument("--out", default=str(ROOT / "docs" / "model_zoo.md"), help="markdown output")
+    p.add_argument("--json", default=None, help="also write the rows as JSON here")
+    p.add_argument("--resume", action="store_true", help="reuse rows already in --json")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    import torchvision
+    from snnc.compiler.progress import progress
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    log.setLevel(logging.INFO)
+    names = torchvision.models.list_models(module=torchvision.models)
+    pats = args.models.split(",")
+    names = [n for n in names if any(fnmatch.fnmatch(n, p) for p in pats)]
+    done = {}
+    if args.resume and args.json and Path(args.json).is_file():
+        done = {r["model"]: r for r in json.loads(Path(args.json).read_text())}
+    rows = []
+    for name in progress(names, desc="zoo", unit="model"):
+        row = done.get(name) or row_for(name, args)
+        rows.append(row)
+        log.info("%s", json.dumps(row))
+        Path(args.out).write_text(markdown(rows, args, argv))
+        if args.json:
+            Path(args.json).write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
