@@ -14,10 +14,14 @@ from snnc.compiler.ir import ops
 
 
 def _pad(x: np.ndarray, pads, value: float, extra=(0, 0)) -> np.ndarray:
+    """Constant-pad H/W by (top, left, bottom + extra[0], right + extra[1]) (a fill and one copy; np.pad is slower)."""
     pt, pl, pb, pr = pads
     if not any(pads) and not any(extra):
         return x
-    return np.pad(x, ((0, 0), (0, 0), (pt, pb + extra[0]), (pl, pr + extra[1])), constant_values=value)
+    n, c, h, w = x.shape
+    out = np.full((n, c, h + pt + pb + extra[0], w + pl + pr + extra[1]), value, dtype=x.dtype)
+    out[:, :, pt:pt + h, pl:pl + w] = x
+    return out
 
 
 def windows(x: np.ndarray, kernel, stride, dilation, out_hw) -> np.ndarray:
@@ -38,17 +42,29 @@ def _overhang(h, w, op, out, dil=(1, 1)):
     return max(0, need_h - (h + pt + pb)), max(0, need_w - (w + pl + pr))
 
 
+def _cols(win: np.ndarray) -> np.ndarray:
+    """im2col: (N, C, oh, ow, kh, kw) windows -> (N, C*kh*kw, oh*ow) columns (one copy)."""
+    n, c, oh, ow, kh, kw = win.shape
+    return win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow)
+
+
 def conv2d(op: ops.Conv2d, x: np.ndarray) -> np.ndarray:
+    """y[n] = W (O, I*kh*kw) @ cols[n] (I*kh*kw, oh*ow): channel-first output with no transpose.
+
+    1x1 stride-1 convolutions skip im2col (the input already is the column
+    matrix); grouped: one GEMM per group; depthwise: a sum over kernel taps.
+    """
     n, c, h, w = x.shape
     o, ig, kh, kw = op.weight.shape
     g = op.groups
     out_hw = op.infer([(c, h, w)])[1:]
+    x = x.astype(np.float32, copy=False)
     xp = _pad(x, op.padding, 0.0)
     win = windows(xp, (kh, kw), op.stride, op.dilation, out_hw)  # N, C, oh, ow, kh, kw
     if g == 1:
-        cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * out_hw[0] * out_hw[1], c * kh * kw)
-        y = cols @ op.weight.reshape(o, -1).T
-        y = y.reshape(n, out_hw[0], out_hw[1], o).transpose(0, 3, 1, 2)
+        direct = (kh, kw) == (1, 1) and tuple(op.stride) == (1, 1) and tuple(xp.shape[2:]) == tuple(out_hw)
+        cols = np.ascontiguousarray(xp).reshape(n, c, -1) if direct else _cols(win)
+        y = np.matmul(op.weight.reshape(o, -1), cols).reshape(n, o, *out_hw)
     elif ig == 1:  # depthwise (channel multiplier o // c)
         mult = o // c
         wt = op.weight.reshape(c, mult, kh, kw)
@@ -59,13 +75,11 @@ def conv2d(op: ops.Conv2d, x: np.ndarray) -> np.ndarray:
         y = y.reshape(n, o, *out_hw)
     else:
         og = o // g
-        parts = []
+        y = np.empty((n, o, out_hw[0] * out_hw[1]), np.float32)
         for gi in range(g):
-            sub = win[:, gi * ig:(gi + 1) * ig]
-            cols = sub.transpose(0, 2, 3, 1, 4, 5).reshape(-1, ig * kh * kw)
-            yg = cols @ op.weight[gi * og:(gi + 1) * og].reshape(og, -1).T
-            parts.append(yg.reshape(n, out_hw[0], out_hw[1], og))
-        y = np.concatenate(parts, axis=3).transpose(0, 3, 1, 2)
+            wg = op.weight[gi * og:(gi + 1) * og].reshape(og, -1)
+            y[:, gi * og:(gi + 1) * og] = np.matmul(wg, _cols(win[:, gi * ig:(gi + 1) * ig]))
+        y = y.reshape(n, o, *out_hw)
     y = np.ascontiguousarray(y, dtype=np.float32)
     if op.bias is not None:
         y += op.bias[None, :, None, None]
@@ -93,11 +107,22 @@ def channel_affine(op: ops.ChannelAffine, x):
     return x * _channel(op.scale, x.ndim) + _channel(op.shift, x.ndim)
 
 
+def _tap_reduce(win: np.ndarray, ufunc) -> np.ndarray:
+    """Reduce (N, C, oh, ow, kh, kw) windows over the taps with ``ufunc``, one tap at a time (fast strided loops)."""
+    kh, kw = win.shape[4:]
+    y = np.array(win[..., 0, 0], dtype=np.float32)
+    for i in range(kh):
+        for j in range(kw):
+            if i or j:
+                ufunc(y, win[..., i, j], out=y)
+    return y
+
+
 def maxpool2d(op: ops.MaxPool2d, x):
     n, c, h, w = x.shape
     out_hw = op.infer([(c, h, w)])[1:]
     xp = _pad(x, op.padding, -np.inf, _overhang(h, w, op, out_hw, op.dilation))
-    return windows(xp, op.kernel, op.stride, op.dilation, out_hw).max(axis=(4, 5))
+    return _tap_reduce(windows(xp, op.kernel, op.stride, op.dilation, out_hw), np.maximum)
 
 
 def avgpool2d(op: ops.AvgPool2d, x):
@@ -105,7 +130,7 @@ def avgpool2d(op: ops.AvgPool2d, x):
     out_hw = op.infer([(c, h, w)])[1:]
     extra = _overhang(h, w, op, out_hw)
     xp = _pad(x, op.padding, 0.0, extra)
-    total = windows(xp, op.kernel, op.stride, (1, 1), out_hw).sum(axis=(4, 5))
+    total = _tap_reduce(windows(xp, op.kernel, op.stride, (1, 1), out_hw), np.add)
     # divisor: real pixels, plus explicit padding when count_include_pad (never the ceil overhang)
     mask = np.ones((1, 1, h, w), np.float32)
     mask = _pad(mask, op.padding, 1.0 if op.count_include_pad else 0.0)

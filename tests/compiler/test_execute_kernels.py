@@ -1,0 +1,76 @@
+"""Executor kernels (conv: direct 1x1 / im2col / grouped / depthwise paths; tap-loop pools)
+against torch.nn.functional over random shapes and attributes (hypothesis)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from snnc.compiler.execute import apply
+from snnc.compiler.ir import AvgPool2d, Conv2d, MaxPool2d
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _close(a, b):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(b).max())))
+
+
+@st.composite
+def conv_case(draw):
+    groups = draw(st.sampled_from([1, 1, 2, 3, "dw"]))
+    c = draw(st.integers(1, 4)) * (3 if groups == "dw" else (groups if groups != "dw" else 1))
+    g = c if groups == "dw" else groups
+    o = g * draw(st.integers(1, 3))
+    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dil = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    pad = tuple(draw(st.integers(0, 2)) for _ in range(4))
+    hw = (draw(st.integers(k[0] * dil[0], 12)), draw(st.integers(k[1] * dil[1], 12)))
+    return c, o, g, k, stride, dil, pad, hw, draw(st.booleans())
+
+
+@SETTINGS
+@given(case=conv_case(), seed=st.integers(0, 2 ** 16))
+def test_conv2d_matches_torch(torch, case, seed):
+    c, o, g, k, stride, dil, pad, hw, bias = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, c) + hw).astype(np.float32)
+    w = rng.standard_normal((o, c // g) + k).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32) if bias else None
+    op = Conv2d(w, b, stride, pad, dil, g)
+    F = torch.nn.functional
+    xt = F.pad(torch.from_numpy(x), (pad[1], pad[3], pad[0], pad[2]))
+    ref = F.conv2d(xt, torch.from_numpy(w), None if b is None else torch.from_numpy(b), stride, 0, dil, g)
+    _close(apply(op, x), ref.numpy())
+
+
+@SETTINGS
+@given(k=st.integers(1, 4), s=st.integers(1, 3), p=st.integers(0, 2), d=st.integers(1, 2),
+       ceil=st.booleans(), hw=st.tuples(st.integers(5, 13), st.integers(5, 13)), seed=st.integers(0, 2 ** 16))
+def test_maxpool_matches_torch(torch, k, s, p, d, ceil, hw, seed):
+    p = min(p, k // 2)
+    x = np.random.default_rng(seed).standard_normal((2, 3) + hw).astype(np.float32)
+    op = MaxPool2d((k, k), (s, s), (p, p, p, p), (d, d), ceil)
+    ref = torch.nn.functional.max_pool2d(torch.from_numpy(x), k, s, p, d, ceil_mode=ceil)
+    _close(apply(op, x), ref.numpy())
+
+
+@SETTINGS
+@given(k=st.integers(1, 4), s=st.integers(1, 3), p=st.integers(0, 2), ceil=st.booleans(), inc=st.booleans(),
+       hw=st.tuples(st.integers(4, 13), st.integers(4, 13)), seed=st.integers(0, 2 ** 16))
+def test_avgpool_matches_torch(torch, k, s, p, ceil, inc, hw, seed):
+    p = min(p, k // 2)
+    x = np.random.default_rng(seed).standard_normal((2, 3) + hw).astype(np.float32)
+    op = AvgPool2d((k, k), (s, s), (p, p, p, p), ceil, inc)
+    ref = torch.nn.functional.avg_pool2d(torch.from_numpy(x), k, s, p, ceil_mode=ceil, count_include_pad=inc)
+    _close(apply(op, x), ref.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv_output_is_float32_contiguous(rng, dtype):
+    x = rng.standard_normal((2, 4, 6, 6)).astype(dtype)
+    y = apply(Conv2d(np.ones((3, 4, 1, 1), np.float32), None), x)
+    assert y.dtype == np.float32 and y.flags.c_contiguous
+    np.testing.assert_allclose(y, np.broadcast_to(x.sum(1, keepdims=True), y.shape), rtol=1e-5, atol=1e-5)
