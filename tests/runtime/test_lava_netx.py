@@ -59,13 +59,8 @@ def _numpy_netx(path, xq):
 
 
 def test_netx_export_runs_in_netx_like_the_numpy_model(lava, tmp_path, rng):
-    from lava.magma.core.run_conditions import RunSteps
-    from lava.magma.core.run_configs import Loihi2SimCfg
-    from lava.proc.io.sink import RingBuffer as Sink
-    from lava.proc.io.source import RingBuffer as Source
     from snnc.runtime.lava.netx import export_netx, import_netx
     from snnc.runtime.lava.watchdog import run_isolated
-    Network = import_netx().Network  # lava.lib.dl.netx.hdf5.Network
 
     path = tmp_path / "model.net"
     info = export_netx(_net(rng), path, input_bits=7)
@@ -73,7 +68,12 @@ def test_netx_export_runs_in_netx_like_the_numpy_model(lava, tmp_path, rng):
     xq = np.round(x * info["input_scale"]).astype(np.int64)
     depth = len(info["layers"])
 
-    def run():
+    def run():  # in a watchdog worker: Lava is imported there, never in the test process
+        from lava.magma.core.run_conditions import RunSteps
+        from lava.magma.core.run_configs import Loihi2SimCfg
+        from lava.proc.io.sink import RingBuffer as Sink
+        from lava.proc.io.source import RingBuffer as Source
+        Network = import_netx().Network  # lava.lib.dl.netx.hdf5.Network
         net = Network(net_config=str(path), input_message_bits=8, reset_interval=T, reset_offset=1)
         steps = N * T + depth
         data = np.zeros(net.inp.shape + (steps,))
