@@ -157,7 +157,7 @@ def markdown(rows: list[dict], args, argv: list[str]) -> str:
                          f"{r['neurons']:,} | {r['sop_T64'] / 1e6:.1f} M | {_f(r['cos_T64'], '.4f')} | "
                          f"{_f(r['cos_T256'], '.4f')} | {_f(r['cos_clip'], '.4f')} | {r['seconds']} |")
         else:
-            reason = r["reason"].replace("|", "/")
+            reason = r["reason"].replace("|", "/").rstrip(":")
             lines.append(f"| {r['model']} | {r['status']}: {reason} | | | | | | | | | |")
     return "\n".join(lines) + "\n"
 
@@ -186,8 +186,9 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     log.setLevel(logging.INFO)
     names = torchvision.models.list_models(module=torchvision.models)
-    pats = args.models.split(",")
-    names = [n for n in names if any(fnmatch.fnmatch(n, p) for p in pats)]
+    pats = args.models.split(",")  # run order follows the patterns (cheap models first, say)
+    names = [n for p in pats for n in names if fnmatch.fnmatch(n, p)]
+    names = list(dict.fromkeys(names))
     done = {}
     if args.resume and args.json and Path(args.json).is_file():
         done = {r["model"]: r for r in json.loads(Path(args.json).read_text())}
@@ -196,7 +197,7 @@ def main(argv=None) -> int:
         row = done.get(name) or row_for(name, args)
         rows.append(row)
         log.info("%s", json.dumps(row))
-        Path(args.out).write_text(markdown(rows, args, argv))
+        Path(args.out).write_text(markdown(sorted(rows, key=lambda r: r["model"]), args, argv))
         if args.json:
             Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0

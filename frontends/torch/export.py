@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import copy
 import io
-import re
 import logging
+import re
 import warnings
 
 from snnc.compiler.errors import UnsupportedModelError, UsageError
@@ -76,8 +76,10 @@ def to_onnx(module, x, name: str = "model"):
     """Export ``module`` at input ``x``; return ``(ModelProto, exporter name)``."""
     import torch
 
-    was_training = module.training
+    modes = {m: m.training for m in module.modules()}  # restored afterwards, per submodule
     model = exportable_copy(module)
+    param = next(module.parameters(), None)
+    x = x if param is None else x.to(param.device)
     errors = []
     try:
         for exporter, fn in (("legacy", _export_legacy), ("dynamo", _export_dynamo)):
@@ -85,13 +87,15 @@ def to_onnx(module, x, name: str = "model"):
                 with torch.no_grad(), warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     proto = fn(model, x)
-                if exporter != "legacy":
-                    log.info("%s: legacy ONNX export failed (%s); used the dynamo exporter", name, errors[0])
-                return fold_shapes(proto), exporter
             except Exception as e:  # noqa: BLE001 - any exporter failure is reported below
                 errors.append(f"{exporter} exporter: {_first_lines(e)}")
+                continue
+            if errors:
+                log.info("%s: %s; used the dynamo exporter", name, errors[0])
+            return fold_shapes(proto), exporter
     finally:
-        module.train(was_training)
+        for m, training in modes.items():
+            m.training = training
     raise UnsupportedModelError(f"cannot trace/export {name} ({type(module).__name__}) to ONNX:\n  "
                                 + "\n  ".join(errors)
                                 + "\nmake forward() traceable (no data-dependent Python control flow, "
@@ -141,11 +145,15 @@ def fold_shapes(proto):
         from onnxscript import optimizer
     except ImportError:  # optional: the ONNX frontend then sees the raw shape subgraphs
         return proto
-    inferred = onnx.shape_inference.infer_shapes(proto, data_prop=True)
-    model = ir.serde.deserialize_model(inferred)
-    optimizer.fold_constants(model)
-    optimizer.remove_unused_nodes(model)
-    return ir.serde.serialize_model(model)
+    try:
+        inferred = onnx.shape_inference.infer_shapes(proto, data_prop=True)
+        model = ir.serde.deserialize_model(inferred)
+        optimizer.fold_constants(model)
+        optimizer.remove_unused_nodes(model)
+        return ir.serde.serialize_model(model)
+    except Exception as e:  # noqa: BLE001 - folding is an optimisation; the ONNX frontend folds too
+        log.warning("constant folding of the exported model failed (%s); importing it unfolded", e)
+        return proto
 
 
 def _first_lines(e: BaseException) -> str:

@@ -155,3 +155,21 @@ def test_cli_bad_torch_inputs_exit_nonzero(cli_files, monkeypatch, capsys, argv,
     assert main(["compile", *argv, "--calib", "calib.npy"]) == code
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_dynamo_exporter_is_the_fallback(torch, rng, monkeypatch):
+    """When the legacy exporter fails, the dynamo exporter's model (BN folded, Reshape) imports the same."""
+    from snnc.compiler.execute import run
+    from snnc.frontends.torch import export, from_torch
+
+    def legacy_fails(model, x):
+        raise RuntimeError("simulated legacy exporter failure")
+    monkeypatch.setattr(export, "_export_legacy", legacy_fails)
+    net = _reused_relu_net(torch)
+    graph = from_torch(net, (1, 3, 8, 8))
+    assert graph.meta["torch"]["exporter"] == "dynamo"
+    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    with torch.no_grad():
+        ref = net.eval()(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(run(graph, x)[graph.outputs[0]], ref, rtol=1e-4, atol=1e-5)
+    assert len(_relu_like(graph)) == 4

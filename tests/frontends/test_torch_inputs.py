@@ -85,12 +85,12 @@ def test_missing_input_shape_is_a_usage_error(torch, net_file):
 
 
 def test_default_weights_offline_asks_for_a_local_file(torch, monkeypatch):
-    import torch.hub
+    import torchvision
     from snnc.frontends.torch import build_module
 
-    def offline(*a, **k):
+    def offline(*a, **k):  # what the download raises without network (also simulated when online)
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    monkeypatch.setattr(torchvision.models.WeightsEnum, "get_state_dict", offline)
     with pytest.raises(ModelLoadError, match=r"cannot download.*resnet18.*local \.pth.*--weights"):
         build_module("torchvision:resnet18", weights="DEFAULT")
 
