@@ -92,6 +92,7 @@ def test_default_schedule():
     assert default_schedule(50, None, None) == (1, 50)
     assert default_schedule(10 ** 6, None, None) == (100, 100)
     assert default_schedule(1000, 7, 32) == (7, 32)
+    assert default_schedule(1000, None, None, per_sample=64 * 2 ** 20) == (100, 8)  # 512 MiB budget
 
 
 def test_statistics_closed_forms(rng):
