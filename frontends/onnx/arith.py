@@ -86,6 +86,9 @@ def add(ctx, node):
     x_t, c, _ = _split(ctx, node)
     if c is None:
         xs = [ctx.ir(node, t) for t in node.input]
+        if len({ctx.shapes[x] for x in xs}) > 1:
+            raise UnsupportedModelError(f"node {_name(node)!r} (Add) broadcasts run-time tensors of per-sample "
+                                        f"shapes {[ctx.shapes[x] for x in xs]}; snnc adds tensors of one shape")
         ctx.bind(node.output[0], ctx.emit(node, Add(), xs))
         return
     shift = per_channel(node, c, ctx.onnx_shape(x_t)[1:])

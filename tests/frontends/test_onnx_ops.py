@@ -209,6 +209,19 @@ def test_op_matches_onnxruntime(ort, case):
     check(ort, m, shape)
 
 
+@pytest.mark.parametrize("opset", range(11, 22))
+def test_every_opset_11_to_21(ort, opset):
+    axes = {"axes": [2, 3]} if opset < 18 else {}
+    nodes = [node("Conv", ["x", "W", "B"], "c", pads=[1, 1, 1, 1]), node("Clip", ["c", "lo", "hi"], "r"),
+             node("MaxPool", ["r"], "p", kernel_shape=[2, 2], strides=[2, 2]),
+             node("ReduceMean", ["p"] + (["ax"] if opset >= 18 else []), "m", keepdims=0, **axes),
+             node("Gemm", ["m", "FW", "FB"], transB=1)]
+    inits = {"W": w(6, 4, 3, 3), "B": w(6), "lo": f32(0), "hi": f32(1), "FW": w(3, 6), "FB": w(3), "ax": i64(2, 3)}
+    m, shape = mk(nodes, inits, opset=opset)
+    g, _, _ = check(ort, m, shape)
+    assert g.meta["source"]["opset"] == opset and g.meta["notes"] == []
+
+
 def test_matmul_add_becomes_one_linear(ort):
     m, shape = CASES["matmul_add_bias"]()
     g, _, _ = check(ort, m, shape)

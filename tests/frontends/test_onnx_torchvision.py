@@ -108,3 +108,61 @@ def test_model_matches_onnxruntime(exported, name, exporter):
         assert "BatchNorm" in types
     if exporter == "dynamo":  # BN after a conv is folded by the exporter; densenet's pre-activation BN stays
         assert g.meta["source"]["opset"] >= 18 and ("BatchNorm" not in types or name == "densenet121")
+
+
+def _tiny_net(torch):
+    """A small net written the way people write them: view-based channel shuffle and flatten,
+    interpolate (nearest and bilinear), ReLU6, ceil-mode average pooling, dropout, mean over H, W."""
+    nn, F = torch.nn, torch.nn.functional
+
+    class Tiny(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+            self.bn = nn.BatchNorm2d(8)
+            self.c2 = nn.Conv2d(8, 8, 3, padding=1, groups=4)
+            self.c3 = nn.Conv2d(16, 8, 1)
+            self.drop = nn.Dropout(0.3)
+            self.fc = nn.Linear(8 * 4 * 4, 5)
+            self.fc2 = nn.Linear(8, 5)
+
+        def forward(self, x):
+            y = F.relu6(self.bn(self.c1(x)))
+            n, c, h, w = y.shape
+            y = y.view(n, 4, c // 4, h, w).transpose(1, 2).contiguous().view(n, c, h, w)  # channel shuffle
+            z = F.relu(self.c2(y))
+            up = F.interpolate(F.max_pool2d(z, 2), scale_factor=2, mode="nearest")
+            y = torch.cat([z, up], 1)
+            # count_include_pad=False: onnxruntime before opset 19 also counts the ceil-mode overhang
+            # (torch and the ONNX reference do not; the kernel follows them, see test_execute_kernels)
+            y = F.avg_pool2d(F.relu(self.c3(y)), 3, 2, ceil_mode=True, count_include_pad=False)  # 16 -> 8
+            y = F.interpolate(y, size=(6, 6), mode="bilinear", align_corners=False)
+            y = F.interpolate(y, size=(4, 4), mode="bilinear", align_corners=True)
+            head = self.fc2(y.mean(dim=(2, 3)))
+            y = self.drop(y)
+            return self.fc(y.view(y.size(0), -1)) + head
+    return Tiny()
+
+
+@pytest.mark.parametrize("exporter", ["legacy", pytest.param("dynamo", marks=pytest.mark.slow)])
+def test_tiny_torch_net_both_exporters(tmp_path, exporter):
+    torch = _require("torch")
+    ort = _require("onnxruntime")
+    torch.manual_seed(0)
+    model = _tiny_net(torch).eval()
+    _randomise_bn(torch, model)
+    x = torch.randn(3, 3, 16, 16)
+    path = tmp_path / "tiny.onnx"
+    if exporter == "legacy":
+        torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=11, input_names=["x"],
+                          dynamic_axes={"x": {0: "N"}})
+    else:
+        torch.onnx.export(model, (x,), str(path), input_names=["x"])
+    g = load_onnx(path)
+    types = [n.type for n in g]
+    assert "ChannelPermute" in types and types.count("Resize") == 3 and "Clip" in types
+    ref = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x.numpy()})[0]
+    got = run(g, x.numpy())[g.outputs[0]]
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4 * float(np.abs(ref).max()))
+    with torch.no_grad():
+        np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-4, atol=1e-4 * float(np.abs(ref).max()))
