@@ -34,9 +34,9 @@ imports and runs the user's file), ``calibrate_bn_stats(module, data)``.
 """
 from snnc.frontends.torch.bn_stats import calibrate_bn_stats
 from snnc.frontends.torch.export import from_torch, to_onnx
-from snnc.frontends.torch.spec import build_module, load_model_spec, parse_input_shape
+from snnc.frontends.torch.spec import build_module, load_model_spec, parse_input_shape, spec_to_onnx
 from snnc.frontends.torch.support import UNSUPPORTED, check_supported
 from snnc.frontends.torch.weights import load_weights, read_state_dict
 
-__all__ = ["from_torch", "to_onnx", "load_model_spec", "build_module", "parse_input_shape",
+__all__ = ["from_torch", "to_onnx", "load_model_spec", "spec_to_onnx", "build_module", "parse_input_shape",
            "calibrate_bn_stats", "check_supported", "UNSUPPORTED", "load_weights", "read_state_dict"]

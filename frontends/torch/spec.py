@@ -39,6 +39,17 @@ def load_model_spec(spec: str, weights=None, input_shape=None):
     return from_torch(module, shape, name=spec)
 
 
+def spec_to_onnx(spec: str, weights=None, input_shape=None):
+    """The in-memory ONNX model of a PyTorch spec (for ``snnc inspect`` and ONNX-level tools)."""
+    from snnc.frontends.torch.export import example_tensor, to_onnx
+    from snnc.frontends.torch.support import check_supported
+
+    shape = parse_input_shape(input_shape, spec)
+    module = build_module(spec, weights)
+    check_supported(module, spec)
+    return to_onnx(module, example_tensor(shape, spec), spec)[0]
+
+
 def build_module(spec: str, weights=None):
     """Instantiate the module a spec names and load its weights."""
     kind, _, target = str(spec).partition(":")

@@ -173,3 +173,16 @@ def test_dynamo_exporter_is_the_fallback(torch, rng, monkeypatch):
         ref = net.eval()(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(run(graph, x)[graph.outputs[0]], ref, rtol=1e-4, atol=1e-5)
     assert len(_relu_like(graph)) == 4
+
+
+def test_spec_to_onnx_runs_in_onnxruntime(torch, ort, cli_files, rng):
+    """The exported ModelProto is valid ONNX: onnxruntime reproduces torch's output."""
+    from snnc.frontends.torch import spec_to_onnx
+    from snnc.frontends.torch.spec import class_from_file
+    proto = spec_to_onnx(f"{cli_files / 'net.py'}:Net", weights=cli_files / "w.pth", input_shape="1,1,8,8")
+    ref = class_from_file(cli_files / "net.py", "Net")
+    ref.load_state_dict(torch.load(cli_files / "w.pth", weights_only=True))
+    x = rng.random((1, 1, 8, 8), dtype=np.float32)
+    got = ort.InferenceSession(proto.SerializeToString()).run(None, {"input": x})[0]
+    with torch.no_grad():
+        np.testing.assert_allclose(got, ref.eval()(torch.from_numpy(x)).numpy(), rtol=1e-5, atol=1e-6)
