@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from snnc.compiler.execute import run
 from snnc.compiler.ir import (Add, AvgPool2d, BatchNorm, ChannelPermute, Clip, Concat, Conv2d, Flatten,
                               GlobalAvgPool2d, Graph, Identity, IFNeuron, Input, Linear, MaxPool2d, Pad,
                               ReLU, Reshape, Resize)
 from snnc.compiler.passes.check_snn import SNN_OPS
-from snnc.compiler.passes.pipeline import run_pipeline
+from snnc.compiler.passes.fold_thresholds import fold_thresholds
+from snnc.compiler.passes.pipeline import run_pipeline, steps_until
 
 R = np.random.default_rng(1)
 
@@ -86,6 +88,15 @@ def g_dead_channel():
                      ("a", Add(), ["c3", "r2"]), ("r3", ReLU(), ["a"])] + head("r3", 4, 8)
 
 
+def g_fork_before_dead_neuron():  # c2 feeds a neuron with a dead channel and, unclipped, an Add
+    c2 = conv(4, 4)
+    c2.weight[1] = 0.0
+    c2.bias[1] = -1.0
+    return stem() + [("c2", c2, ["r1"]), ("pp", AvgPool2d(kernel=(1, 1), stride=(1, 1)), ["c2"]),
+                     ("r2", ReLU(), ["c2"]), ("c3", conv(4, 4), ["r2"]),
+                     ("a", Add(), ["c3", "pp"]), ("r3", ReLU(), ["a"])] + head("r3", 4, 8)
+
+
 def g_resize_pad_reshape_lone_bn():
     return stem() + [("bn2", bn(4), ["r1"]), ("c2", conv(4, 4), ["bn2"]), ("r2", ReLU(), ["c2"]),
                      ("bn3", bn(4), ["r2"]), ("c3", conv(4, 4, k=1, pad=0), ["bn3"]), ("r3", ReLU(), ["c3"]),
@@ -99,7 +110,7 @@ def g_resize_pad_reshape_lone_bn():
 
 GRAPHS = {f.__name__[2:]: f for f in [g_flatten_maxpool_pre, g_maxpool_post_neuron, g_avgpool_gap,
                                       g_residual_identity, g_residual_projection, g_concat_permute_grouped,
-                                      g_dead_channel, g_resize_pad_reshape_lone_bn]}
+                                      g_dead_channel, g_fork_before_dead_neuron, g_resize_pad_reshape_lone_bn]}
 
 
 def clip_ann(ann: Graph, thresholds: dict, x: np.ndarray) -> np.ndarray:
@@ -194,3 +205,24 @@ def test_lone_bn_before_padded_conv_is_kept_and_reported():
 def test_relu6_threshold_capped():
     ann, snn, log, info, x = compile_graph(g_concat_permute_grouped(), method="max")
     assert max(info["calibration"]["layers"]["r3"]["thresholds"]) <= 1.5
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(sorted(GRAPHS)), st.integers(0, 2 ** 16), st.floats(0.0, 0.5))
+def test_fold_thresholds_property_any_thresholds(name, seed, dead_fraction):
+    """For arbitrary thresholds (some exactly 0) the folded graph equals the unfolded clip-ANN."""
+    rng = np.random.default_rng(seed)
+    neurons, _, _ = run_pipeline(Graph.build(GRAPHS[name](), ["fc"]), steps_until("calibrate"))
+    spec = []
+    for n in neurons.nodes:
+        op = n.op
+        if isinstance(op, IFNeuron):
+            th = rng.uniform(0.05, 4.0, op.threshold.shape) * (rng.random(op.threshold.shape) >= dead_fraction)
+            op = IFNeuron(threshold=np.minimum(th, op.threshold).astype(np.float32), v_init=op.v_init)
+        spec.append((n.name, op, n.inputs))
+    calibrated = Graph.build(spec, neurons.outputs)
+    folded = fold_thresholds(calibrated).graph
+    x = rng.standard_normal((6,) + calibrated.inputs[0].shape).astype(np.float32)
+    ref = run(calibrated, x)["fc"]
+    out = run(folded, x)[folded.outputs[0]]
+    assert np.abs(out - ref).max() <= 1e-5 * max(float(np.abs(ref).max()), 1e-3)
