@@ -11,7 +11,9 @@ from typing import Optional, Sequence
 
 from snnc.compiler.ir import Graph
 from snnc.frontends.onnx.loader import DynamicShapeError, ModelLike, read_model
-from snnc.frontends.onnx.registry import HANDLERS, UNREPRESENTABLE, supported_ops_markdown
+from snnc.frontends.onnx.registry import HANDLERS, UNREPRESENTABLE, _load_handlers, supported_ops_markdown
+
+_load_handlers()  # fill HANDLERS (one module per op family)
 
 __all__ = ["load_onnx", "scan_onnx", "supported_ops_markdown", "HANDLERS", "UNREPRESENTABLE",
            "DynamicShapeError"]

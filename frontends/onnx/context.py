@@ -57,9 +57,6 @@ class Context:
     tensor_map: dict = field(default_factory=dict)
 
     # -- reading ------------------------------------------------------------
-    def has(self, t: str) -> bool:
-        return bool(t) and t in self.values
-
     def const(self, t: str) -> Optional[np.ndarray]:
         """The constant bound to ``t`` (None when ``t`` is empty or not constant)."""
         v = self.values.get(t) if t else None
@@ -100,9 +97,6 @@ class Context:
         what = "a constant" if isinstance(v, np.ndarray) else "undefined"
         raise UnsupportedModelError(f"node {node.name or node.output[0]!r} ({node.op_type}) reads {t!r}, which "
                                     f"is {what}; snnc needs it to depend on the model input")
-
-    def per_sample_shape(self, name: str) -> tuple:
-        return self.shapes[name]
 
     # -- writing ------------------------------------------------------------
     def bind(self, t: str, value: Value, record: bool = True) -> None:

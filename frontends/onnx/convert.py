@@ -77,9 +77,11 @@ def convert(proto: onnx.ModelProto, shapes: dict, meta: dict, lenient: bool = Fa
         ctx.bind(vi.name, name)
     inferred = _inferred_shapes(proto) if lenient else {}
     problems: list[dict] = []
+    skipped = 0
     for node in progress(g.node, desc="import ONNX", unit="node"):
         if lenient and any(i and i not in ctx.values for i in node.input):
-            continue  # downstream of a node that could not be converted
+            skipped += 1  # downstream of a node that could not be converted
+            continue
         try:
             _convert_node(ctx, node)
         except SnncError as e:
@@ -89,6 +91,8 @@ def convert(proto: onnx.ModelProto, shapes: dict, meta: dict, lenient: bool = Fa
             _pass_through(ctx, node, inferred)
     outs = _outputs(ctx, g, lenient)
     notes = list(meta.get("notes", [])) + ctx.notes
+    if skipped:
+        notes.append(f"{skipped} node(s) that read outputs of unsupported nodes were not converted")
     graph = Graph.build(ctx.spec, outs, {**meta, "notes": notes, "onnx_tensors": dict(ctx.tensor_map)})
     return graph, problems
 

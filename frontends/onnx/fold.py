@@ -167,5 +167,5 @@ def _reduce(f):
 FOLDERS.update({op: _arith(f) for op, f in _ARITH.items()})
 FOLDERS.update({op: _logic(f) for op, f in _LOGIC.items()})
 FOLDERS.update({op: _unary(f) for op, f in _UNARY.items()})
-FOLDERS.update({"ReduceProd": _reduce(np.prod), "ReduceSum": _reduce(np.sum),
+FOLDERS.update({"ReduceProd": _reduce(np.prod), "ReduceSum": _reduce(np.sum), "ReduceMean": _reduce(np.mean),
                 "ReduceMax": _reduce(np.max), "ReduceMin": _reduce(np.min)})
