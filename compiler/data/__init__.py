@@ -86,6 +86,8 @@ def load_data(spec: str, input_shape: Optional[Sequence[int]] = None, split: str
     an explicit ``:split``; resize/crop/mean/std apply to image folders.
     """
     spec = str(spec)
+    if n is not None and int(n) < 1:
+        raise DataError(f"{spec}: n must be a positive number of samples, got {n}")
     for matches, loader in LOADERS:
         if matches(spec):
             ds = loader(spec, input_shape, split, n, resize=resize, crop=crop, mean=mean, std=std)

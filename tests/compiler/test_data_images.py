@@ -49,6 +49,8 @@ def test_n_takes_every_class(classes):
     root, _ = classes
     ds = load_data(str(root), n=3)
     assert sorted(ds.y.tolist()) == [0, 1, 2]
+    with pytest.raises(DataError, match="n must be a positive"):
+        load_data(str(root), n=0)
 
 
 def test_input_shape_resizes_and_crops_greyscale(tmp_path):
