@@ -117,3 +117,14 @@ def test_debug_shows_traceback(tmp_path):
     from snnc.compiler.errors import ModelLoadError
     with pytest.raises(ModelLoadError):
         main(["inspect", str(tmp_path / "missing.onnx"), "--debug"])
+
+
+def test_shape_changing_unsupported_op_stops_its_branch(tmp_path, capsys):
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="r"),
+             helper.make_node("SpaceToDepth", ["r"], ["s"], name="s2d", blocksize=2),
+             helper.make_node("Relu", ["s"], ["y"], name="after")]
+    assert main(["inspect", save(tmp_path, nodes), "--json"]) == 4
+    rep = json.loads(capsys.readouterr().out)
+    assert [n["op"] for n in rep["nodes"]] == ["Input", "ReLU"]
+    assert [p["node"] for p in rep["unsupported"]] == ["s2d"]
+    assert any("1 node(s)" in n for n in rep["notes"])
