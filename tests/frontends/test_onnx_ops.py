@@ -189,6 +189,13 @@ CASES = {
                                                    {"sz": i64(2, 4, 5, 12)}, opset=13),
     "resize_nearest_down_sizes": lambda: mk([node("Resize", ["x", "", "", "sz"], mode="nearest")],
                                             {"sz": i64(2, 4, 4, 3)}, opset=13),
+    "resize_nearest_round_prefer_ceil": lambda: mk([node("Resize", ["x", "", "", "sz"], mode="nearest",
+                                                         nearest_mode="round_prefer_ceil")],
+                                                   {"sz": i64(2, 4, 12, 20)}, opset=13),
+    "resize_nearest_ceil_align_corners": lambda: mk([node("Resize", ["x", "", "", "sz"], mode="nearest",
+                                                          nearest_mode="ceil",
+                                                          coordinate_transformation_mode="align_corners")],
+                                                    {"sz": i64(2, 4, 5, 11)}, opset=13),
     "resize_opset11_roi": lambda: mk([node("Resize", ["x", "roi", "sc"], mode="nearest",
                                            coordinate_transformation_mode="asymmetric", nearest_mode="floor")],
                                      {"roi": f32(), "sc": f32(1, 1, 2, 2)}, opset=11),
@@ -256,6 +263,14 @@ def test_final_softmax_dropped_with_note(ort):
     close(got[g.outputs[0]], ref["logits"], "logits")
     assert any("Softmax" in n for n in g.meta["notes"])
     assert (got[g.outputs[0]].argmax(1) == ref["y"].argmax(1)).all()
+
+
+def test_final_log_softmax_dropped(ort):
+    m, shape = mk([node("Flatten", ["x"], "f"), node("Gemm", ["f", "W"], "logits", transB=1),
+                   node("LogSoftmax", ["logits"], axis=1)], {"W": w(5, 256)}, opset=13)
+    g, got, ref = check(ort, m, shape, drop_final=True)
+    close(got[g.outputs[0]], ref["logits"], "logits")
+    assert g.nodes[-1].type == "Linear" and "LogSoftmax" in g.meta["notes"][0]
 
 
 def test_node_names_and_meta(tmp_path):
