@@ -81,15 +81,20 @@ def _fold_bias(ctx, node, x_t, c) -> bool:
     return True
 
 
+@handler("Sum", ir="Add", notes="run-time tensors of one shape")
+def add_all(ctx, node):
+    xs = [ctx.ir(node, t) for t in node.input]
+    if len({ctx.shapes[x] for x in xs}) > 1:
+        raise UnsupportedModelError(f"node {_name(node)!r} ({node.op_type}) broadcasts run-time tensors of "
+                                    f"per-sample shapes {[ctx.shapes[x] for x in xs]}; snnc adds tensors of one shape")
+    ctx.bind(node.output[0], ctx.emit(node, Add(), xs))
+
+
 @handler("Add", ir="Add / ChannelAffine", notes="residual add of equal shapes; + per-channel or scalar constant")
 def add(ctx, node):
     x_t, c, _ = _split(ctx, node)
     if c is None:
-        xs = [ctx.ir(node, t) for t in node.input]
-        if len({ctx.shapes[x] for x in xs}) > 1:
-            raise UnsupportedModelError(f"node {_name(node)!r} (Add) broadcasts run-time tensors of per-sample "
-                                        f"shapes {[ctx.shapes[x] for x in xs]}; snnc adds tensors of one shape")
-        ctx.bind(node.output[0], ctx.emit(node, Add(), xs))
+        add_all(ctx, node)
         return
     shift = per_channel(node, c, ctx.onnx_shape(x_t)[1:])
     if not _fold_bias(ctx, node, x_t, shift):

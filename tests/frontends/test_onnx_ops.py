@@ -140,6 +140,7 @@ CASES = {
     "reducemean_flat_negative_axes": lambda: mk([node("ReduceMean", ["x"], axes=[-1, -2], keepdims=0)], opset=13),
     "reducemean_axes_input": lambda: mk([node("ReduceMean", ["x", "ax"], keepdims=1)], {"ax": i64(2, 3)}, opset=18),
     "add_residual": lambda: mk([node("Relu", ["x"], "r"), node("Add", ["r", "x"])]),
+    "sum_three": lambda: mk([node("Relu", ["x"], "r"), node("Sum", ["x", "r", "x"])]),
     "add_const_channel": lambda: mk([node("Add", ["c", "x"])], {"c": w(1, 4, 1, 1)}),
     "add_const_scalar": lambda: mk([node("Add", ["x", "c"])], {"c": f32(0.3)}),
     "sub_x_minus_c": lambda: mk([node("Sub", ["x", "c"])], {"c": w(4, 1, 1)}),
