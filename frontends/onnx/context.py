@@ -23,7 +23,7 @@ import numpy as np
 import onnx
 
 from snnc.compiler.errors import GraphError, UnsupportedModelError
-from snnc.compiler.ir import ChannelPermute, Flatten, Op, Reshape
+from snnc.compiler.ir import ChannelPermute, Flatten, Input, Op, Reshape
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,6 +106,14 @@ class Context:
         self.values[t] = value
         if isinstance(value, str) and record:
             self.tensor_map[t] = value
+
+    def add_input(self, t: str, shape: tuple) -> str:
+        """An IR ``Input`` node for graph input ``t`` with per-sample ``shape``."""
+        name = self._unique(sanitize(t))
+        self.spec.append((name, Input(tuple(shape)), ()))
+        self.shapes[name] = tuple(shape)
+        self.bind(t, name)
+        return name
 
     def emit(self, node: onnx.NodeProto, op: Op, inputs: Sequence[str], out: Optional[str] = None,
              suffix: str = "") -> str:

@@ -19,9 +19,9 @@ import onnx
 from onnx import numpy_helper
 
 from snnc.compiler.errors import SnncError, UnsupportedModelError
-from snnc.compiler.ir import Graph, Input
+from snnc.compiler.ir import Graph
 from snnc.compiler.progress import progress
-from snnc.frontends.onnx.context import Context, sanitize
+from snnc.frontends.onnx.context import Context
 from snnc.frontends.onnx.fold import FOLDERS
 from snnc.frontends.onnx.loader import graph_inputs, opset_of
 from snnc.frontends.onnx.registry import HANDLERS, UNREPRESENTABLE, _load_handlers, activation_message, attrs
@@ -71,10 +71,7 @@ def convert(proto: onnx.ModelProto, shapes: dict, meta: dict, lenient: bool = Fa
     for init in g.initializer:
         ctx.bind(init.name, numpy_helper.to_array(init))
     for vi in graph_inputs(proto):
-        name = ctx._unique(sanitize(vi.name))
-        ctx.spec.append((name, Input(shapes[vi.name]), ()))
-        ctx.shapes[name] = shapes[vi.name]
-        ctx.bind(vi.name, name)
+        ctx.add_input(vi.name, shapes[vi.name])
     inferred = _inferred_shapes(proto) if lenient else {}
     problems: list[dict] = []
     skipped = 0
@@ -93,6 +90,7 @@ def convert(proto: onnx.ModelProto, shapes: dict, meta: dict, lenient: bool = Fa
     notes = list(meta.get("notes", [])) + ctx.notes
     if skipped:
         notes.append(f"{skipped} node(s) that read outputs of unsupported nodes were not converted")
+    log.debug("converted %d ONNX nodes into %d IR nodes", len(g.node), len(ctx.spec))
     graph = Graph.build(ctx.spec, outs, {**meta, "notes": notes, "onnx_tensors": dict(ctx.tensor_map)})
     return graph, problems
 
@@ -107,6 +105,7 @@ def _convert_node(ctx: Context, node: onnx.NodeProto) -> None:
                                         f"({node.op_type}): {e}") from None
         for t, v in zip(node.output, vals):
             ctx.bind(t, np.asarray(v))
+        log.debug("folded constant node %s (%s)", node.name or node.output[0], node.op_type)
         return
     name = node.name or node.output[0]
     h = HANDLERS.get(node.op_type) if node.domain in ("", "ai.onnx") else None

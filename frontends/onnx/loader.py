@@ -9,7 +9,6 @@ code 4): snnc needs static per-sample shapes; only the batch axis may vary.
 from __future__ import annotations
 
 import hashlib
-import logging
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -18,8 +17,6 @@ import onnx
 from onnx import numpy_helper
 
 from snnc.compiler.errors import ModelLoadError, UnsupportedModelError
-
-log = logging.getLogger(__name__)
 
 ModelLike = Union[str, Path, onnx.ModelProto]
 FLOAT_TYPES = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE,
