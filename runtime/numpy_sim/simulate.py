@@ -30,7 +30,7 @@ from typing import Callable, Optional, Sequence, Union
 import numpy as np
 
 from snnc.compiler.analysis.activity import Activity, LayerActivity
-from snnc.compiler.analysis.sop import fanout_maps, sop_dot
+from snnc.compiler.analysis.sop import fanout_maps
 from snnc.compiler.artifact import Artifact
 from snnc.compiler.errors import DataError, UsageError
 from snnc.compiler.execute import apply
@@ -192,11 +192,11 @@ class _Run:
         return values[plan.readout].reshape((tc, n) + plan.graph.node(plan.readout).shape)
 
     def _count(self, node, x, spikes, t0, start, unit) -> None:
+        """Spikes and exact SOPs per step: SOP(t) = sum_i F_i * (spikes of neuron i at t, summed over samples)."""
         tc, n = spikes.shape[:2]
-        self.spikes[node.name][t0:t0 + tc] += spikes.reshape(tc, -1).sum(axis=1)
-        mask = x if unit else spikes.astype(np.float32)
-        self.sops[node.name][t0:t0 + tc] += sop_dot(mask.reshape(tc * n, -1), self.fan[node.name]) \
-            .reshape(tc, n).sum(axis=1)
+        per_neuron = spikes.reshape(tc, n, -1).sum(axis=1, dtype=np.int32)        # (tc, neurons)
+        self.spikes[node.name][t0:t0 + tc] += per_neuron.sum(axis=1)
+        self.sops[node.name][t0:t0 + tc] += per_neuron @ self.fan[node.name].reshape(-1)
         if "spikes" in self.records:
             self.records["spikes"][node.name][t0:t0 + tc, start:start + n] = spikes
         if "counts" in self.records:

@@ -76,7 +76,11 @@ def test_identical_spikes_to_step_by_step(reset, pool_mode, seed):
         np.testing.assert_allclose(layer.spikes_per_step, spikes[layer.name].reshape(T, -1).sum(1) / 5)
 
 
-def test_default_chunking_matches_oracle():
+@pytest.mark.parametrize("min_k", [None, 0])
+def test_default_chunking_matches_oracle(min_k, monkeypatch):
+    if min_k is not None:   # route every conv through the simulator's own im2col kernel
+        import snnc.runtime.numpy_sim.fastops as fastops
+        monkeypatch.setattr(fastops, "MIN_K", min_k)
     rng = np.random.default_rng(3)
     g = feature_graph(rng, "subtract", "cumulative")
     x = dyadic_input(rng, 7)
@@ -235,9 +239,9 @@ def test_fast_conv_matches_executor(kw):
     from snnc.compiler.execute import apply
     from snnc.runtime.numpy_sim.fastops import run_op
     rng = np.random.default_rng(0)
-    op = Conv2d(rng.standard_normal((6, 4 // kw.get("groups", 1), 3, 3)).astype(np.float32),
+    op = Conv2d(rng.standard_normal((6, 32 // kw.get("groups", 1), 3, 3)).astype(np.float32),
                 rng.standard_normal(6).astype(np.float32), **kw)
-    x = rng.standard_normal((5, 4, 9, 8)).astype(np.float32)
+    x = rng.standard_normal((5, 32, 9, 8)).astype(np.float32)
     np.testing.assert_allclose(run_op(op, x), apply(op, x), rtol=1e-5, atol=1e-5)
 
 
