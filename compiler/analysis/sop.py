@@ -151,19 +151,3 @@ def fanout_maps(graph: Graph) -> dict[str, np.ndarray]:
 
     return {n.name: fanout(n.name) for n in graph.of_type(IFNeuron)}
 
-
-def sop_dot(spikes: np.ndarray, fan: np.ndarray) -> np.ndarray:
-    """Exact per-row sum_i spikes[r, i] * fan[i] for 0/1 float32 ``spikes`` of shape (R, size).
-
-    The product runs in float32 GEMV over column blocks small enough that every
-    partial sum stays below 2**24 (exact integers), then adds blocks in float64.
-    """
-    fan = fan.reshape(-1)
-    block = max(1, int(2 ** 24 // max(1.0, float(fan.max(initial=0.0)))))
-    f32 = fan.astype(np.float32)
-    if spikes.shape[1] <= block:
-        return (spikes @ f32).astype(np.float64)
-    out = np.zeros(spikes.shape[0], np.float64)
-    for a in range(0, spikes.shape[1], block):
-        out += spikes[:, a:a + block] @ f32[a:a + block]
-    return out
