@@ -1,6 +1,6 @@
 """Simulator speed and memory: fast simulator vs the dense limit vs the naive step-by-step loop.
 
-    python -m benchmarks.bench_simulator [--n 256] [--T 64] [--models example,resnet18] [--json]
+    python -m benchmarks.bench_simulator [--n 128] [--resnet-n 16] [--T 64] [--models example,resnet18] [--json]
 
 For N images at T steps, side by side in one run:
 
@@ -98,12 +98,13 @@ def measure(name, model, x, T: int, naive: bool = True) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--n", type=int, default=256, help="images for the example model (resnet18: n / 8)")
+    p.add_argument("--n", type=int, default=128, help="images for the example model")
+    p.add_argument("--resnet-n", type=int, default=16, help="images for resnet18 at 64x64")
     p.add_argument("--T", type=int, default=64)
     p.add_argument("--models", default="example,resnet18")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    builders = {"example": lambda: example_model(args.n), "resnet18": lambda: resnet18_64(max(1, args.n // 8))}
+    builders = {"example": lambda: example_model(args.n), "resnet18": lambda: resnet18_64(args.resnet_n)}
     rows = []
     for key in args.models.split(","):
         name, model, x = builders[key]()
