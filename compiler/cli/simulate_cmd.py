@@ -21,7 +21,7 @@ def add_arguments(p) -> None:
     p.add_argument("--T", default="8,16,32,64,128", help="comma-separated time steps (default 8,16,32,64,128)")
     p.add_argument("--n", type=int, default=None, help="use the first N samples (default: all)")
     p.add_argument("--batch-size", type=int, default=256, help="samples simulated together (default 256)")
-    p.add_argument("--time-chunk", type=int, default=None, help="steps per chunk (default: fit ~64 MiB)")
+    p.add_argument("--time-chunk", type=int, default=None, help="steps per chunk (default: fit ~16 MiB)")
     p.add_argument("--delay", default="auto", help="readout delay: 'auto' (the artifact's) or an integer")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--plot", default=None, help="write accuracy-vs-T and firing-rate plots to this PNG")

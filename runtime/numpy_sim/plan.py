@@ -24,7 +24,7 @@ import numpy as np
 from snnc.compiler.errors import SimulationError
 from snnc.compiler.ir import Graph, IFNeuron, Input, MaxPool2d
 
-DEFAULT_CHUNK_BYTES = 64 * 2 ** 20    # working-set target of one time chunk (smaller runs out of cache less)
+DEFAULT_CHUNK_BYTES = 16 * 2 ** 20    # working-set target of one time chunk (cache-sized chunks run fastest)
 RAM_FRACTION = 0.8                   # share of available RAM a run may use
 GIB = 2 ** 30
 
