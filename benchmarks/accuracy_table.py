@@ -3,9 +3,10 @@
     python -m benchmarks.accuracy_table [--n 1000] [--calib mnist] [--T 8,16,32,64,128] [--json]
 
 For each max-pool mode (pre-neuron, cumulative) and calibration method (max,
-percentile 99.9, ltb, cltb) the example model is compiled once (calibration
-with the compiler's defaults on ``--calib``, the MNIST training split) and simulated once for the largest T on the
-first ``n`` MNIST test images, recording the readout trace I_L(t); both
+percentile 99.9, ltb, cltb) the example model is compiled once (compiler
+defaults on ``--calib``, by default the MNIST training split) and simulated
+once for the largest T on the first ``n`` MNIST test images, recording the
+readout trace I_L(t); both
 readouts come from that trace: delayed (the artifact's D = clamp(floor(t0),
 0, T-4)) and undelayed (D = 0). Prints one table per pool mode plus the ANN and
 clip-ANN accuracy.
