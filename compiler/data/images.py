@@ -68,7 +68,10 @@ def list_images(root: Path) -> Tuple[List[Path], Optional[np.ndarray], Optional[
 def load_images(root: Path, input_shape: Optional[Sequence[int]] = None, n: Optional[int] = None,
                 resize: Size = None, crop: Size = None, mean=None, std=None):
     """``(x float32 (N, C, H, W), y or None, classes or None)`` from ``root`` (see the module docstring)."""
-    from PIL import Image  # Pillow: lazy, only image folders need it
+    try:
+        from PIL import Image  # Pillow: lazy, only image folders need it
+    except ImportError:
+        raise DataError(f"{root}: reading images needs Pillow: run `pip install Pillow`") from None
     files, labels, classes = list_images(root)
     if n is not None and n < len(files):
         keep = np.unique(np.linspace(0, len(files) - 1, int(n)).round().astype(int))

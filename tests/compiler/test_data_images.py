@@ -1,6 +1,8 @@
 """Image folders (class subfolders, flat folders, single files) and their errors."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -138,3 +140,11 @@ def test_folder_shape_must_fit_model(tmp_path, classes):
     root, _ = classes
     with pytest.raises(DataError, match=r"expects \(N, 784\)"):
         load_data(str(root), input_shape=(784,))
+
+
+def test_missing_pillow_is_a_data_error(tmp_path, monkeypatch):
+    save(tmp_path / "f" / "a.png", np.zeros((4, 4)))
+    monkeypatch.setitem(sys.modules, "PIL", None)  # makes `from PIL import Image` fail
+    monkeypatch.setitem(sys.modules, "PIL.Image", None)
+    with pytest.raises(DataError, match="needs Pillow: run `pip install Pillow`"):
+        load_data(str(tmp_path / "f"))
