@@ -116,17 +116,22 @@ def available_ram() -> int:
 
 
 def choose_chunk(plan: Plan, batch: int, T: int, time_chunk: Optional[int] = None,
-                 memory_limit: Optional[int] = None, record_T: int = 0) -> int:
+                 memory_limit: Optional[int] = None, result_bytes: int = 0) -> int:
     """Steps per chunk for ``batch`` samples; SimulationError before allocating if nothing fits.
 
-    bytes(Tc, N) = N * (Tc * step_bytes + sample_bytes + record_T * spike_bytes)
+    bytes(Tc, N) = N * (Tc * step_bytes + sample_bytes) + result_bytes (outputs kept for all samples)
     """
     limit = int(memory_limit if memory_limit is not None else RAM_FRACTION * available_ram())
-    fixed = batch * (plan.sample_bytes + record_T * sum(_size(plan.graph, n.name) for n in plan.neurons))
+    if result_bytes >= limit:
+        raise SimulationError(f"the requested results alone (logits per T and records) need about "
+                              f"{result_bytes / GIB:.2f} GiB but only {limit / GIB:.2f} GiB is available: "
+                              f"simulate fewer samples at a time (or record less)")
+    fixed = batch * plan.sample_bytes + result_bytes
     per_step = batch * plan.step_bytes
     fits = (limit - fixed) // per_step if per_step else T
     if fits < 1:
         per_sample = plan.step_bytes + plan.sample_bytes
+        limit -= result_bytes
         raise SimulationError(
             f"simulating a batch of {batch} needs about {(fixed + per_step) / GIB:.2f} GiB even one step at a "
             f"time, but only {limit / GIB:.2f} GiB is available: use a batch size of at most "

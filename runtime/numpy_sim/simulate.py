@@ -114,13 +114,13 @@ def simulate(model: Union[Artifact, Graph], x, T: Union[int, Sequence[int]] = 32
     if set(record) - set(RECORDS):
         raise UsageError(f"unknown record {sorted(set(record) - set(RECORDS))}; choose from {RECORDS}")
     dfn = _delay_fn(model, delay)
-    delays = {t: int(dfn(t)) for t in Ts}
+    delays = {t: max(0, min(int(dfn(t)), t - 1)) for t in Ts}
     x = _check_data(graph, x)
     plan = make_plan(graph)
-    run = _Run(plan, x.shape[0], Ts[-1], delays, set(record))
     batch = min(batch_size, max(1, x.shape[0]))
     tc = choose_chunk(plan, batch, Ts[-1], time_chunk, memory_limit,
-                      Ts[-1] if "spikes" in record else 0)
+                      _result_bytes(plan, x.shape[0], len(Ts), Ts[-1], record))
+    run = _Run(plan, x.shape[0], Ts[-1], delays, set(record))
     log.debug("simulate: %d samples, batch %d, T=%d, %d steps per chunk", x.shape[0], batch, Ts[-1], tc)
     n_chunks = -(-Ts[-1] // tc)
     total = -(-x.shape[0] // batch) * n_chunks
@@ -128,6 +128,14 @@ def simulate(model: Union[Artifact, Graph], x, T: Union[int, Sequence[int]] = 32
         for a in range(0, x.shape[0], batch):
             run.batch(x[a:a + batch], a, tc, bar)
     return run.result(Ts, y)
+
+
+def _result_bytes(plan: Plan, n: int, n_T: int, tmax: int, record) -> int:
+    """Bytes of the results kept for all samples: logits per T and the requested records."""
+    neurons = sum(int(np.prod(l.shape)) for l in plan.neurons)
+    k = int(np.prod(plan.graph.node(plan.readout).shape))
+    return n * (4 * k * n_T + ("spikes" in record) * tmax * neurons + ("counts" in record) * 4 * neurons
+                + ("output" in record) * 4 * tmax * k)
 
 
 class _Run:

@@ -229,6 +229,9 @@ def test_memory_estimate_refuses_before_allocating():
     simulate(g, x[:fit], T=64, batch_size=fit, memory_limit=200_000, show_progress=False)  # it does fit
     with pytest.raises(SimulationError, match=r"time chunk of at most (\d+) steps"):
         simulate(g, x, T=64, batch_size=8, time_chunk=64, memory_limit=1_000_000)
+    # full spike trains of 64 samples x 64 steps x 316 neurons (1.3 MB) are refused before allocation
+    with pytest.raises(SimulationError, match="results alone"):
+        simulate(g, x, T=64, batch_size=8, record=("spikes",), memory_limit=1_000_000)
 
 
 # ---- the simulator's batched kernels equal the executor's ----------------------------------------
