@@ -37,6 +37,16 @@ ROOT = Path(__file__).resolve().parents[1]
 SIZE = {"alexnet": 64, "inception_v3": 80}  # smallest inputs the architectures accept; default below
 DEFAULT_SIZE = 32
 T_SOP, T_COS = 64, 256
+# run order: instant scans first, then ReLU-family models roughly by cost (the table is sorted by name)
+RUN_ORDER = (
+    "convnext*", "efficientnet*", "maxvit*", "mobilenet_v3*", "swin*", "vit*", "regnet_y*",
+    "squeezenet*", "mnasnet*", "mobilenet_v2", "shufflenet*", "resnet18", "resnet34",
+    "regnet_x_400mf", "regnet_x_800mf", "googlenet", "densenet121", "resnet50", "alexnet", "vgg11",
+    "vgg11_bn", "inception_v3", "regnet_x_1_6gf", "resnext50_32x4d", "densenet169", "densenet201",
+    "densenet161", "vgg13", "vgg13_bn", "resnet101", "regnet_x_3_2gf", "vgg16", "vgg16_bn",
+    "wide_resnet50_2", "resnet152", "vgg19", "vgg19_bn", "regnet_x_8gf", "resnext101_32x8d",
+    "resnext101_64x4d", "regnet_x_16gf", "wide_resnet101_2", "regnet_x_32gf", "*",
+)
 
 
 def build(name: str, device: str = "cpu"):
@@ -186,7 +196,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     log.setLevel(logging.INFO)
     names = torchvision.models.list_models(module=torchvision.models)
-    pats = args.models.split(",")  # run order follows the patterns (cheap models first, say)
+    pats = RUN_ORDER if args.models == "*" else args.models.split(",")  # run order follows the patterns
     names = [n for p in pats for n in names if fnmatch.fnmatch(n, p)]
     names = list(dict.fromkeys(names))
     done = {}
