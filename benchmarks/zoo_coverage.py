@@ -130,16 +130,18 @@ def shown_command(argv: list[str]) -> str:
     for a in argv:
         if skip:
             skip = False
-        elif a in ("--out", "--json"):
+        elif a in ("--out", "--json", "--compare"):
             skip = True
-        elif a != "--resume" and not a.startswith(("--out=", "--json=")):
+        elif a != "--resume" and not a.startswith(("--out=", "--json=", "--compare=")):
             out.append(a)
     return " ".join(["python benchmarks/zoo_coverage.py", *out])
 
 
-def markdown(rows: list[dict], args, argv: list[str]) -> str:
+def markdown(rows: list[dict], args, argv: list[str], compare: tuple = ("", {})) -> str:
     ok = [r for r in rows if r["status"] == "ok"]
     good = [r for r in ok if r["cos_T256"] >= 0.99]
+    label, other = compare
+    extra_head = f" cos T={T_COS} ({label}) |" if label else ""
     lines = [
         "# torchvision model-zoo coverage",
         "",
@@ -155,20 +157,24 @@ def markdown(rows: list[dict], args, argv: list[str]) -> str:
         "the compiled graph evaluated as an ANN (clip(z, 0, theta) neurons: the limit of the SNN as T "
         "grows) with the ANN logits; the gap between the two is conversion error, the gap to 1 clipping.",
         "",
-        f"{len(ok)} of {len(rows)} models convert; {len(good)} reach cosine >= 0.99 at T={T_COS}.",
+        f"{len(ok)} of {len(rows)} models convert; {len(good)} reach cosine >= 0.99 at T={T_COS}."
+        + (f" The last column repeats the run with `--method {label}` (thresholds at the calibration "
+           f"maximum: no clipping on the calibration data, sparser spikes, slower convergence)."
+           if label else ""),
         "",
         f"| model | status | input | ops | MACs | neurons | SOP T={T_SOP} | cos T={T_SOP} | cos T={T_COS} "
-        "| cos clip-ANN | time s |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| cos clip-ANN | time s |" + extra_head,
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if label else ""),
     ]
     for r in rows:
         if r["status"] == "ok":
             lines.append(f"| {r['model']} | ok | {r['input']} | {r['ops']} | {r['macs'] / 1e6:.1f} M | "
                          f"{r['neurons']:,} | {r['sop_T64'] / 1e6:.1f} M | {_f(r['cos_T64'], '.4f')} | "
-                         f"{_f(r['cos_T256'], '.4f')} | {_f(r['cos_clip'], '.4f')} | {r['seconds']} |")
+                         f"{_f(r['cos_T256'], '.4f')} | {_f(r['cos_clip'], '.4f')} | {r['seconds']} |"
+                         + (f" {_f(other.get(r['model'], {}).get('cos_T256'), '.4f')} |" if label else ""))
         else:
             reason = r["reason"].replace("|", "/").rstrip(":")
-            lines.append(f"| {r['model']} | {r['status']}: {reason} | | | | | | | | | |")
+            lines.append(f"| {r['model']} | {r['status']}: {reason} | | | | | | | | | |" + (" |" if label else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -184,6 +190,8 @@ def parse_args(argv):
     p.add_argument("--out", default=str(ROOT / "docs" / "model_zoo.md"), help="markdown output")
     p.add_argument("--json", default=None, help="also write the rows as JSON here")
     p.add_argument("--resume", action="store_true", help="reuse rows already in --json")
+    p.add_argument("--compare", default=None, metavar="LABEL=JSON",
+                   help="add a cos T=256 column from another run's --json rows (e.g. max=zoo_max.json)")
     return p.parse_args(argv)
 
 
@@ -202,12 +210,16 @@ def main(argv=None) -> int:
     done = {}
     if args.resume and args.json and Path(args.json).is_file():
         done = {r["model"]: r for r in json.loads(Path(args.json).read_text())}
+    compare = ("", {})
+    if args.compare:
+        label, _, path = args.compare.partition("=")
+        compare = (label, {r["model"]: r for r in json.loads(Path(path).read_text())})
     rows = []
     for name in progress(names, desc="zoo", unit="model"):
         row = done.get(name) or row_for(name, args)
         rows.append(row)
         log.info("%s", json.dumps(row))
-        Path(args.out).write_text(markdown(sorted(rows, key=lambda r: r["model"]), args, argv))
+        Path(args.out).write_text(markdown(sorted(rows, key=lambda r: r["model"]), args, argv, compare))
         if args.json:
             Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0
