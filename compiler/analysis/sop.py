@@ -17,7 +17,8 @@ the neuron through structural ops until a synapse is reached,
   synapse, 1 where the channel's scale is nonzero;
 * ``IFNeuron`` reached directly (identity skip into an ``Add``): 1;
 * structural ops pass fan-out back through their transpose: flatten / reshape
-  / pad / permute / concat / add route it, a pool window hands every input
+  / pad / permute / concat / add route it, a channel slice routes only the
+  channels it keeps (the others drive nothing through it), a pool window hands every input
   pixel the fan-out of each window containing it (a path count: on
   non-overlapping pools this equals the composite connectivity), a resize
   uses its interpolation pattern;
@@ -96,6 +97,12 @@ def _permute_back(op, shapes, out, f, k):
     return back
 
 
+def _slice_back(op, shapes, out, f, k):
+    back = np.zeros(shapes[0], np.float64)
+    back[op.start:op.stop] = f
+    return back
+
+
 def _pad_back(op, shapes, out, f, k):
     pt, pl, _, _ = op.pads
     _, h, w = shapes[0]
@@ -120,6 +127,7 @@ STRUCTURAL: dict[str, Callable] = {
     "Add": lambda op, shapes, out, f, k: f,
     "Concat": _concat_back,
     "ChannelPermute": _permute_back,
+    "ChannelSlice": _slice_back,
     "Pad": _pad_back,
     "AvgPool2d": _pool_back,
     "MaxPool2d": _pool_back,

@@ -213,6 +213,7 @@ KERNELS = {
     "Flatten": lambda op, x: x.reshape(x.shape[0], -1),
     "Reshape": lambda op, x: x.reshape((x.shape[0],) + tuple(op.shape)),
     "ChannelPermute": lambda op, x: x[:, op.perm],
+    "ChannelSlice": lambda op, x: np.ascontiguousarray(x[:, op.start:op.stop]),
     "Add": lambda op, *xs: np.sum(xs, axis=0, dtype=np.float32) if len(xs) > 2 else xs[0] + xs[1] if len(xs) == 2 else xs[0],
     "Concat": lambda op, *xs: np.concatenate(xs, axis=1),
     "Pad": pad,

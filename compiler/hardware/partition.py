@@ -74,6 +74,10 @@ def _concat_box(op, shapes, out, box):
     return res
 
 
+def _slice_box(op, shapes, out, box):
+    return [((box[0][0] + op.start, box[0][1] + op.start),) + tuple(box[1:])]
+
+
 def _pad_box(op, shapes, out, box):
     _, h, w = shapes[0]
     pt, pl = op.pads[0], op.pads[1]
@@ -87,8 +91,8 @@ def _same(op, shapes, out, box):
 # op type -> (op, input shapes, output shape, output box) -> input boxes (None: input not read)
 BOX_BACK = {
     "Conv2d": _conv_box, "MaxPool2d": _pool_box, "AvgPool2d": _pool_box, "Flatten": _flatten_box,
-    "Concat": _concat_box, "Pad": _pad_box, "Add": _same, "BatchNorm": _same, "ChannelAffine": _same,
-    "ReLU": _same, "Clip": _same, "Identity": _same,
+    "Concat": _concat_box, "ChannelSlice": _slice_box, "Pad": _pad_box, "Add": _same, "BatchNorm": _same,
+    "ChannelAffine": _same, "ReLU": _same, "Clip": _same, "Identity": _same,
     "GlobalAvgPool2d": lambda op, shapes, out, box: [(box[0], (0, shapes[0][1]), (0, shapes[0][2]))],
 }
 

@@ -415,3 +415,23 @@ def _pool_shape(op, shape: Shape, dilation) -> Shape:
     if oh <= 0 or ow <= 0:
         raise GraphError(f"{op.type} kernel {op.kernel} does not fit input {(h, w)}")
     return (c, oh, ow)
+
+
+@_register
+@dataclass(frozen=True, eq=False)
+class ChannelSlice(Op):
+    """y[c] = x[start + c] for c = 0 .. stop - start - 1 (one chunk of a channel split).
+
+    Keeps the channel range [start, stop) of a (C, H, W) map or (F,) vector;
+    ONNX ``Slice``/``Split`` on axis 1 with step 1. Needs 0 <= start < stop <= C.
+    """
+
+    start: int = 0
+    stop: int = 1
+
+    def infer(self, shapes):
+        c = shapes[0][0] if shapes[0] else 0
+        if not 0 <= self.start < self.stop <= c:
+            raise GraphError(f"ChannelSlice [{self.start}, {self.stop}) is not a non-empty channel range "
+                             f"of input {tuple(shapes[0])}")
+        return (self.stop - self.start,) + tuple(shapes[0][1:])

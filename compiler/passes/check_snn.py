@@ -1,7 +1,7 @@
 """Final check: the spiking graph holds only ops every backend understands.
 
 Allowed: Input, Conv2d, Linear, AvgPool2d, GlobalAvgPool2d, Flatten, Reshape,
-ChannelAffine, ChannelPermute, Add, Concat, Pad, Resize, MaxPool2d (with a
+ChannelAffine, ChannelPermute, ChannelSlice, Add, Concat, Pad, Resize, MaxPool2d (with a
 spiking mode) and IFNeuron with threshold 1. Anything else left over (a ReLU
 that was not converted, a BatchNorm, ...) is a compiler bug or an op this
 converter does not handle, reported with the node's name.
@@ -15,8 +15,8 @@ from snnc.compiler.ir import Graph, IFNeuron
 from snnc.compiler.passes.base import PassResult
 
 SNN_OPS = frozenset({"Input", "Conv2d", "Linear", "AvgPool2d", "GlobalAvgPool2d", "Flatten", "Reshape",
-                     "ChannelAffine", "ChannelPermute", "Add", "Concat", "Pad", "Resize", "MaxPool2d",
-                     "IFNeuron"})
+                     "ChannelAffine", "ChannelPermute", "ChannelSlice", "Add", "Concat", "Pad", "Resize",
+                     "MaxPool2d", "IFNeuron"})
 
 
 def check_snn(graph: Graph) -> PassResult:

@@ -79,9 +79,25 @@ def _merge(wishes: list):
     arrays = [w for w in wishes if w is not None]
     if not arrays:
         return None
+    if any(np.isnan(w).any() for w in arrays):
+        return _merge_partial(arrays, len(arrays) == len(wishes))
     if len(arrays) == len(wishes) and all(np.array_equal(arrays[0], w) for w in arrays[1:]):
         return arrays[0]
     return np.where(arrays[0] == 0, 1.0, arrays[0])
+
+
+def _merge_partial(arrays: list, all_wish: bool) -> np.ndarray:
+    """Per-channel merge of wishes with NaN for channels a reader does not read (channel slices).
+
+    A channel takes the first wish that covers it; a zero survives only when
+    every reader wishes and all that read the channel agree; unread: 1.
+    """
+    s = np.stack(arrays)
+    read = ~np.isnan(s)
+    first = s[read.argmax(axis=0), np.arange(s.shape[1])]
+    agree = all_wish & np.all(~read | (s == first), axis=0)
+    out = np.where(agree | (first != 0), first, 1.0)
+    return np.where(np.isnan(out), 1.0, out)
 
 
 def demands(graph: Graph) -> dict:

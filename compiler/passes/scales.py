@@ -12,6 +12,9 @@ carry for the output to carry ``d_out`` (None: no wish). Rules:
 * same channels (MaxPool2d for a >= 0, AvgPool2d, GlobalAvgPool2d, Resize,
   Pad with value 0): a_out = a_in
 * ChannelPermute: a_out = a_in[perm]; Concat: a_out = concat(a_in...)
+* ChannelSlice: a_out = a_in[start:stop] (exact); backward wishes d on the
+  kept channels and NaN ("not read") on the others, merged per channel by
+  ``fold_thresholds``
 * Flatten / Reshape: the scale spreads over every element of a channel and is
   read back per output channel; representable only when each output channel
   sees one value (a channel maps onto its block of features).
@@ -42,6 +45,10 @@ def _concat(node, graph, a):
     return np.concatenate(a)
 
 
+def _slice(node, graph, a):
+    return a[0][node.op.start:node.op.stop]
+
+
 def _add(node, graph, a):
     return a[0] if all(np.array_equal(a[0], x) for x in a[1:]) else None
 
@@ -62,6 +69,7 @@ def _reshape(node, graph, a):
 FORWARD: dict[str, Callable] = {
     "MaxPool2d": _same, "AvgPool2d": _same, "GlobalAvgPool2d": _same, "Resize": _same,
     "Pad": _pad, "ChannelPermute": _permute, "Concat": _concat, "Add": _add,
+    "ChannelSlice": _slice,
     "Flatten": _reshape, "Reshape": _reshape,
 }
 
@@ -82,6 +90,10 @@ def backward(node: Node, graph: Graph, d: Optional[np.ndarray]) -> list:
     if t == "ChannelPermute":
         e = np.empty_like(d)
         e[node.op.perm] = d
+        return [e]
+    if t == "ChannelSlice":
+        e = np.full(graph.node(node.inputs[0]).shape[0], np.nan)
+        e[node.op.start:node.op.stop] = d
         return [e]
     if t == "Concat":
         cuts = np.cumsum([graph.node(i).shape[0] for i in node.inputs])[:-1]

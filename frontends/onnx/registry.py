@@ -76,4 +76,4 @@ def supported_ops_markdown() -> str:
 
 def _load_handlers() -> None:
     """Import every handler module (each registers its ops on import)."""
-    from snnc.frontends.onnx import activation, arith, conv, pooling, resize, shape  # noqa: F401
+    from snnc.frontends.onnx import activation, arith, conv, pooling, resize, shape, slice  # noqa: F401
