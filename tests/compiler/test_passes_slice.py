@@ -1,0 +1,118 @@
+"""Threshold folding through ChannelSlice (ShuffleNetV2's chunk) end to end.
+
+Oracle: the clip-ANN computed from the *unfolded* source ANN (every ReLU
+clipped at its calibrated thresholds through an executor hook); the folded
+unit-threshold graph must compute the same function within 1e-5 of the
+output scale. Slicing a per-channel scale vector is exact, so no gain may be
+needed where a slice reads a neuron directly.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from snnc.compiler.execute import run
+from snnc.compiler.ir import (Add, BatchNorm, ChannelPermute, ChannelSlice, Concat, Conv2d, Flatten, Graph, IFNeuron,
+                              Input, Linear, ReLU)
+from snnc.compiler.passes.check_snn import SNN_OPS
+from snnc.compiler.passes.fold_thresholds import _merge
+from snnc.compiler.passes.pipeline import run_pipeline
+
+R = np.random.default_rng(3)
+
+
+def w(*shape, s=0.5):
+    return (R.standard_normal(shape) * s).astype(np.float32)
+
+
+def conv(o, i, k=3, pad=1, **kw):
+    return Conv2d(weight=w(o, i, k, k), bias=w(o), padding=(pad,) * 4, **kw)
+
+
+def bn(c):
+    return BatchNorm(gamma=(R.random(c) + 0.5).astype(np.float32), beta=w(c), mean=w(c),
+                     var=(R.random(c) + 0.5).astype(np.float32))
+
+
+def shuffle_block(lo=4, dead=False):
+    """stem -> cat(r1, r2) -> channel shuffle -> chunk at ``lo`` -> cat(x1, branch(x2)) -> chunk again -> head."""
+    c2 = conv(4, 4)
+    if dead:
+        c2.weight[2], c2.bias[2] = 0.0, -1.0   # r2 channel 2 never fires: threshold 0
+    perm = np.array([0, 4, 1, 5, 2, 6, 3, 7])
+    return [("x", Input(shape=(3, 6, 6)), []), ("c1", conv(4, 3), ["x"]), ("b1", bn(4), ["c1"]),
+            ("r1", ReLU(), ["b1"]), ("c2", c2, ["r1"]), ("r2", ReLU(), ["c2"]),
+            ("cat", Concat(), ["r1", "r2"]), ("shuf", ChannelPermute(perm=perm), ["cat"]),
+            ("x1", ChannelSlice(0, lo), ["shuf"]), ("x2", ChannelSlice(lo, 8), ["shuf"]),
+            ("c3", conv(3, 8 - lo, k=1, pad=0), ["x2"]), ("b3", bn(3), ["c3"]), ("r3", ReLU(), ["b3"]),
+            ("cat2", Concat(), ["x1", "r3"]), ("y1", ChannelSlice(1, lo + 3), ["cat2"]),
+            ("c4", conv(5, lo + 2, groups=1), ["y1"]), ("r4", ReLU(), ["c4"]),
+            ("flat", Flatten(), ["r4"]), ("f1", ChannelSlice(7, 150), ["flat"]),
+            ("fc", Linear(weight=w(4, 143), bias=w(4)), ["f1"])]
+
+
+def slices_into_add():
+    """Two slices of one concat meet in an Add before a neuron: each wishes theta_r3 on its own channels."""
+    return [("x", Input(shape=(3, 6, 6)), []), ("c1", conv(4, 3), ["x"]), ("r1", ReLU(), ["c1"]),
+            ("c2", conv(4, 4), ["r1"]), ("r2", ReLU(), ["c2"]), ("cat", Concat(), ["r1", "r2"]),
+            ("s1", ChannelSlice(0, 3), ["cat"]), ("s2", ChannelSlice(5, 8), ["cat"]),
+            ("a", Add(), ["s1", "s2"]), ("r3", ReLU(), ["a"]), ("flat", Flatten(), ["r3"]),
+            ("fc", Linear(weight=w(4, 108), bias=w(4)), ["flat"])]
+
+
+def clip_ann(ann: Graph, thresholds: dict, x: np.ndarray) -> np.ndarray:
+    def hook(name, v):
+        if name in thresholds:
+            th = np.asarray(thresholds[name], np.float32)
+            return np.minimum(v, th.reshape((1, -1) + (1,) * (v.ndim - 2)))
+    return run(ann, x, hook=hook)[ann.outputs[0]]
+
+
+def compile_and_check(spec, method="cltb"):
+    ann = Graph.build(spec, ["fc"])
+    x = R.standard_normal((48,) + ann.inputs[0].shape).astype(np.float32)
+    snn, log, info = run_pipeline(ann, calib=x, batch_size=16, method=method)
+    assert {n.type for n in snn.nodes} <= SNN_OPS
+    assert all(np.all(n.op.threshold == 1.0) for n in snn.of_type(IFNeuron))
+    th = {k: v["thresholds"] for k, v in info["calibration"]["layers"].items()}
+    for xs in (x, R.standard_normal(x.shape).astype(np.float32)):
+        ref, out = clip_ann(ann, th, xs), run(snn, xs)[snn.outputs[0]]
+        scale = max(float(np.abs(ref).max()), 1e-6)
+        assert np.abs(out - ref).max() <= 1e-5 * scale, (np.abs(out - ref).max(), scale)
+    return snn, log, info
+
+
+@pytest.mark.parametrize("method", ["cltb", "max"])
+@pytest.mark.parametrize("dead", [False, True])
+def test_folded_shuffle_block_equals_clip_ann(method, dead):
+    snn, log, info = compile_and_check(shuffle_block(dead=dead), method)
+    assert len(snn.of_type(ChannelSlice)) == 4
+    if dead and method == "cltb":   # channel-wise thresholds: the dead channel gets 0
+        assert info["calibration"]["layers"]["r2"]["thresholds"][2] == 0.0
+    # slices of neuron outputs carry the neurons' scales: no gain on any slice edge
+    gains = [n for n in snn.nodes if n.type == "ChannelAffine"]
+    assert not [g for g in gains if any(snn.node(i).type == "ChannelSlice" for i in g.inputs)]
+
+
+@pytest.mark.parametrize("method", ["cltb", "max"])
+def test_folded_slices_into_add_equal_clip_ann(method):
+    snn, log, info = compile_and_check(slices_into_add(), method)
+    assert [n.inputs for n in snn.of_type(ChannelSlice)] == [("cat",), ("cat",)]
+
+
+@settings(max_examples=8, deadline=None)
+@given(lo=st.integers(1, 7), seed=st.integers(0, 2**16))
+def test_folding_property_any_chunk_point(lo, seed):
+    global R
+    R = np.random.default_rng(seed)
+    compile_and_check(shuffle_block(lo=lo))
+
+
+def test_merge_of_slice_wishes_is_per_channel():
+    """Two slices reading disjoint halves: each channel takes the wish of the slice that reads it."""
+    nan = np.nan
+    got = _merge([np.array([2.0, 3.0, nan, nan]), np.array([nan, nan, 0.0, 5.0])])
+    np.testing.assert_array_equal(got, [2.0, 3.0, 0.0, 5.0])   # dead channel kept: its only reader agrees
+    got = _merge([np.array([2.0, nan, nan]), np.array([4.0, nan, 0.0]), None])
+    np.testing.assert_array_equal(got, [2.0, 1.0, 1.0])       # disagreement / unread / a non-wishing reader
