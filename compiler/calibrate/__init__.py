@@ -11,7 +11,7 @@ from typing import Optional
 
 from snnc.compiler.calibrate.data import calibration_inputs
 from snnc.compiler.calibrate.loop import calibrate_thresholds, default_schedule, with_thresholds
-from snnc.compiler.calibrate.methods import METHODS
+from snnc.compiler.calibrate.methods import METHODS, PERCENTILE_METHODS
 from snnc.compiler.calibrate.stats import layer_statistics
 from snnc.compiler.ir import Graph
 from snnc.compiler.passes.base import PassResult
@@ -29,7 +29,7 @@ def calibrate(graph: Graph, calib, method: str = "cltb", iters: Optional[int] = 
     stats = layer_statistics(out, x, batch_size=b)
     record = {"method": method, "iters": k, "batch_size": b, "samples": int(len(x)), "data": source,
               "stats_samples": stats["samples"], "t0": stats["t0"], "layers": stats["layers"]}
-    if method == "percentile":
+    if method in PERCENTILE_METHODS:
         record["percentile"] = float(percentile)
     dead = sum(s["dead_channels"] for s in stats["layers"].values())
     changes = [f"calibrated {len(theta)} neuron layers with {method}: {k} iterations of batch {b} "

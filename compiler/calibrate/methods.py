@@ -7,6 +7,8 @@ layer's pre-activations, shape (N, C, ...), to the new thresholds:
 * ``max``:        theta = max(theta, max r)                      (one scalar per layer)
 * ``percentile``: theta = max(theta, quantile_p(r))             (one scalar per layer;
                   numpy's linear-interpolation percentile over every element of the batch)
+* ``cpercentile``: theta_c = max(theta_c, quantile_p(r[:, c]))  (channel-wise: the percentile
+                  over each channel's elements (N, H, W), one per feature of a vector)
 * ``ltb``:        theta <- theta + eta * mean_{all elements}[2 (z - theta) 1(z > theta)]
 * ``cltb``:       the same with the mean over each channel's elements (N, H, W)
 
@@ -51,9 +53,17 @@ def update_percentile(theta: np.ndarray, r: np.ndarray, p: float = 99.9) -> np.n
     return np.maximum(theta, float(np.percentile(r, p)))
 
 
+def update_cpercentile(theta: np.ndarray, r: np.ndarray, p: float = 99.9) -> np.ndarray:
+    per_channel = np.moveaxis(r, 1, 0).reshape(r.shape[1], -1)
+    return np.maximum(theta, np.percentile(per_channel, p, axis=1))
+
+
+PERCENTILE_METHODS = ("percentile", "cpercentile")
+
 METHODS: dict[str, Callable[[np.ndarray, np.ndarray, float], np.ndarray]] = {
     "cltb": update_cltb,
     "ltb": update_ltb,
     "max": update_max,
     "percentile": update_percentile,
+    "cpercentile": update_cpercentile,
 }

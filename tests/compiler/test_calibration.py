@@ -62,6 +62,16 @@ def test_ltb_update_matches_formula_step_by_step(rng, method, k_iters, bsz):
         np.testing.assert_allclose(th["n1"], np.broadcast_to(first, (3,)), rtol=1e-5)
 
 
+def test_default_iterations_wrap_around_a_small_set(rng):
+    g, wt, b = two_layer(rng)
+    x = rng.standard_normal((12, 3, 5, 5)).astype(np.float32)
+    th, k, bb = calibrate_thresholds(g, x, "cltb", batch_size=5)
+    assert (k, bb) == (100, 5)
+    e1, e2 = oracle(x, wt, b, 100, 5, channelwise=True)
+    np.testing.assert_allclose(th["n1"], e1, rtol=1e-4)
+    np.testing.assert_allclose(th["n2"], e2, rtol=1e-4)
+
+
 def test_max_equals_data_maximum(rng):
     g, _, _ = two_layer(rng)
     x = rng.standard_normal((30, 3, 5, 5)).astype(np.float32)
@@ -78,6 +88,15 @@ def test_percentile_matches_numpy_running_max(rng, p):
     np.testing.assert_allclose(th["n1"], np.full(3, expect), rtol=1e-6)
 
 
+@pytest.mark.parametrize("p", [99.9, 50.0])
+def test_channel_percentile_matches_per_channel_loop(rng, p):
+    g, _, _ = two_layer(rng)
+    x = (rng.standard_normal((30, 3, 5, 5)) * np.array([1.0, 3.0, 0.2]).reshape(1, 3, 1, 1)).astype(np.float32)
+    th, _, _ = calibrate_thresholds(g, x, "cpercentile", iters=3, batch_size=10, percentile=p)
+    expect = [max(np.percentile(np.maximum(x[i * 10:(i + 1) * 10, c], 0), p) for i in range(3)) for c in range(3)]
+    np.testing.assert_allclose(th["n1"], expect, rtol=1e-6)
+
+
 def test_relu6_cap_applies_to_calibrated_threshold(rng):
     g = Graph.build([("x", Input(shape=(2,)), []),
                      ("n", IFNeuron(threshold=np.array([0.5, 50.0], np.float32), v_init=np.zeros(2, np.float32)), ["x"])],
@@ -88,8 +107,9 @@ def test_relu6_cap_applies_to_calibrated_threshold(rng):
 
 
 def test_default_schedule():
-    assert default_schedule(1000, None, None) == (10, 100)
-    assert default_schedule(50, None, None) == (1, 50)
+    # K = 100 whatever N: a small set is revisited (batches wrap), not one step of cltb
+    assert default_schedule(1000, None, None) == (100, 100)
+    assert default_schedule(50, None, None) == (100, 50)
     assert default_schedule(10 ** 6, None, None) == (100, 100)
     assert default_schedule(1000, 7, 32) == (7, 32)
     assert default_schedule(1000, None, None, per_sample=64 * 2 ** 20) == (100, 8)  # 512 MiB budget
