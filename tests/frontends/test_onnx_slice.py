@@ -10,7 +10,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from snnc.compiler.errors import GraphError, UnsupportedModelError
 from snnc.compiler.execute import run
-from snnc.compiler.ir import ChannelSlice, Graph, Input
+from snnc.compiler.ir import ChannelSlice, Graph, Input, from_bytes, to_bytes
 from snnc.frontends.onnx import load_onnx
 
 R = np.random.default_rng(7)
@@ -192,6 +192,8 @@ def test_ir_op_checks_its_range():
     x = ("x", Input((6, 2, 2)), ())
     g = Graph.build([x, ("s", ChannelSlice(1, 4), ("x",))], ["s"])
     assert g.node("s").shape == (3, 2, 2)
+    back = from_bytes(to_bytes(g)).node("s").op
+    assert isinstance(back, ChannelSlice) and (back.start, back.stop) == (1, 4)
     for bad in (ChannelSlice(4, 4), ChannelSlice(-1, 2), ChannelSlice(2, 7)):
         with pytest.raises(GraphError, match="ChannelSlice"):
             Graph.build([x, ("s", bad, ("x",))], ["s"])
