@@ -11,7 +11,12 @@ For every torchvision classification model:
   ``snnc.simulate`` at T = 64 and 256 on held-out random inputs, and
   cosine(SNN readout, ANN logits from torch), averaged over the samples.
   The cosine with the clip-ANN (the compiled graph evaluated as an ANN: the
-  function the SNN converges to) separates conversion error from clipping.
+  function the SNN converges to) separates conversion error from clipping:
+  ``cos_clip`` = cos(clip-ANN, ANN) (threshold / clipping error),
+  ``cos_snn_clip`` = cos(SNN T=256, clip-ANN) (spiking conversion error).
+  ``top1`` is the fraction of images whose SNN argmax equals the ANN argmax,
+  ``cos_inputs`` the mean cosine between the ANN logits of different images
+  (what a constant output would score: the cosine is informative only well above it).
 
 Inputs are N(0, 1) images (what normalised images look like to a network).
 Writes ``docs/model_zoo.md`` after every model (and ``--json`` rows); runs for
@@ -79,6 +84,16 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(num / den))
 
 
+def input_cosine(ann: np.ndarray) -> float:
+    """Mean cosine between the logits of distinct images (None for a single image)."""
+    n = len(ann)
+    if n < 2:
+        return None
+    u = ann / (np.linalg.norm(ann, axis=1, keepdims=True) + 1e-30)
+    g = u @ u.T
+    return float((g.sum() - np.trace(g)) / (n * (n - 1)))
+
+
 def measure(name: str, args) -> dict:
     """Compile and simulate one ReLU-family model; the table row."""
     import torch
@@ -97,7 +112,8 @@ def measure(name: str, args) -> dict:
     with torch.no_grad():
         ann = model(torch.from_numpy(x)).numpy()
     graph = snnc.from_torch(model, (1, 3, size, size), name=f"torchvision:{name}")
-    art = snnc.compile(graph, calib=calib, method=args.method, iters=args.iters, batch_size=args.batch)
+    art = snnc.compile(graph, calib=calib, method=args.method, iters=args.iters, batch_size=args.batch,
+                       percentile=args.percentile)
     clip = run(art.snn, x)[art.snn.outputs[0]]
     res = snnc.simulate(art, x, T=(T_SOP, T_COS), batch_size=args.eval, show_progress=False)
     sop = sum(sum(layer.sop_per_step[:T_SOP]) for layer in res.activity.layers)
@@ -105,7 +121,9 @@ def measure(name: str, args) -> dict:
             "macs": graph.macs(), "neurons": int(sum(np.prod(n.shape) for n in art.snn.of_type(IFNeuron))),
             "sop_T64": float(sop), "cos_T256": cosine(res.logits[T_COS], ann),
             "cos_T64": cosine(res.logits[T_SOP], ann), "cos_clip": cosine(clip, ann),
-            "cos_snn_clip": cosine(res.logits[T_COS], clip), "seconds": round(time.time() - t0, 1)}
+            "cos_snn_clip": cosine(res.logits[T_COS], clip), "cos_inputs": input_cosine(ann),
+            "top1": float(np.mean(res.logits[T_COS].argmax(1) == ann.argmax(1))),
+            "seconds": round(time.time() - t0, 1)}
 
 
 def row_for(name: str, args) -> dict:
@@ -137,45 +155,73 @@ def shown_command(argv: list[str]) -> str:
     return " ".join(["python benchmarks/zoo_coverage.py", *out])
 
 
+COLUMNS = (
+    "*ops* IR nodes of the imported ANN; *MACs* per image of the ANN; *neurons* IF neurons; "
+    f"*SOP T={T_SOP}* synaptic operations per image over {T_SOP} steps (exact count); *cos T* the mean "
+    "cosine similarity of the SNN readout with the ANN logits (torch); *top-1* the fraction of images "
+    f"whose SNN argmax (T={T_COS}) equals the ANN argmax (random logits lie close together: a fragile "
+    "measure on 2-4 images); *clip/ANN* the cosine of the compiled graph evaluated as an ANN "
+    "(clip(z, 0, theta) neurons: the limit of the SNN as T grows) with the ANN logits: the threshold "
+    f"(clipping) error; *SNN/clip* the cosine of the SNN readout at T={T_COS} with the clip-ANN: the "
+    "spiking conversion error; *inputs* the mean cosine between the ANN logits of different images, "
+    "what an input-independent output would score (the logits of these random networks are not "
+    "constant across inputs, so cosine is informative well above this value)."
+)
+
+
+def _ok_row(r: dict, label: str, other: dict) -> str:
+    cells = [r["model"], "ok", r["input"], str(r["ops"]), f"{r['macs'] / 1e6:.1f} M", f"{r['neurons']:,}",
+             f"{r['sop_T64'] / 1e6:.1f} M", _f(r["cos_T64"], ".4f"), _f(r["cos_T256"], ".4f"),
+             _f(r.get("top1"), ".2f"), _f(r["cos_clip"], ".4f"), _f(r.get("cos_snn_clip"), ".4f"),
+             _f(r.get("cos_inputs"), ".2f"), str(r["seconds"])]
+    if label:
+        cells.append(_f(other.get(r["model"], {}).get("cos_T256"), ".4f"))
+    return "| " + " | ".join(cells) + " |"
+
+
 def markdown(rows: list[dict], args, argv: list[str], compare: tuple = ("", {})) -> str:
     ok = [r for r in rows if r["status"] == "ok"]
     good = [r for r in ok if r["cos_T256"] >= 0.99]
     label, other = compare
-    extra_head = f" cos T={T_COS} ({label}) |" if label else ""
+    method = args.method + (f" p={args.percentile:g}" if "percentile" in args.method else "")
+    head = ["model", "status", "input", "ops", "MACs", "neurons", f"SOP T={T_SOP}", f"cos T={T_SOP}",
+            f"cos T={T_COS}", "top-1", "clip/ANN", "SNN/clip", "inputs", "time s"]
+    head += [f"cos T={T_COS} ({label})"] if label else []
     lines = [
         "# torchvision model-zoo coverage",
         "",
         f"Generated by `benchmarks/zoo_coverage.py` (command: `{shown_command(argv)}`). "
         "Random weights, batch-norm statistics calibrated on the calibration "
         f"data (`snnc.frontends.torch.calibrate_bn_stats`); {args.calib} N(0,1) calibration images, "
-        f"threshold calibration `{args.method}` (iters {args.iters}, batch {args.batch}); "
+        f"threshold calibration `{method}` (iters {args.iters or 'default'}, batch {args.batch}); "
         f"{args.eval} held-out N(0,1) images for the SNN (T = {T_SOP} and {T_COS}, auto readout delay).",
         "",
-        "Columns: *ops* IR nodes of the imported ANN; *MACs* per image of the ANN; *neurons* IF neurons; "
-        f"*SOP T={T_SOP}* synaptic operations per image over {T_SOP} steps (exact count); *cos* the mean "
-        "cosine similarity of the SNN readout with the ANN logits (torch); *cos clip-ANN* the cosine of "
-        "the compiled graph evaluated as an ANN (clip(z, 0, theta) neurons: the limit of the SNN as T "
-        "grows) with the ANN logits; the gap between the two is conversion error, the gap to 1 clipping.",
+        "Columns: " + COLUMNS,
         "",
         f"{len(ok)} of {len(rows)} models convert; {len(good)} reach cosine >= 0.99 at T={T_COS}."
-        + (f" The last column repeats the run with `--method {label}` (thresholds at the calibration "
-           f"maximum: no clipping on the calibration data, sparser spikes, slower convergence)."
+        + (f" The last column is the cos T={T_COS} of another run ({label}); see the text above the table."
            if label else ""),
         "",
-        f"| model | status | input | ops | MACs | neurons | SOP T={T_SOP} | cos T={T_SOP} | cos T={T_COS} "
-        "| cos clip-ANN | time s |" + extra_head,
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if label else ""),
+        "| " + " | ".join(head) + " |",
+        "|---|---|---|" + "---:|" * (len(head) - 3),
     ]
     for r in rows:
         if r["status"] == "ok":
-            lines.append(f"| {r['model']} | ok | {r['input']} | {r['ops']} | {r['macs'] / 1e6:.1f} M | "
-                         f"{r['neurons']:,} | {r['sop_T64'] / 1e6:.1f} M | {_f(r['cos_T64'], '.4f')} | "
-                         f"{_f(r['cos_T256'], '.4f')} | {_f(r['cos_clip'], '.4f')} | {r['seconds']} |"
-                         + (f" {_f(other.get(r['model'], {}).get('cos_T256'), '.4f')} |" if label else ""))
+            lines.append(_ok_row(r, label, other))
         else:
             reason = r["reason"].replace("|", "/").rstrip(":")
-            lines.append(f"| {r['model']} | {r['status']}: {reason} | | | | | | | | | |" + (" |" if label else ""))
+            lines.append(f"| {r['model']} | {r['status']}: {reason} |" + " |" * (len(head) - 2))
     return "\n".join(lines) + "\n"
+
+
+NOTES_MARKER = "<!-- notes: kept when the table is regenerated -->"
+
+
+def kept_notes(path: Path) -> str:
+    """The hand-written section after ``NOTES_MARKER`` in an existing output file ("" if none)."""
+    text = path.read_text() if path.is_file() else ""
+    i = text.find(NOTES_MARKER)
+    return "" if i < 0 else "\n" + text[i:]
 
 
 def parse_args(argv):
@@ -185,7 +231,8 @@ def parse_args(argv):
     p.add_argument("--calib", type=int, default=64, help="calibration images (default 64)")
     p.add_argument("--eval", type=int, default=4, help="simulated images (default 4)")
     p.add_argument("--method", default="cltb", help="threshold calibration method (default cltb)")
-    p.add_argument("--iters", type=int, default=200, help="calibration iterations (default 200)")
+    p.add_argument("--iters", type=int, default=None, help="calibration iterations (default: snnc's, 100)")
+    p.add_argument("--percentile", type=float, default=99.99, help="p for (c)percentile methods (default 99.99)")
     p.add_argument("--batch", type=int, default=8, help="calibration batch size (default 8)")
     p.add_argument("--out", default=str(ROOT / "docs" / "model_zoo.md"), help="markdown output")
     p.add_argument("--json", default=None, help="also write the rows as JSON here")
@@ -214,12 +261,12 @@ def main(argv=None) -> int:
     if args.compare:
         label, _, path = args.compare.partition("=")
         compare = (label, {r["model"]: r for r in json.loads(Path(path).read_text())})
-    rows = []
+    rows, notes = [], kept_notes(Path(args.out))
     for name in progress(names, desc="zoo", unit="model"):
         row = done.get(name) or row_for(name, args)
         rows.append(row)
         log.info("%s", json.dumps(row))
-        Path(args.out).write_text(markdown(sorted(rows, key=lambda r: r["model"]), args, argv, compare))
+        Path(args.out).write_text(markdown(sorted(rows, key=lambda r: r["model"]), args, argv, compare) + notes)
         if args.json:
             Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0
