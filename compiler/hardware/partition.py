@@ -107,6 +107,8 @@ def _size(box: Box) -> int:
 
 def input_axons(graph: Graph, starts, seg: list, box: Box) -> int:
     """Distinct source elements read by a tile ``box`` of the layer whose segment starts at ``starts``."""
+    if any(hi <= lo for lo, hi in box):
+        return 0  # an empty tile reads nothing
     boxes = {s: box for s in starts}
     for name in reversed(seg):
         node = graph.node(name)
