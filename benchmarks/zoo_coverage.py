@@ -164,8 +164,7 @@ COLUMNS = (
     "(clip(z, 0, theta) neurons: the limit of the SNN as T grows) with the ANN logits: the threshold "
     f"(clipping) error; *SNN/clip* the cosine of the SNN readout at T={T_COS} with the clip-ANN: the "
     "spiking conversion error; *inputs* the mean cosine between the ANN logits of different images, "
-    "what an input-independent output would score (the logits of these random networks are not "
-    "constant across inputs, so cosine is informative well above this value)."
+    "what an input-independent output would score (cosine is informative only well above it)."
 )
 
 
@@ -199,7 +198,8 @@ def markdown(rows: list[dict], args, argv: list[str], compare: tuple = ("", {}))
         "Columns: " + COLUMNS,
         "",
         f"{len(ok)} of {len(rows)} models convert; {len(good)} reach cosine >= 0.99 at T={T_COS}."
-        + (f" The last column is the cos T={T_COS} of another run ({label}); see the text above the table."
+        + (f" The last column is the cos T={T_COS} of another run, `{label}` (blank: not in that run; "
+           "its command is in the notes below)."
            if label else ""),
         "",
         "| " + " | ".join(head) + " |",
