@@ -67,7 +67,7 @@ def check_options(method: str, pool_mode: str, reset: str, percentile: float) ->
                                  ("reset", reset, RESETS)]:
         if value not in allowed:
             raise UsageError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-    if method == "percentile" and not 0.0 < float(percentile) <= 100.0:
+    if method in ("percentile", "cpercentile") and not 0.0 < float(percentile) <= 100.0:
         raise UsageError(f"percentile must be in (0, 100], got {percentile}")
 
 
@@ -102,7 +102,7 @@ def compile(model, calib, target: str = "loihi2", method: str = "cltb", iters: O
     readout = {"mode": "auto", "t0": cal["t0"]} if fixed is None else {"mode": "fixed", "delay": fixed}
     options = {"method": method, "iters": cal["iters"], "batch_size": cal["batch_size"], "delay": delay if fixed is None else fixed,
                "pool_mode": pool_mode, "reset": reset}
-    if method == "percentile":
+    if method in ("percentile", "cpercentile"):
         options["percentile"] = float(percentile)
     meta = {"target": target, "source": source, "options": options, "pass_log": pass_log,
             "calibration": cal, "readout": readout, "spike_comparison": ">=",
