@@ -96,7 +96,7 @@ def report(art, rows, path) -> str:
         lines += ["", "max pools: " + ", ".join(f"{k} {v}" for k, v in m["pool_modes"].items())]
     r = m["readout"]
     lines += ["", f"readout delay: estimated t0 = {cal['t0']:.2f} steps; "
-              + (f"auto: D = clamp(floor(t0), 0, T-4)" if r["mode"] == "auto" else f"fixed D = {r['delay']}")]
+              + ("auto: D = clamp(floor(t0), 0, T-4)" if r["mode"] == "auto" else f"fixed D = {r['delay']}")]
     lines += ["", "pass log:"] + [f"  {e['pass']}: {c}" for e in m["pass_log"] for c in e["changes"]]
     lines += ["", resources_text(art)]
     return "\n".join(lines)

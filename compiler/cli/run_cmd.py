@@ -12,7 +12,7 @@ simulator, which the Lava floating-point run equals spike for spike (tested).
 from __future__ import annotations
 
 from snnc.compiler.cli.common import print_json, table
-from snnc.compiler.cli.simulate_cmd import _delay, _pct, _text, parse_T_list
+from snnc.compiler.cli.simulate_cmd import Evaluation, _pct, _text
 
 HELP = "run a compiled network on a backend (numpy or lava)"
 
@@ -32,35 +32,20 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from snnc.compiler.artifact import load
-    from snnc.compiler.data import load_data
     from snnc.compiler.errors import UsageError
-    from snnc.compiler.execute import predict
     from snnc.runtime.backends import get_backend
-    from snnc.runtime.numpy_sim.report import layer_rates, sweep_rows
 
     if args.backend == "numpy" and (args.fixed_point or args.stock_lif):
         raise UsageError("--fixed-point and --stock-lif need --backend lava")
-    Ts, delay = parse_T_list(args.T), _delay(args.delay)
-    art = load(args.model)
-    k = art.snn.node(art.snn.outputs[0]).shape[0]
-    data = load_data(args.data, input_shape=art.snn.inputs[0].shape, n=args.n, num_classes=k)
-    ann_pred = predict(art.ann, data.x).argmax(1)
-    clip_pred = predict(art.snn, data.x).argmax(1)
+    ev = Evaluation(args)
     options = {} if args.backend == "numpy" else dict(fixed=args.fixed_point, stock=args.stock_lif,
                                                         weight_bits=_weight_bits(args.profile), timeout=args.timeout)
-    res = get_backend(args.backend, **options).run(art, data.x, Ts, y=data.y, delay=delay)
-    acc = (lambda p: None if data.y is None else float((p == data.y).mean()))
-    rows, layers = sweep_rows(res, ann_pred), layer_rates(res)
-    summary = {"model": args.model, "data": data.name, "samples": len(data), "backend": res.activity.source,
-               "ann_accuracy": acc(ann_pred), "clip_ann_accuracy": acc(clip_pred), "sweep": rows, "layers": layers,
-               "first_layer_macs_per_step": res.activity.first_layer_macs,
-               "first_layer_convention": res.activity.first_layer_convention,
-               "neuron_updates_per_image": res.activity.neuron_updates}
+    res = get_backend(args.backend, **options).run(ev.art, ev.data.x, ev.Ts, y=ev.data.y, delay=ev.delay)
+    summary = ev.summary(args.model, res)
     if hasattr(res, "lava"):
-        summary["lava"] = _lava_info(res.lava, len(data), Ts[-1])
+        summary["lava"] = _lava_info(res.lava, len(ev.data), ev.Ts[-1])
     if args.fixed_point or args.stock_lif:
-        summary["baseline"] = _baseline(art, data, Ts, delay, res, ann_pred)
+        summary["baseline"] = _baseline(ev.art, ev.data, ev.Ts, ev.delay, res, ev.ann_pred)
     print_json(summary) if args.json else print(_report(summary, args))
     return 0
 

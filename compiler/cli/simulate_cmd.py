@@ -50,34 +50,49 @@ def _delay(text):
     return d
 
 
-def run(args) -> int:
-    from snnc.compiler.artifact import load
-    from snnc.compiler.data import load_data
-    from snnc.compiler.execute import predict
-    from snnc.runtime.numpy_sim import simulate
-    from snnc.runtime.numpy_sim.report import layer_rates, plot_sweep, sweep_rows
+class Evaluation:
+    """What ``snnc simulate`` and ``snnc run`` share: the artifact, the data and the ANN / clip-ANN
+    predictions (the clip-ANN is the SNN graph under the ANN executor), from the common arguments."""
 
-    Ts, delay = parse_T_list(args.T), _delay(args.delay)
-    art = load(args.model)
-    k = art.snn.node(art.snn.outputs[0]).shape[0]
-    data = load_data(args.data, input_shape=art.snn.inputs[0].shape, n=args.n, num_classes=k)
-    ann_pred = predict(art.ann, data.x).argmax(1)
-    clip_pred = predict(art.snn, data.x).argmax(1)
-    res = simulate(art, data.x, T=Ts, y=data.y, delay=delay, batch_size=args.batch_size,
+    def __init__(self, args):
+        from snnc.compiler.artifact import load
+        from snnc.compiler.data import load_data
+        from snnc.compiler.execute import predict
+        self.Ts, self.delay = parse_T_list(args.T), _delay(args.delay)
+        self.art = art = load(args.model)
+        k = art.snn.node(art.snn.outputs[0]).shape[0]
+        self.data = load_data(args.data, input_shape=art.snn.inputs[0].shape, n=args.n, num_classes=k)
+        self.ann_pred = predict(art.ann, self.data.x).argmax(1)
+        self.clip_pred = predict(art.snn, self.data.x).argmax(1)
+
+    def accuracy(self, pred):
+        return None if self.data.y is None else float((pred == self.data.y).mean())
+
+    def summary(self, model: str, res) -> dict:
+        """The report both commands print (JSON keys documented by ``--json``)."""
+        from snnc.runtime.numpy_sim.report import layer_rates, sweep_rows
+        return {"model": model, "data": self.data.name, "samples": len(self.data), "backend": res.activity.source,
+                "ann_accuracy": self.accuracy(self.ann_pred), "clip_ann_accuracy": self.accuracy(self.clip_pred),
+                "sweep": sweep_rows(res, self.ann_pred), "layers": layer_rates(res),
+                "first_layer_macs_per_step": res.activity.first_layer_macs,
+                "first_layer_convention": res.activity.first_layer_convention,
+                "neuron_updates_per_image": res.activity.neuron_updates}
+
+
+def run(args) -> int:
+    from snnc.runtime.numpy_sim import simulate
+    from snnc.runtime.numpy_sim.report import plot_sweep
+
+    ev = Evaluation(args)
+    res = simulate(ev.art, ev.data.x, T=ev.Ts, y=ev.data.y, delay=ev.delay, batch_size=args.batch_size,
                    time_chunk=args.time_chunk)
-    acc = (lambda p: None if data.y is None else float((p == data.y).mean()))
-    ann_acc, clip_acc = acc(ann_pred), acc(clip_pred)
-    rows, layers = sweep_rows(res, ann_pred), layer_rates(res)
-    res.activity.ann_accuracy = ann_acc
+    summary = ev.summary(args.model, res)
+    res.activity.ann_accuracy = summary["ann_accuracy"]
     if args.activity_out:
         res.activity.save(args.activity_out)
     if args.plot:
-        plot_sweep(rows, layers, args.plot, ann_acc, clip_acc, title=f"{args.model} on {data.name}")
-    summary = {"model": args.model, "data": data.name, "samples": len(data), "ann_accuracy": ann_acc,
-               "clip_ann_accuracy": clip_acc, "sweep": rows, "layers": layers,
-               "first_layer_macs_per_step": res.activity.first_layer_macs,
-               "first_layer_convention": res.activity.first_layer_convention,
-               "neuron_updates_per_image": res.activity.neuron_updates}
+        plot_sweep(summary["sweep"], summary["layers"], args.plot, summary["ann_accuracy"],
+                   summary["clip_ann_accuracy"], title=f"{args.model} on {ev.data.name}")
     print_json(summary) if args.json else print(_text(summary, args))
     return 0
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping, Optional, Sequence
 
-import numpy as np
 
 from snnc.compiler.errors import GraphError
 from snnc.compiler.ir.ops import Input, Op, Shape

@@ -13,7 +13,7 @@ ANN semantics of each op are exactly ONNX's (see ``snnc.compiler.execute``);
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import ClassVar, Optional, Sequence
 
 import numpy as np

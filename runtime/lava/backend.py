@@ -10,7 +10,6 @@ layer's MACs are done on the host once per sample (``first_layer_convention
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 

@@ -11,7 +11,7 @@ import pytest
 from snnc.compiler.calibrate import calibrate, calibrate_thresholds, default_schedule, layer_statistics
 from snnc.compiler.calibrate.data import calibration_inputs
 from snnc.compiler.errors import CalibrationError, DataError
-from snnc.compiler.ir import Conv2d, Graph, IFNeuron, Input, Linear
+from snnc.compiler.ir import Conv2d, Graph, IFNeuron, Input
 
 INF = np.inf
 

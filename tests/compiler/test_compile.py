@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -14,15 +13,7 @@ from snnc.compiler.errors import CalibrationError, ModelLoadError, UnsupportedMo
 from snnc.compiler.execute import run
 from snnc.compiler.ir import Conv2d, Flatten, Graph, Input, Linear, MaxPool2d, ReLU
 
-
-def _torch():
-    try:
-        import torch
-        return torch
-    except Exception as e:  # noqa: BLE001
-        if os.environ.get("SNNC_REQUIRE_TORCH") == "1":
-            pytest.fail(f"torch is required (SNNC_REQUIRE_TORCH=1): {e}")
-        pytest.skip(f"torch not available: {e}")
+from ..oracles import artifact_clip_ann
 
 
 def export(torch, model, shape, path):
@@ -32,9 +23,9 @@ def export(torch, model, shape, path):
 
 
 @pytest.fixture(scope="session")
-def onnx_models(tmp_path_factory):
+def onnx_models(tmp_path_factory, require):
     """Small ONNX CNNs exported from torch: a convertible one, one with Tanh, one without ReLU, one with NaN."""
-    torch = _torch()
+    torch = require("torch")
     nn = torch.nn
     torch.manual_seed(0)
     d = tmp_path_factory.mktemp("onnx")
@@ -71,12 +62,6 @@ def ir_model(rng):
                         ("l", Linear(weight=w(4, 12), bias=w(4)), ["f"])], ["l"])
 
 
-def clip_ann_out(art, x):
-    th = {k: np.float32(v["thresholds"]) for k, v in art.meta["calibration"]["layers"].items()}
-    hook = lambda n, v: np.minimum(v, th[n].reshape((1, -1) + (1,) * (v.ndim - 2))) if n in th else None  # noqa: E731
-    return run(art.ann, x, hook=hook)[art.ann.outputs[0]]
-
-
 def test_api_compiles_graph_with_full_meta(rng):
     x = rng.standard_normal((50, 2, 6, 6)).astype(np.float32)
     art = snnc.compile(ir_model(rng), x, iters=3, batch_size=10)
@@ -90,7 +75,7 @@ def test_api_compiles_graph_with_full_meta(rng):
     assert set(m["calibration"]["layers"]["r"]) >= {"activation_percentiles", "threshold", "expected_rate"}
     assert art.readout_delay(100) == min(int(m["calibration"]["t0"]), 96)
     out = run(art.snn, x)[art.snn.outputs[0]]
-    ref = clip_ann_out(art, x)
+    ref = artifact_clip_ann(art, x)
     assert np.abs(out - ref).max() <= 1e-5 * np.abs(ref).max()
 
 
@@ -142,7 +127,7 @@ def test_cli_compile_report_json_and_determinism(onnx_models, calib_file, tmp_pa
     assert (tmp_path / "again.snnc").read_bytes() == first
     art = load(tmp_path / "good.snnc")
     x = np.load(calib_file)[:40]
-    ref = clip_ann_out(art, x)
+    ref = artifact_clip_ann(art, x)
     assert np.abs(run(art.snn, x)[art.snn.outputs[0]] - ref).max() <= 1e-5 * np.abs(ref).max()
 
 
@@ -188,7 +173,7 @@ def test_example_model_converts_exactly(tmp_path):
         pytest.skip(f"example model not available: {e}")
     art = snnc.compile(path, "mnist", iters=5)
     x = load_data("mnist", input_shape=art.ann.inputs[0].shape).x[:200]
-    ref = clip_ann_out(art, x)
+    ref = artifact_clip_ann(art, x)
     out = run(art.snn, x)[art.snn.outputs[0]]
     assert np.abs(out - ref).max() <= 1e-5 * np.abs(ref).max()
     assert art.meta["source"]["path"] == str(path)

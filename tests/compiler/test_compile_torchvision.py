@@ -7,8 +7,6 @@ are randomised so that batch-norm folding is not trivial.
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
@@ -16,29 +14,9 @@ import snnc
 from snnc.compiler.execute import run
 from snnc.compiler.ir import BatchNorm, ReLU
 
+from ..oracles import artifact_clip_ann
+
 pytestmark = pytest.mark.slow
-
-
-def _torch():
-    try:
-        import torch
-        import torchvision
-        return torch, torchvision
-    except Exception as e:  # noqa: BLE001
-        if os.environ.get("SNNC_REQUIRE_TORCH") == "1":
-            pytest.fail(f"torch/torchvision required (SNNC_REQUIRE_TORCH=1): {e}")
-        pytest.skip(f"torch/torchvision not available: {e}")
-
-
-def _randomise_bn(torch, model):
-    g = torch.Generator().manual_seed(0)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            c = m.num_features
-            m.running_mean.copy_(torch.rand(c, generator=g) * 0.4 - 0.2)
-            m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(c, generator=g) + 0.5)
-            m.bias.data.copy_(torch.rand(c, generator=g) * 0.4 - 0.1)
 
 
 def _vgg(tv, torch):
@@ -56,15 +34,15 @@ BUILDERS = {
 
 
 @pytest.fixture(scope="session")
-def torchvision_onnx(tmp_path_factory):
-    torch, tv = _torch()
+def torchvision_onnx(tmp_path_factory, require, randomise_bn):
+    torch, tv = require("torch"), require("torchvision")
     torch.manual_seed(0)
     d = tmp_path_factory.mktemp("tv")
     paths = {}
     for name, build in BUILDERS.items():
         model = build(tv, torch).eval()
         with torch.no_grad():
-            _randomise_bn(torch, model)
+            randomise_bn(torch, model, seed=0)
         paths[name] = str(d / f"{name}.onnx")
         torch.onnx.export(model, torch.zeros(1, 3, 64, 64), paths[name], dynamo=False, input_names=["x"])
     return paths
@@ -76,13 +54,8 @@ def test_torchvision_folding_equals_clip_ann(torchvision_onnx, name):
     x = rng.standard_normal((24, 3, 64, 64)).astype(np.float32)
     art = snnc.compile(torchvision_onnx[name], x, iters=2, batch_size=12)
     assert not art.snn.of_type(BatchNorm, ReLU)
-    th = {k: np.float32(v["thresholds"]) for k, v in art.meta["calibration"]["layers"].items()}
-
-    def hook(n, v):
-        if n in th:
-            return np.minimum(v, th[n].reshape((1, -1) + (1,) * (v.ndim - 2)))
     xt = rng.standard_normal((8, 3, 64, 64)).astype(np.float32)
-    ref = run(art.ann, xt, hook=hook)[art.ann.outputs[0]]
+    ref = artifact_clip_ann(art, xt)
     out = run(art.snn, xt)[art.snn.outputs[0]]
     assert np.abs(out - ref).max() <= 1e-5 * np.abs(ref).max()
     if name == "resnet18":  # identity skips need explicit gains, projection skips absorb them

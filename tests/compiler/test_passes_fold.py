@@ -12,27 +12,18 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from snnc.compiler.execute import run
-from snnc.compiler.ir import (Add, AvgPool2d, BatchNorm, ChannelPermute, Clip, Concat, Conv2d, Flatten,
+from snnc.compiler.ir import (Add, AvgPool2d, ChannelPermute, Clip, Concat, Flatten,
                               GlobalAvgPool2d, Graph, Identity, IFNeuron, Input, Linear, MaxPool2d, Pad,
                               ReLU, Reshape, Resize)
 from snnc.compiler.passes.check_snn import SNN_OPS
 from snnc.compiler.passes.fold_thresholds import fold_thresholds
 from snnc.compiler.passes.pipeline import run_pipeline, steps_until
 
-R = np.random.default_rng(1)
+from ..oracles import clip_ann
+from .graph_params import Params
 
-
-def w(*shape, s=0.5):
-    return (R.standard_normal(shape) * s).astype(np.float32)
-
-
-def conv(o, i, k=3, pad=1, **kw):
-    return Conv2d(weight=w(o, i, k, k), bias=w(o), padding=(pad,) * 4, **kw)
-
-
-def bn(c):
-    return BatchNorm(gamma=(R.random(c) + 0.5).astype(np.float32), beta=w(c), mean=w(c),
-                     var=(R.random(c) + 0.5).astype(np.float32))
+P = Params(1)
+R, w, conv, bn = P.rng, P.w, P.conv, P.bn
 
 
 def head(src, c, hw=4):
@@ -111,15 +102,6 @@ def g_resize_pad_reshape_lone_bn():
 GRAPHS = {f.__name__[2:]: f for f in [g_flatten_maxpool_pre, g_maxpool_post_neuron, g_avgpool_gap,
                                       g_residual_identity, g_residual_projection, g_concat_permute_grouped,
                                       g_dead_channel, g_fork_before_dead_neuron, g_resize_pad_reshape_lone_bn]}
-
-
-def clip_ann(ann: Graph, thresholds: dict, x: np.ndarray) -> np.ndarray:
-    """Independent oracle: the source ANN with each activation clipped at its calibrated thresholds."""
-    def hook(name, v):
-        if name in thresholds:
-            th = np.asarray(thresholds[name], np.float32)
-            return np.minimum(v, th.reshape((1, -1) + (1,) * (v.ndim - 2)))
-    return run(ann, x, hook=hook)[ann.outputs[0]]
 
 
 def assert_equivalent(ann, snn, cal_layers, x, rel=1e-5):

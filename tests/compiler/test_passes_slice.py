@@ -13,26 +13,17 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from snnc.compiler.execute import run
-from snnc.compiler.ir import (Add, BatchNorm, ChannelPermute, ChannelSlice, Concat, Conv2d, Flatten, Graph, IFNeuron,
+from snnc.compiler.ir import (Add, ChannelPermute, ChannelSlice, Concat, Flatten, Graph, IFNeuron,
                               Input, Linear, ReLU)
 from snnc.compiler.passes.check_snn import SNN_OPS
 from snnc.compiler.passes.fold_thresholds import _merge
 from snnc.compiler.passes.pipeline import run_pipeline
 
-R = np.random.default_rng(3)
+from ..oracles import clip_ann
+from .graph_params import Params
 
-
-def w(*shape, s=0.5):
-    return (R.standard_normal(shape) * s).astype(np.float32)
-
-
-def conv(o, i, k=3, pad=1, **kw):
-    return Conv2d(weight=w(o, i, k, k), bias=w(o), padding=(pad,) * 4, **kw)
-
-
-def bn(c):
-    return BatchNorm(gamma=(R.random(c) + 0.5).astype(np.float32), beta=w(c), mean=w(c),
-                     var=(R.random(c) + 0.5).astype(np.float32))
+P = Params(3)
+R, w, conv, bn = P.rng, P.w, P.conv, P.bn
 
 
 def shuffle_block(lo=4, dead=False):
@@ -59,14 +50,6 @@ def slices_into_add():
             ("s1", ChannelSlice(0, 3), ["cat"]), ("s2", ChannelSlice(5, 8), ["cat"]),
             ("a", Add(), ["s1", "s2"]), ("r3", ReLU(), ["a"]), ("flat", Flatten(), ["r3"]),
             ("fc", Linear(weight=w(4, 108), bias=w(4)), ["flat"])]
-
-
-def clip_ann(ann: Graph, thresholds: dict, x: np.ndarray) -> np.ndarray:
-    def hook(name, v):
-        if name in thresholds:
-            th = np.asarray(thresholds[name], np.float32)
-            return np.minimum(v, th.reshape((1, -1) + (1,) * (v.ndim - 2)))
-    return run(ann, x, hook=hook)[ann.outputs[0]]
 
 
 def compile_and_check(spec, method="cltb"):

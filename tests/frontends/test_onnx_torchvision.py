@@ -6,53 +6,32 @@ diverging node), within 1e-4 relative to each tensor's magnitude.
 Legacy exporter (``dynamo=False``, constant folding off): keeps
 BatchNormalization, GlobalAveragePool, Flatten, Identity-wrapped weights,
 symbolic batch. Dynamo exporter (the default): BN folded into Conv, ReduceMean
-+ Reshape for the pooling head, fixed batch.
++ Reshape for the pooling head, fixed batch. shufflenet_v2 (channel shuffle +
+``chunk`` -> ChannelSlice) also compiles, folds to its clip-ANN and simulates.
 """
 from __future__ import annotations
-
-import importlib
-import os
 
 import numpy as np
 import onnx
 import pytest
 
+import snnc
 from snnc.compiler.execute import run
 from snnc.frontends.onnx import load_onnx
 
+from ..oracles import artifact_clip_ann
+
 # name -> (input size, batch); VGG's adaptive 7x7 pool needs a 224 input to export with both exporters
 MODELS = {"resnet18": (64, 2), "vgg11_bn": (224, 1), "mobilenet_v2": (64, 2), "squeezenet1_1": (64, 2),
-          "densenet121": (64, 2), "googlenet": (64, 2)}
+          "densenet121": (64, 2), "googlenet": (64, 2), "shufflenet_v2_x0_5": (64, 2)}
 EXPORTERS = ("legacy", "dynamo")
 
 
-def _require(module):
-    try:
-        return importlib.import_module(module)
-    except Exception as e:  # noqa: BLE001
-        if os.environ.get("SNNC_REQUIRE_TORCH") == "1":
-            pytest.fail(f"{module} is required (SNNC_REQUIRE_TORCH=1) but does not import: {e}")
-        pytest.skip(f"{module} not available: {e}")
-
-
-def _randomise_bn(torch, model):
-    """Non-trivial BN statistics so that BN folding / conversion errors show."""
-    g = torch.Generator().manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            c = m.num_features
-            m.running_mean.copy_(torch.randn(c, generator=g) * 0.1)
-            m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(c, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(c, generator=g) * 0.1)
-
-
 @pytest.fixture(scope="session")
-def exported(tmp_path_factory):
+def exported(tmp_path_factory, require, randomise_bn):
     """export(name, exporter) -> (path, input batch); each model is exported once per session."""
-    torch = _require("torch")
-    tv = _require("torchvision")
-    _require("onnxruntime")
+    torch, tv = require("torch"), require("torchvision")
+    require("onnxruntime")
     root = tmp_path_factory.mktemp("onnx_exports")
     cache = {}
 
@@ -61,7 +40,7 @@ def exported(tmp_path_factory):
             torch.manual_seed(0)
             kw = {"aux_logits": False, "init_weights": True} if name == "googlenet" else {}
             model = getattr(tv.models, name)(weights=None, **kw).eval()
-            _randomise_bn(torch, model)
+            randomise_bn(torch, model)
             size, batch = MODELS[name]
             x = torch.from_numpy(np.random.default_rng(0).standard_normal((batch, 3, size, size)).astype(np.float32))
             path = root / f"{name}_{exporter}.onnx"
@@ -75,24 +54,14 @@ def exported(tmp_path_factory):
     return export
 
 
-def _ort_values(ort, path, x, names):
-    m = onnx.load(str(path))
-    have = {o.name for o in m.graph.output}
-    m.graph.output.extend(onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None)
-                          for n in names if n not in have)
-    s = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
-    return {o.name: v for o, v in zip(s.get_outputs(), s.run(None, {s.get_inputs()[0].name: x}))}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("exporter", EXPORTERS)
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_model_matches_onnxruntime(exported, name, exporter):
-    import onnxruntime as ort
+def test_model_matches_onnxruntime(exported, ort_values, name, exporter):
     path, x = exported(name, exporter)
     g = load_onnx(path)
     tensors = dict(g.meta["onnx_tensors"])
-    ref = _ort_values(ort, path, x, tensors)
+    ref = ort_values(path, x, tensors)
     got = run(g, x, keep=list(tensors.values()))
     for t, node in tensors.items():  # in topological order: the first failure is the diverging node
         scale = max(1e-6, float(np.abs(ref[t]).max()))
@@ -104,6 +73,8 @@ def test_model_matches_onnxruntime(exported, name, exporter):
     types = {n.type for n in g}
     if exporter == "legacy":
         assert "GlobalAvgPool2d" in types or name == "vgg11_bn"
+    if name.startswith("shufflenet"):  # channel shuffle + chunk: two halves in each of 13 stride-1 blocks
+        assert sum(t == "ChannelSlice" for t in (n.type for n in g)) >= 2 * 13
     if exporter == "legacy" and name != "squeezenet1_1":
         assert "BatchNorm" in types
     if exporter == "dynamo":  # BN after a conv is folded by the exporter; densenet's pre-activation BN stays
@@ -145,12 +116,10 @@ def _tiny_net(torch):
 
 
 @pytest.mark.parametrize("exporter", ["legacy", pytest.param("dynamo", marks=pytest.mark.slow)])
-def test_tiny_torch_net_both_exporters(tmp_path, exporter):
-    torch = _require("torch")
-    ort = _require("onnxruntime")
+def test_tiny_torch_net_both_exporters(tmp_path, torch, ort, randomise_bn, exporter):
     torch.manual_seed(0)
     model = _tiny_net(torch).eval()
-    _randomise_bn(torch, model)
+    randomise_bn(torch, model)
     x = torch.randn(3, 3, 16, 16)
     path = tmp_path / "tiny.onnx"
     if exporter == "legacy":
@@ -166,3 +135,16 @@ def test_tiny_torch_net_both_exporters(tmp_path, exporter):
     np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4 * float(np.abs(ref).max()))
     with torch.no_grad():
         np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-4, atol=1e-4 * float(np.abs(ref).max()))
+
+
+@pytest.mark.slow
+def test_shufflenet_compiles_folds_and_simulates(exported):
+    path, x = exported("shufflenet_v2_x0_5", "legacy")
+    calib = np.random.default_rng(1).standard_normal((32,) + x.shape[1:]).astype(np.float32)
+    art = snnc.compile(str(path), calib=calib, batch_size=16)
+    assert any(n.type == "ChannelSlice" for n in art.snn)
+    ref = artifact_clip_ann(art, x)
+    out = run(art.snn, x)[art.snn.outputs[0]]
+    assert np.abs(out - ref).max() <= 1e-5 * max(1.0, float(np.abs(ref).max()))
+    r = snnc.simulate(art, x, T=[8, 16], show_progress=False)
+    assert r.activity.layers and sum(sum(lay.sop_per_step) for lay in r.activity.layers) > 0

@@ -10,6 +10,8 @@ import pytest
 from snnc.compiler.errors import ModelLoadError, UsageError
 from snnc.compiler.ir import BatchNorm, IFNeuron
 
+from .torch_nets import NET_PY
+
 
 def _reused_relu_net(torch):
     nn, F = torch.nn, torch.nn.functional
@@ -107,20 +109,6 @@ def test_load_model_routes_torch_specs(torch, tmp_path, rng):
         load_model(str(tmp_path / "m.onnx"), weights="w.pth")
 
 
-NET_PY = """
-import torch.nn as nn
-import torch.nn.functional as F
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 4, 3)
-        self.bn = nn.BatchNorm2d(4)
-        self.fc = nn.Linear(4 * 6 * 6, 5)
-
-    def forward(self, x):
-        return self.fc(F.relu(self.bn(self.conv(x))).flatten(1))
-"""
 
 
 @pytest.fixture

@@ -12,20 +12,9 @@ import pytest
 
 from snnc.compiler.errors import DataError, ModelLoadError, SnncError, UnsupportedModelError, UsageError
 
-NET_PY = """
-import torch.nn as nn
-import torch.nn.functional as F
+from .torch_nets import NET_PY as TORCH_NET_PY
 
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 4, 3)
-        self.bn = nn.BatchNorm2d(4)
-        self.fc = nn.Linear(4 * 6 * 6, 5)
-
-    def forward(self, x):
-        return self.fc(F.relu(self.bn(self.conv(x))).flatten(1))
-
+NET_PY = TORCH_NET_PY + """
 class Helper:
     pass
 """
