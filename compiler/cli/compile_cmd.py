@@ -28,7 +28,7 @@ def add_arguments(p) -> None:
                    help="calibration data: 'mnist', a .npy/.npz file or an image folder")
     p.add_argument("--method", default="cltb", choices=sorted(METHODS), help="threshold calibration (default cltb)")
     p.add_argument("--percentile", type=float, default=99.9, help="p for --method percentile or cpercentile (default 99.9)")
-    p.add_argument("--iters", type=int, default=None, help="calibration iterations K (default: one pass, <= 100)")
+    p.add_argument("--iters", type=int, default=None, help="calibration iterations K (default 100; batches wrap around small data)")
     p.add_argument("--batch-size", type=int, default=None, help="calibration batch size (default min(100, N))")
     p.add_argument("--delay", default="auto", help="readout delay: 'auto' (Eq. 19 estimate) or an integer")
     p.add_argument("--pool-mode", default="auto", choices=POOL_MODES, help="spiking max-pool mode (default auto)")
