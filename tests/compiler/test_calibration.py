@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from snnc.compiler.calibrate import calibrate, calibrate_thresholds, default_schedule, layer_statistics
 from snnc.compiler.calibrate.data import calibration_inputs
+from snnc.compiler.calibrate.methods import percentile_linear
 from snnc.compiler.errors import CalibrationError, DataError
 from snnc.compiler.ir import Conv2d, Graph, IFNeuron, Input
 
@@ -86,6 +88,24 @@ def test_percentile_matches_numpy_running_max(rng, p):
     th, _, _ = calibrate_thresholds(g, x, "percentile", iters=3, batch_size=10, percentile=p)
     expect = max(np.percentile(np.maximum(x[i * 10:(i + 1) * 10], 0), p) for i in range(3))
     np.testing.assert_allclose(th["n1"], np.full(3, expect), rtol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(8 * 4096, 300_000),
+       shape=st.sampled_from(["normal", "relu", "ties", "descending", "ascending", "constant"]),
+       p=st.one_of(st.sampled_from([99.9, 99.99, 99.999, 99.0, 90.0, 50.0, 100.0, 0.0]), st.floats(0.0, 100.0)))
+def test_percentile_linear_is_numpy_bit_for_bit(seed, n, shape, p):
+    """The sampled-bound percentile equals np.percentile exactly, whatever the order and ties."""
+    a = np.random.default_rng(seed).standard_normal(n).astype(np.float32)
+    a = {"normal": a, "relu": np.maximum(a, 0), "ties": np.round(a * 2) / 2, "descending": -np.sort(a),
+         "ascending": np.sort(a), "constant": np.zeros_like(a)}[shape]
+    assert percentile_linear(a, p) == float(np.percentile(a, p))
+
+
+def test_percentile_linear_nan_gives_nan(rng):
+    a = rng.standard_normal(100_000).astype(np.float32)
+    a[7] = np.nan
+    assert np.isnan(percentile_linear(a, 99.9)) and np.isnan(np.percentile(a, 99.9))
 
 
 @pytest.mark.parametrize("p", [99.9, 50.0])
