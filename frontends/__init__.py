@@ -13,8 +13,14 @@ from snnc.compiler.errors import UsageError
 
 
 def is_onnx(spec) -> bool:
-    """True for an ONNX path or ModelProto, False for a PyTorch spec (``torchvision:``, ``.py:``)."""
-    return not isinstance(spec, (str, Path)) or str(spec).lower().endswith(".onnx")
+    """True for an ONNX path or ModelProto, False for a PyTorch spec (``torchvision:NAME``, ``FILE.py:CLASS``).
+
+    Any other path counts as ONNX, so a wrong file gets the ONNX loader's
+    "not an ONNX model" error rather than a request for an input shape."""
+    if not isinstance(spec, (str, Path)):
+        return True
+    text = str(spec)
+    return not (text.startswith("torchvision:") or (":" in text and text.rsplit(":", 1)[0].endswith(".py")))
 
 
 def load_model(spec, weights=None, input_shape=None):

@@ -63,6 +63,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser(load=command)
     args = parser.parse_args(argv)
     debug = getattr(args, "debug", False)
+    for level in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR):  # "warning: ..." as the CLI prints
+        logging.addLevelName(level, logging.getLevelName(level).lower())
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s: %(message)s")
     if not getattr(args, "_run", None):
         parser.print_help()

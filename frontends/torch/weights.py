@@ -29,7 +29,7 @@ def read_state_dict(path) -> dict:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch raises many types for a bad file
         raise ModelLoadError(f"cannot read weights file {path} as a torch state dict "
-                             f"(torch.load with weights_only=True: {str(e).splitlines()[0][:300]}); "
+                             f"(torch.load with weights_only=True: {_load_reason(e)}); "
                              f"save it with torch.save(model.state_dict(), path)") from None
     if isinstance(obj, Mapping):
         for key in CHECKPOINT_KEYS:
@@ -85,3 +85,12 @@ def _describe(obj) -> str:
 def _is_tensor(v) -> bool:
     import torch
     return torch.is_tensor(v)
+
+
+def _load_reason(e: Exception) -> str:
+    """The informative part of torch.load's error: its unpickler's reason, not the advice paragraph."""
+    text = str(e)
+    if "WeightsUnpickler error:" in text:
+        reason = " ".join(text.split("WeightsUnpickler error:", 1)[1].split("Check the documentation")[0].split())
+        return f"not a torch.save file of tensors ({reason})"
+    return (text.splitlines() or [type(e).__name__])[0][:200]

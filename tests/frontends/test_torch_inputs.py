@@ -66,6 +66,16 @@ def test_bad_specs_and_shapes(torch, tmp_path):
             parse_input_shape(bad)
 
 
+def test_spec_kinds_and_a_wrong_file_gets_the_onnx_error(tmp_path):
+    """Only torchvision:NAME and FILE.py:CLASS are PyTorch specs; any other path is loaded as ONNX."""
+    from snnc.frontends import is_onnx, load_model
+    assert not is_onnx("torchvision:resnet18") and not is_onnx("dir/net.py:Net")
+    assert is_onnx("m.onnx") and is_onnx("model.bin") and is_onnx(r"C:\\models\\m.onnx")
+    (tmp_path / "m.snnc").write_bytes(b"garbage")
+    with pytest.raises(ModelLoadError, match="not an ONNX model"):
+        load_model(str(tmp_path / "m.snnc"))
+
+
 def test_missing_input_shape_is_a_usage_error(torch, net_file):
     from snnc.frontends import load_model
     with pytest.raises(UsageError, match="--input-shape") as e:
@@ -135,8 +145,9 @@ def test_files_that_are_not_state_dicts(torch, tmp_path):
 def test_weights_file_with_pickled_object_is_refused(torch, tmp_path):
     from snnc.frontends.torch import read_state_dict
     torch.save(torch.nn.Linear(2, 2), tmp_path / "module.pth")  # a whole pickled module, not a state dict
-    with pytest.raises(ModelLoadError, match="weights_only"):
+    with pytest.raises(ModelLoadError, match="weights_only") as e:
         read_state_dict(tmp_path / "module.pth")
+    assert "not a torch.save file of tensors" in str(e.value) and "PyTorch 2.6" not in str(e.value)
 
 
 # -- unsupported models ------------------------------------------------------------
