@@ -33,8 +33,10 @@ def plot_calibration(calibration: dict, path: Union[str, Path]) -> Path:
         ax.plot(xs, [_pos(layers[n]["activation_percentiles"][key]) for n in names], marker, ls="none",
                 label=f"ReLU(z) {key if key == 'max' else 'p' + key}")
     ax.set_yscale("log")
+    ax.set_ylabel("threshold / activation (log)")
+    ax.grid(True, which="major", axis="y", alpha=0.3)
     ax.set_title(f"calibration: {calibration['method']}, {calibration['iters']} x batch {calibration['batch_size']}")
-    ax.legend(fontsize=7, ncol=3)
+    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.02), frameon=False)
     ax2.bar(xs, [layers[n]["expected_rate"] for n in names])
     ax2.set_ylabel("expected rate")
     ax2.set_xticks(list(xs))
