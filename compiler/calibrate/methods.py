@@ -24,7 +24,8 @@ from typing import Callable
 import numpy as np
 
 ETA = 1.0
-_SAMPLE = 4096  # elements of the strided sample that bounds a high percentile from below
+_SAMPLE = 4096  # at most this many elements in the strided sample that bounds a high percentile from below
+_MIN_SAMPLE = 256  # below this sample size (arrays under 8 x 256 elements) numpy does the work
 
 
 def _channel_axes(r: np.ndarray) -> tuple:
@@ -56,7 +57,9 @@ def update_percentile(theta: np.ndarray, r: np.ndarray, p: float = 99.9) -> np.n
 
 def update_cpercentile(theta: np.ndarray, r: np.ndarray, p: float = 99.9) -> np.ndarray:
     per_channel = np.moveaxis(r, 1, 0).reshape(r.shape[1], -1)
-    return np.maximum(theta, np.percentile(per_channel, p, axis=1))
+    if per_channel.shape[1] < 8 * _MIN_SAMPLE:
+        return np.maximum(theta, np.percentile(per_channel, p, axis=1))
+    return np.maximum(theta, np.array([percentile_linear(row, p) for row in per_channel]))
 
 
 def percentile_linear(a: np.ndarray, p: float) -> float:
@@ -74,13 +77,13 @@ def percentile_linear(a: np.ndarray, p: float) -> float:
     """
     a = np.asarray(a).reshape(-1)
     n = a.size
-    if n < 8 * _SAMPLE or a.dtype.kind != "f":
+    if n < 8 * _MIN_SAMPLE or a.dtype.kind != "f":
         return float(np.percentile(a, p))
     q = np.true_divide(p, 100)
     v = np.asarray((n - 1) * q)
     k = int(np.floor(v))
     k1 = min(k + 1, n - 1)
-    s = a[:: n // _SAMPLE]
+    s = a[:: max(8, n // _SAMPLE)]
     margin = int(6 * np.sqrt(s.size * q * (1 - q))) + 8  # 6 binomial standard deviations of the sample rank
     j = int(s.size * (k / n)) - margin
     if j <= 0 or v >= n - 1:
