@@ -12,7 +12,8 @@ def add_arguments(p) -> None:
     p.add_argument("--profile", default="loihi2", metavar="NAME|PATH.toml",
                    help="hardware profile: a bundled name (see `snnc profiles`) or your own TOML file (default loihi2)")
     p.add_argument("--activity", metavar="RUN.json",
-                   help="activity record from `snnc simulate --activity-out`; default: pre-run estimate "
+                   help="activity record from `snnc simulate` or `snnc run --activity-out` (NumPy or Lava); "
+                        "default: pre-run estimate "
                         "from the calibration statistics")
     p.add_argument("--T", type=int, default=None, help="time steps (default 32, or the activity record's T)")
     p.add_argument("--ann-profile", default="seed-generic", metavar="NAME|PATH.toml",

@@ -29,6 +29,8 @@ def add_arguments(p) -> None:
     p.add_argument("--profile", default="loihi2", help="hardware profile for the weight bit width (default loihi2)")
     p.add_argument("--timeout", type=float, default=3600.0, help="stop a Lava run after this many seconds")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--activity-out", default=None,
+                   help="write the activity record (JSON) of the largest T, for `snnc estimate --activity`")
 
 
 def run(args) -> int:
@@ -42,6 +44,9 @@ def run(args) -> int:
                                                         weight_bits=_weight_bits(args.profile), timeout=args.timeout)
     res = get_backend(args.backend, **options).run(ev.art, ev.data.x, ev.Ts, y=ev.data.y, delay=ev.delay)
     summary = ev.summary(args.model, res)
+    if args.activity_out:
+        res.activity.ann_accuracy = summary["ann_accuracy"]
+        res.activity.save(args.activity_out)
     if hasattr(res, "lava"):
         summary["lava"] = _lava_info(res.lava, len(ev.data), ev.Ts[-1])
     if args.fixed_point or args.stock_lif:
@@ -79,7 +84,7 @@ def _baseline(art, data, Ts, delay, res, ann_pred) -> dict:
 
 
 def _report(s: dict, args) -> str:
-    text = [f"backend: {s['backend']}", _text(s, argparse_like())]
+    text = [f"backend: {s['backend']}", _text(s, _TextOptions(args.activity_out))]
     if "lava" in s:
         li = s["lava"]
         text.append(f"Lava: {li['lava_processes']} Lava processes, {li['os_processes']} OS processes, "
@@ -107,6 +112,9 @@ def _fixed_table(li) -> str:
                             rows, "lrrrrrr")])
 
 
-class argparse_like:
-    activity_out = None
+class _TextOptions:
+    """The options ``simulate_cmd._text`` reads; ``snnc run`` draws no plot."""
     plot = None
+
+    def __init__(self, activity_out=None):
+        self.activity_out = activity_out

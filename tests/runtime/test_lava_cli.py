@@ -24,11 +24,23 @@ def _run(capsys, *argv):
     return json.loads(capsys.readouterr().out)
 
 
-def test_run_lava_matches_run_numpy(lava, capsys, model_and_data):
+def test_run_lava_matches_run_numpy(lava, capsys, model_and_data, tmp_path):
     model, data = model_and_data
     common = [model, "--data", str(data), "--n", "8", "--T", "4,8", "--json"]
-    ref = _run(capsys, "run", "--backend", "numpy", *common)
-    got = _run(capsys, "run", "--backend", "lava", *common)
+    ref = _run(capsys, "run", "--backend", "numpy", *common, "--activity-out", str(tmp_path / "np.json"))
+    got = _run(capsys, "run", "--backend", "lava", *common, "--activity-out", str(tmp_path / "lava.json"))
+    # the Lava run's activity record drives `snnc estimate` and gives the same figures as the NumPy one
+    est = {b: _run(capsys, "estimate", model, "--activity", str(tmp_path / f"{b}.json"), "--ignore-fit", "--json")
+           for b in ("np", "lava")}
+    assert "lava" in est["lava"]["activity_source"] and "numpy" in est["np"]["activity_source"]
+    assert est["lava"]["counts"]["sop"] == pytest.approx(est["np"]["counts"]["sop"]) and est["np"]["counts"]["sop"] > 0
+    c_np, c_lava = est["np"]["counts"], est["lava"]["counts"]
+    for key in ("neuron_updates", "spikes", "first_layer_macs_per_step"):
+        assert c_lava[key] == pytest.approx(c_np[key])
+    # Lava computes the direct-coded input current once per sample on the host; NumPy counts it every step
+    assert (c_np["first_layer_convention"], c_lava["first_layer_convention"]) == ("per-step", "once")
+    assert c_np["input_macs"] == 8 * c_np["first_layer_macs_per_step"] and c_lava["input_macs"] == c_lava["first_layer_macs_per_step"]
+    assert est["lava"]["energy_j"]["nominal"] < est["np"]["energy_j"]["nominal"]
     assert got["backend"] == "lava" and ref["backend"] == "numpy"
     for r, g in zip(ref["sweep"], got["sweep"]):
         assert (g["T"], g["accuracy"], g["agreement"]) == (r["T"], r["accuracy"], r["agreement"])
