@@ -10,6 +10,10 @@ class Params:
     """``w(*shape)``, ``conv(o, i)`` and ``bn(c)`` drawing from ``self.rng`` in call order."""
 
     def __init__(self, seed: int):
+        self.reseed(seed)
+
+    def reseed(self, seed: int) -> None:
+        """Restart the generator: a test that reseeds first builds the same graph whatever ran before it."""
         self.rng = np.random.default_rng(seed)
 
     def w(self, *shape, s=0.5):

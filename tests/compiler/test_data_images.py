@@ -75,8 +75,8 @@ def test_single_image_file_and_channel_choice(tmp_path):
     assert rgb.x.shape == (1, 3, 5, 5)
 
 
-def test_matches_torchvision_imagenet_pipeline(tmp_path, torch, rng):
-    tv = pytest.importorskip("torchvision")
+def test_matches_torchvision_imagenet_pipeline(tmp_path, torch, require, rng):
+    tv = require("torchvision")
     T = tv.transforms
     for c in ("a", "b"):
         for i, size in enumerate([(37, 50), (50, 41)]):

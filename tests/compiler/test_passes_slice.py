@@ -23,7 +23,13 @@ from ..oracles import clip_ann
 from .graph_params import Params
 
 P = Params(3)
-R, w, conv, bn = P.rng, P.w, P.conv, P.bn
+w, conv, bn = P.w, P.conv, P.bn
+
+
+@pytest.fixture(autouse=True)
+def fresh_params():
+    """Every test starts from the same generator state, so it is reproducible on its own (-k)."""
+    P.reseed(3)
 
 
 def shuffle_block(lo=4, dead=False):
@@ -54,12 +60,12 @@ def slices_into_add():
 
 def compile_and_check(spec, method="cltb"):
     ann = Graph.build(spec, ["fc"])
-    x = R.standard_normal((48,) + ann.inputs[0].shape).astype(np.float32)
+    x = P.rng.standard_normal((48,) + ann.inputs[0].shape).astype(np.float32)
     snn, log, info = run_pipeline(ann, calib=x, batch_size=16, method=method)
     assert {n.type for n in snn.nodes} <= SNN_OPS
     assert all(np.all(n.op.threshold == 1.0) for n in snn.of_type(IFNeuron))
     th = {k: v["thresholds"] for k, v in info["calibration"]["layers"].items()}
-    for xs in (x, R.standard_normal(x.shape).astype(np.float32)):
+    for xs in (x, P.rng.standard_normal(x.shape).astype(np.float32)):
         ref, out = clip_ann(ann, th, xs), run(snn, xs)[snn.outputs[0]]
         scale = max(float(np.abs(ref).max()), 1e-6)
         assert np.abs(out - ref).max() <= 1e-5 * scale, (np.abs(out - ref).max(), scale)
@@ -84,11 +90,11 @@ def test_folded_slices_into_add_equal_clip_ann(method):
     assert [n.inputs for n in snn.of_type(ChannelSlice)] == [("cat",), ("cat",)]
 
 
-@settings(max_examples=8, deadline=None)
-@given(lo=st.integers(1, 7), seed=st.integers(0, 2**16))
+@pytest.mark.parametrize("lo", range(1, 8))
+@settings(max_examples=3, deadline=None)
+@given(seed=st.integers(0, 2**16))
 def test_folding_property_any_chunk_point(lo, seed):
-    global R
-    R = np.random.default_rng(seed)
+    P.reseed(seed)   # weights and data from the drawn seed: hypothesis can replay and shrink a failure
     compile_and_check(shuffle_block(lo=lo))
 
 

@@ -127,7 +127,11 @@ def test_num_batches_tracked_is_optional(torch, net_file, tmp_path):
     from snnc.frontends.torch import load_weights
     sd = {k: v for k, v in _net(torch, net_file).state_dict().items() if "num_batches" not in k}
     torch.save(sd, tmp_path / "old.pth")
-    load_weights(_net(torch, net_file), tmp_path / "old.pth")
+    fresh = _net(torch, net_file)
+    load_weights(fresh, tmp_path / "old.pth")
+    got = fresh.state_dict()
+    for k, v in sd.items():   # every saved tensor landed in the module
+        assert torch.equal(got[k], v), k
 
 
 def test_files_that_are_not_state_dicts(torch, tmp_path):

@@ -42,6 +42,8 @@ def test_run_lava_matches_run_numpy(lava, capsys, model_and_data, tmp_path):
     assert c_np["input_macs"] == 8 * c_np["first_layer_macs_per_step"] and c_lava["input_macs"] == c_lava["first_layer_macs_per_step"]
     assert est["lava"]["energy_j"]["nominal"] < est["np"]["energy_j"]["nominal"]
     assert got["backend"] == "lava" and ref["backend"] == "numpy"
+    assert [r["T"] for r in got["sweep"]] == [r["T"] for r in ref["sweep"]] == [4, 8]
+    assert [lay["layer"] for lay in got["layers"]] == [lay["layer"] for lay in ref["layers"]]
     for r, g in zip(ref["sweep"], got["sweep"]):
         assert (g["T"], g["accuracy"], g["agreement"]) == (r["T"], r["accuracy"], r["agreement"])
         assert g["sop_per_image"] == pytest.approx(r["sop_per_image"])

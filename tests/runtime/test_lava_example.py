@@ -24,8 +24,8 @@ def test_example_model_float_lava_equals_numpy_simulator(lava, example):
     art, data = example
     ref = get_backend("numpy").run(art, data.x, 16, y=data.y)
     got = get_backend("lava").run(art, data.x, 16, y=data.y)
+    assert [a.name for a in got.activity.layers] == [b.name for b in ref.activity.layers] and ref.activity.layers
     for a, b in zip(got.activity.layers, ref.activity.layers):
-        assert a.name == b.name
         np.testing.assert_allclose(a.spikes_per_step, b.spikes_per_step, rtol=0, atol=1e-9, err_msg=a.name)
         np.testing.assert_allclose(a.sop_per_step, b.sop_per_step, rtol=1e-12, err_msg=a.name)
     np.testing.assert_array_equal(got.predictions(16), ref.predictions(16))

@@ -190,7 +190,7 @@ def test_paper_shortcut_overcounts_padded_borders():
     assert fan.sum() == 484 and node_macs(g, g.node("y")) == 576
 
 
-from hypothesis import given, settings, strategies as st   # noqa: E402
+from hypothesis import assume, given, settings, strategies as st   # noqa: E402
 
 
 @settings(max_examples=30, deadline=None)
@@ -200,8 +200,7 @@ from hypothesis import given, settings, strategies as st   # noqa: E402
 def test_conv_fanout_property(k, s, d, g, pads, hw, seed):
     """Any conv geometry: sum_i s_i F_i equals the brute-force synapse count."""
     rng = np.random.default_rng(seed)
-    if (hw[0] + pads[0] + pads[2] - d * (k - 1) - 1) < 0 or (hw[1] + pads[1] + pads[3] - d * (k - 1) - 1) < 0:
-        return
+    assume(hw[0] + pads[0] + pads[2] - d * (k - 1) - 1 >= 0 and hw[1] + pads[1] + pads[3] - d * (k - 1) - 1 >= 0)
     g_ = Graph.build([("x", Input((4,) + hw), []), ("s", _neuron(4), ["x"]),
                       ("y", Conv2d(_w(rng, (4, 4 // g, k, k)), None, stride=(s, s), padding=pads, dilation=(d, d),
                                    groups=g), ["s"])], ["y"])
