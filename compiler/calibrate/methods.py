@@ -57,7 +57,7 @@ def update_percentile(theta: np.ndarray, r: np.ndarray, p: float = 99.9) -> np.n
 
 def update_cpercentile(theta: np.ndarray, r: np.ndarray, p: float = 99.9) -> np.ndarray:
     per_channel = np.moveaxis(r, 1, 0).reshape(r.shape[1], -1)
-    if per_channel.shape[1] < 8 * _MIN_SAMPLE:
+    if per_channel.shape[1] < 16 * _MIN_SAMPLE:  # short rows: one vectorised numpy call beats a loop over channels
         return np.maximum(theta, np.percentile(per_channel, p, axis=1))
     return np.maximum(theta, np.array([percentile_linear(row, p) for row in per_channel]))
 

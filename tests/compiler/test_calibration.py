@@ -103,7 +103,7 @@ def test_percentile_linear_is_numpy_bit_for_bit(seed, n, shape, p):
 
 
 def test_channel_percentile_fast_path_equals_numpy_per_row(rng):
-    """cpercentile on channels of >= 2048 elements (the sampled path) equals numpy's percentile along axis 1."""
+    """cpercentile on channels of >= 4096 elements (the sampled path) equals numpy's percentile along axis 1."""
     from snnc.compiler.calibrate.methods import update_cpercentile
     r = np.maximum(rng.standard_normal((16, 8, 24, 24)), 0).astype(np.float32)  # 9216 elements per channel
     r[:, 3] *= 5.0
