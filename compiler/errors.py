@@ -10,7 +10,7 @@ exit code   meaning
 ==========  =====================================================
 1           unexpected internal error (a bug: please report it)
 2           command-line usage error
-3           input file missing, unreadable or corrupt
+3           input file missing, unreadable or corrupt; output file not writable
 4           unsupported model (op, activation, dynamic shape)
 5           invalid graph (shape / type mismatch)
 6           calibration or input data rejected
@@ -35,6 +35,12 @@ class UsageError(SnncError):
 
 class ModelLoadError(SnncError):
     """A model or artifact file is missing, unreadable, corrupt or of another format version."""
+
+    exit_code = 3
+
+
+class OutputError(SnncError):
+    """An output file (artifact, plot, JSON record) cannot be written."""
 
     exit_code = 3
 
@@ -79,6 +85,6 @@ class HardwareError(SnncError):
 
 EXIT_CODES = {
     cls.__name__: cls.exit_code
-    for cls in (SnncError, UsageError, ModelLoadError, UnsupportedModelError, GraphError,
+    for cls in (SnncError, UsageError, ModelLoadError, OutputError, UnsupportedModelError, GraphError,
                 DataError, SimulationError, HardwareError)
 }

@@ -4,7 +4,9 @@ Each command module defines ``HELP`` (one line), ``add_arguments(parser)`` and
 ``run(args) -> int``. Modules are imported only when their command runs, so
 ``snnc --help`` stays instant. Every ``SnncError`` is printed as one line
 (``error: ...``) and the process exits with the error's documented code
-(see ``snnc.compiler.errors``); ``--debug`` shows the traceback instead.
+(see ``snnc.compiler.errors``); an ``OSError`` (a file that cannot be read or
+written) exits 3 and anything else, a bug, exits 1 with a one-line message;
+``--debug`` shows the traceback instead.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import logging
 import sys
 from typing import Optional, Sequence
 
-from snnc.compiler.errors import SnncError, UsageError
+from snnc.compiler.errors import OutputError, SnncError, UsageError
 
 # command name -> (module, one-line help); modules load lazily.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -79,6 +81,29 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `snnc ... | head`: the reader left; not an error of ours
+        _silence_stdout()
+        return 0
+    except OSError as e:  # a file the command reads or writes (disk full, permissions, vanished folder)
+        if debug:
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
+        return OutputError.exit_code
+    except Exception as e:  # noqa: BLE001 - a bug: one line, the traceback only with --debug
+        if debug:
+            raise
+        print(f"error: internal error ({type(e).__name__}: {e}); this is a bug in snnc: "
+              f"rerun with --debug for the traceback and report it", file=sys.stderr)
+        return SnncError.exit_code
+
+
+def _silence_stdout() -> None:
+    import os
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError:
+        pass
 
 
 def entry() -> None:  # console script
