@@ -9,7 +9,7 @@ without a traceback and exits with the class's ``exit_code``:
 exit code   meaning
 ==========  =====================================================
 1           unexpected internal error (a bug: please report it)
-2           command-line usage error
+2           command-line usage error; an optional package is missing
 3           input file missing, unreadable or corrupt; output file not writable
 4           unsupported model (op, activation, dynamic shape)
 5           invalid graph (shape / type mismatch)

@@ -30,6 +30,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# optional top-level modules -> the pyproject extra that installs them
+OPTIONAL = {"torch": "torch", "torchvision": "torch", "onnxscript": "torch", "lava": "lava", "h5py": "lava",
+            "psutil": "lava", "networkx": "lava", "matplotlib": "plot", "onnxruntime": "dev"}
+
+
 def available_commands() -> dict[str, tuple[str, str]]:
     """Commands whose module is present in this installation."""
     out = {}
@@ -81,6 +86,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as e:  # an optional stack (torch, Lava, h5py, matplotlib) is not installed
+        if debug:
+            raise
+        extra = OPTIONAL.get((e.name or "").split(".")[0], "dev")
+        print(f"error: this command needs the Python package {e.name!r}, which is not installed; "
+              f"install it with: pip install 'snnc[{extra}]' (or run `make setup`)", file=sys.stderr)
+        return UsageError.exit_code
     except BrokenPipeError:  # `snnc ... | head`: the reader left; not an error of ours
         _silence_stdout()
         return 0
