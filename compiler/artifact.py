@@ -40,13 +40,12 @@ class Artifact:
     meta: dict = field(default_factory=dict)
 
     def readout_delay(self, T: int) -> int:
-        """Readout delay D for T steps: output = mean of I_L(t) over t = D+1..T (algorithms.md section 6)."""
-        r = self.meta.get("readout", {"mode": "fixed", "delay": 0})
-        if r.get("mode") == "auto":
-            d = int(r.get("t0", 0.0) // 1)
-        else:
-            d = int(r.get("delay", 0))
-        return max(0, min(d, T - 4)) if T > 4 else 0
+        """Readout delay D for T steps: output = mean of I_L(t) over t = D+1..T (algorithms.md section 6).
+
+        auto: D = clamp(floor(t0), 0, T - 4); fixed: D = min(delay, T - 1) (``snnc.compiler.readout``).
+        """
+        from snnc.compiler.readout import window_delays
+        return window_delays([T], self.meta.get("readout"), warn=False)[T]
 
     def to_bytes(self) -> bytes:
         doc = {"format": FORMAT, "version": VERSION, **self.meta}

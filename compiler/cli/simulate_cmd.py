@@ -9,7 +9,9 @@ First-layer MACs follow the ``per-step`` convention (direct coding).
 """
 from __future__ import annotations
 
-from snnc.compiler.cli.common import print_json, table
+from functools import cached_property
+
+from snnc.compiler.cli.common import check_writable, print_json, table
 from snnc.compiler.errors import UsageError
 
 HELP = "run the reference NumPy IF simulator: accuracy vs T, spikes, SOPs"
@@ -22,7 +24,9 @@ def add_arguments(p) -> None:
     p.add_argument("--n", type=int, default=None, help="use the first N samples (default: all)")
     p.add_argument("--batch-size", type=int, default=256, help="samples simulated together (default 256)")
     p.add_argument("--time-chunk", type=int, default=None, help="steps per chunk (default: fit ~16 MiB)")
-    p.add_argument("--delay", default="auto", help="readout delay: 'auto' (the artifact's) or an integer")
+    p.add_argument("--delay", default="auto",
+                   help="readout delay: 'auto' (the artifact's window) or an integer D (used as min(D, T-1); "
+                        "a warning says where it was clamped)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--plot", default=None, help="write accuracy-vs-T and firing-rate plots to this PNG")
     p.add_argument("--activity-out", default=None, help="write the activity record (JSON) of the largest T")
@@ -57,13 +61,22 @@ class Evaluation:
     def __init__(self, args):
         from snnc.compiler.artifact import load
         from snnc.compiler.data import load_data
-        from snnc.compiler.execute import predict
         self.Ts, self.delay = parse_T_list(args.T), _delay(args.delay)
         self.art = art = load(args.model)
         k = art.snn.node(art.snn.outputs[0]).shape[0]
         self.data = load_data(args.data, input_shape=art.snn.inputs[0].shape, n=args.n, num_classes=k)
-        self.ann_pred = predict(art.ann, self.data.x).argmax(1)
-        self.clip_pred = predict(art.snn, self.data.x).argmax(1)
+
+    @cached_property
+    def ann_pred(self):
+        """The ANN's predictions: one ANN pass over the data, run on first use (after the memory check)."""
+        from snnc.compiler.execute import predict
+        return predict(self.art.ann, self.data.x).argmax(1)
+
+    @cached_property
+    def clip_pred(self):
+        """The clip-ANN's predictions (the SNN graph under the ANN executor), run on first use."""
+        from snnc.compiler.execute import predict
+        return predict(self.art.snn, self.data.x).argmax(1)
 
     def accuracy(self, pred):
         return None if self.data.y is None else float((pred == self.data.y).mean())
@@ -80,10 +93,13 @@ class Evaluation:
 
 
 def run(args) -> int:
-    from snnc.runtime.numpy_sim import simulate
+    from snnc.runtime.numpy_sim import check_memory, simulate
     from snnc.runtime.numpy_sim.report import plot_sweep
 
+    check_writable(args.plot, "--plot")
+    check_writable(args.activity_out, "--activity-out")
     ev = Evaluation(args)
+    check_memory(ev.art, len(ev.data), ev.Ts, args.batch_size, args.time_chunk)   # before the ANN passes
     res = simulate(ev.art, ev.data.x, T=ev.Ts, y=ev.data.y, delay=ev.delay, batch_size=args.batch_size,
                    time_chunk=args.time_chunk)
     summary = ev.summary(args.model, res)

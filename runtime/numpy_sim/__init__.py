@@ -4,8 +4,9 @@
 once and returns a :class:`SimResult` with the readout for every T, accuracy,
 and an :class:`~snnc.compiler.analysis.activity.Activity` (spikes and exact
 SOPs per layer and step) for the estimator. ``reference.step_by_step`` is the
-naive one-step-at-a-time oracle used by the tests and benchmarks.
+naive one-step-at-a-time oracle used by the tests and benchmarks. ``check_memory``
+says before any work whether a run fits in memory (or raises the SimulationError).
 """
-from snnc.runtime.numpy_sim.simulate import SimResult, parse_T, simulate
+from snnc.runtime.numpy_sim.simulate import SimResult, check_memory, parse_T, simulate
 
-__all__ = ["simulate", "SimResult", "parse_T"]
+__all__ = ["simulate", "check_memory", "SimResult", "parse_T"]

@@ -115,33 +115,54 @@ def available_ram() -> int:
         return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
 
 
+def _fmt(b: float) -> str:
+    """Bytes as B / KiB / MiB / GiB with three significant figures."""
+    for unit, f in (("GiB", GIB), ("MiB", 2 ** 20), ("KiB", 2 ** 10)):
+        if b >= f:
+            return f"{b / f:.3g} {unit}"
+    return f"{int(b)} B"
+
+
 def choose_chunk(plan: Plan, batch: int, T: int, time_chunk: Optional[int] = None,
                  memory_limit: Optional[int] = None, result_bytes: int = 0) -> int:
     """Steps per chunk for ``batch`` samples; SimulationError before allocating if nothing fits.
 
-    bytes(Tc, N) = N * (Tc * step_bytes + sample_bytes) + result_bytes (outputs kept for all samples)
+    bytes(Tc, N) = N * (Tc * step_bytes + sample_bytes) + result_bytes (outputs kept for all samples),
+    with a requested ``time_chunk`` first capped at T (a chunk never holds more than the run's steps).
     """
     limit = int(memory_limit if memory_limit is not None else RAM_FRACTION * available_ram())
     if result_bytes >= limit:
         raise SimulationError(f"the requested results alone (logits per T and records) need about "
-                              f"{result_bytes / GIB:.2f} GiB but only {limit / GIB:.2f} GiB is available: "
-                              f"simulate fewer samples at a time (or record less)")
+                              f"{_fmt(result_bytes)} but only {_fmt(limit)} is available: "
+                              f"simulate fewer samples per run (--n) or record less")
     fixed = batch * plan.sample_bytes + result_bytes
     per_step = batch * plan.step_bytes
     fits = (limit - fixed) // per_step if per_step else T
     if fits < 1:
-        per_sample = plan.step_bytes + plan.sample_bytes
-        limit -= result_bytes
-        raise SimulationError(
-            f"simulating a batch of {batch} needs about {(fixed + per_step) / GIB:.2f} GiB even one step at a "
-            f"time, but only {limit / GIB:.2f} GiB is available: use a batch size of at most "
-            f"{max(0, limit // per_sample)} (--batch-size)")
+        raise SimulationError(_batch_advice(plan, batch, limit - result_bytes, fixed + per_step, result_bytes))
     if time_chunk is not None:
-        if time_chunk > fits:
+        tc = min(int(time_chunk), T)
+        if tc > fits:
             raise SimulationError(
-                f"a time chunk of {time_chunk} steps x batch {batch} needs about "
-                f"{(fixed + time_chunk * per_step) / GIB:.2f} GiB but only {limit / GIB:.2f} GiB is "
-                f"available: use a time chunk of at most {fits} steps or a smaller batch")
-        return max(1, min(int(time_chunk), T))
+                f"a time chunk of {tc} steps x batch {batch} needs about "
+                f"{_fmt(fixed + tc * per_step)} but only {_fmt(limit)} is available: "
+                f"use a time chunk of at most {fits} step{'s' if fits > 1 else ''} (--time-chunk) or a smaller batch")
+        return max(1, tc)
     target = min(DEFAULT_CHUNK_BYTES, limit - fixed)
     return int(max(1, min(T, fits, target // per_step if per_step else T)))
+
+
+def _batch_advice(plan: Plan, batch: int, free: int, need: int, result_bytes: int) -> str:
+    """What to do when a batch does not fit even one step at a time: a smaller batch, or more memory."""
+    per_sample = plan.step_bytes + plan.sample_bytes
+    head = (f"simulating a batch of {batch} needs about {_fmt(need)} even one step at a time, but only "
+            f"{_fmt(max(free, 0))} is available")
+    if free // per_sample >= 1:
+        return f"{head}: use a batch size of at most {free // per_sample} (--batch-size)"
+    big = max(plan.dynamic, key=lambda n: _size(plan.graph, n.name), default=None)
+    where = f"; its largest time-varying layer is {big.name!r} ({_size(plan.graph, big.name):,} values)" if big else ""
+    results = (f"; the kept results take {_fmt(result_bytes)} of the limit: simulate fewer samples (--n)"
+               if result_bytes >= per_sample else "")
+    return (f"{head}. Even one sample does not fit: it needs {_fmt(per_sample)} ({_fmt(plan.step_bytes)} of "
+            f"layer tensors per step + {_fmt(plan.sample_bytes)} of state){where}. Free memory (other "
+            f"programs), run on a machine with more RAM, or use a smaller input resolution{results}")

@@ -32,6 +32,7 @@ import numpy as np
 from snnc.compiler.analysis.activity import Activity, LayerActivity
 from snnc.compiler.analysis.sop import fanout_maps
 from snnc.compiler.artifact import Artifact
+from snnc.compiler.readout import window_delays
 from snnc.compiler.errors import DataError, UsageError
 from snnc.compiler.execute import apply
 from snnc.compiler.ir import Graph, IFNeuron, node_macs
@@ -41,7 +42,7 @@ from snnc.runtime.numpy_sim.plan import Plan, choose_chunk, is_cumulative, make_
 from snnc.runtime.numpy_sim.steps import CumulativePoolState, NeuronState, cumulative_pool, if_scan
 
 log = logging.getLogger(__name__)
-RECORDS = ("spikes", "counts", "output")
+RECORDS = ("spikes", "counts", "output", "membrane")
 
 
 @dataclass
@@ -70,16 +71,16 @@ def parse_T(T) -> tuple:
     return tuple(sorted({int(t) for t in Ts}))
 
 
-def _delay_fn(model, delay) -> Callable[[int], int]:
-    if delay is None or delay == "auto":
-        if isinstance(model, Artifact):
-            return model.readout_delay
-        return lambda T: 0
-    if isinstance(delay, (int, np.integer)) and delay >= 0:
-        return lambda T: min(int(delay), T - 1)
+def _delays(model, delay, Ts) -> dict:
+    """{T: D} by the rule of ``snnc.compiler.readout`` (auto: clamp(floor(t0), 0, T-4); fixed: min(D, T-1))."""
     if callable(delay):
-        return delay
-    raise UsageError(f"delay must be 'auto', a non-negative integer or a function of T, got {delay!r}")
+        return {t: max(0, min(int(delay(t)), t - 1)) for t in Ts}
+    if delay == "auto":
+        delay = None
+    if delay is not None and (not isinstance(delay, (int, np.integer)) or isinstance(delay, bool) or delay < 0):
+        raise UsageError(f"delay must be 'auto', a non-negative integer or a function of T, got {delay!r}")
+    readout = model.meta.get("readout") if isinstance(model, Artifact) else None
+    return window_delays(Ts, readout, None if delay is None else int(delay))
 
 
 def _check_data(graph: Graph, x) -> np.ndarray:
@@ -99,27 +100,19 @@ def simulate(model: Union[Artifact, Graph], x, T: Union[int, Sequence[int]] = 32
              show_progress: bool = True) -> SimResult:
     """Simulate ``model`` (an Artifact's ``snn`` or a bare IF Graph) on ``x`` for every T in ``T``.
 
-    ``delay``: None/"auto" (the artifact's readout delay, 0 for a bare graph), an
-    int (clamped to T - 1) or a function T -> D. ``record``: any of "spikes"
-    (full spike trains, for tests), "counts" (spikes per neuron over the largest
-    T), "output" (the readout trace I_L(t), (T, N, K)). ``memory_limit`` in
-    bytes (default: 80% of available RAM).
+    ``delay``: None/"auto" (the artifact's readout window, 0 for a bare graph),
+    an int D (min(D, T - 1), warned when clamped: ``snnc.compiler.readout``) or
+    a function T -> D. ``record``: any of "spikes" (full spike trains, for
+    tests), "counts" (spikes per neuron over the largest T), "output" (the
+    readout trace I_L(t), (T, N, K)), "membrane" (every IF layer's v(T) after
+    the largest T, (N, *shape)). ``memory_limit`` in bytes (default: 80% of
+    available RAM).
     """
     graph = model.snn if isinstance(model, Artifact) else model
     Ts = parse_T(T)
-    if batch_size is None or batch_size <= 0:
-        raise UsageError(f"batch size must be a positive integer, got {batch_size!r}")
-    if time_chunk is not None and time_chunk <= 0:
-        raise UsageError(f"time chunk must be a positive integer, got {time_chunk!r}")
-    if set(record) - set(RECORDS):
-        raise UsageError(f"unknown record {sorted(set(record) - set(RECORDS))}; choose from {RECORDS}")
-    dfn = _delay_fn(model, delay)
-    delays = {t: max(0, min(int(dfn(t)), t - 1)) for t in Ts}
     x = _check_data(graph, x)
-    plan = make_plan(graph)
-    batch = min(batch_size, max(1, x.shape[0]))
-    tc = choose_chunk(plan, batch, Ts[-1], time_chunk, memory_limit,
-                      _result_bytes(plan, x.shape[0], len(Ts), Ts[-1], record))
+    plan, batch, tc = _memory_plan(graph, x.shape[0], Ts, batch_size, time_chunk, record, memory_limit)
+    delays = _delays(model, delay, Ts)
     run = _Run(plan, x.shape[0], Ts[-1], delays, set(record))
     log.debug("simulate: %d samples, batch %d, T=%d, %d steps per chunk", x.shape[0], batch, Ts[-1], tc)
     n_chunks = -(-Ts[-1] // tc)
@@ -130,12 +123,34 @@ def simulate(model: Union[Artifact, Graph], x, T: Union[int, Sequence[int]] = 32
     return run.result(Ts, y)
 
 
+def check_memory(model: Union[Artifact, Graph], n: int, T, batch_size: int = 256, time_chunk: Optional[int] = None,
+                 record: Sequence[str] = (), memory_limit: Optional[int] = None) -> int:
+    """The steps per chunk ``simulate`` would use for ``n`` samples, or the SimulationError it would raise,
+    without running anything: call it before other long work (``snnc simulate`` does, before the ANN passes)."""
+    graph = model.snn if isinstance(model, Artifact) else model
+    return _memory_plan(graph, n, parse_T(T), batch_size, time_chunk, record, memory_limit)[2]
+
+
+def _memory_plan(graph: Graph, n: int, Ts, batch_size, time_chunk, record, memory_limit):
+    """(plan, batch, steps per chunk) after the argument checks and the memory estimate of ``plan.py``."""
+    if batch_size is None or batch_size <= 0:
+        raise UsageError(f"batch size must be a positive integer, got {batch_size!r}")
+    if time_chunk is not None and time_chunk <= 0:
+        raise UsageError(f"time chunk must be a positive integer, got {time_chunk!r}")
+    if set(record) - set(RECORDS):
+        raise UsageError(f"unknown record {sorted(set(record) - set(RECORDS))}; choose from {RECORDS}")
+    plan = make_plan(graph)
+    batch = min(batch_size, max(1, n))
+    tc = choose_chunk(plan, batch, Ts[-1], time_chunk, memory_limit, _result_bytes(plan, n, len(Ts), Ts[-1], record))
+    return plan, batch, tc
+
+
 def _result_bytes(plan: Plan, n: int, n_T: int, tmax: int, record) -> int:
     """Bytes of the results kept for all samples: logits per T and the requested records."""
     neurons = sum(int(np.prod(l.shape)) for l in plan.neurons)
     k = int(np.prod(plan.graph.node(plan.readout).shape))
     return n * (4 * k * n_T + ("spikes" in record) * tmax * neurons + ("counts" in record) * 4 * neurons
-                + ("output" in record) * 4 * tmax * k)
+                + ("output" in record) * 4 * tmax * k + ("membrane" in record) * 4 * neurons)
 
 
 class _Run:
@@ -157,6 +172,8 @@ class _Run:
             self.records["counts"] = {l.name: np.zeros((n,) + l.shape, np.int32) for l in plan.neurons}
         if "output" in record:
             self.records["output"] = np.zeros((tmax, n) + k_shape, np.float32)
+        if "membrane" in record:
+            self.records["membrane"] = {l.name: np.zeros((n,) + l.shape, np.float32) for l in plan.neurons}
 
     def batch(self, xb: np.ndarray, start: int, tc: int, bar) -> None:
         plan, n = self.plan, xb.shape[0]
@@ -175,6 +192,9 @@ class _Run:
             if "output" in self.record:
                 self.records["output"][t0:t0 + steps, start:start + n] = out
             bar.update(1)
+        if "membrane" in self.record:
+            for name, m in self.records["membrane"].items():
+                m[start:start + n] = states[name].v
         for t, d in self.delays.items():    # mean of I_L(t) over t = D+1..T
             self.logits[t][start:start + n] = (sums[t] - sums[d]) / (t - d)
 

@@ -180,7 +180,7 @@ def test_delayed_readout_is_the_window_mean_of_the_oracle_trace():
     Ts = [4, 8, 16, 40]
     r = simulate(art, x, T=Ts, show_progress=False)
     _, trace = step_by_step(g, x, 40)
-    assert r.delays == {4: 0, 8: 4, 16: 6, 40: 6}
+    assert r.delays == {4: 3, 8: 6, 16: 6, 40: 6}     # fixed: min(D, T - 1)
     for T in Ts:
         D = r.delays[T]
         np.testing.assert_allclose(r.logits[T], trace[D:T].astype(np.float64).mean(0), rtol=1e-5, atol=1e-6)
@@ -188,6 +188,31 @@ def test_delayed_readout_is_the_window_mean_of_the_oracle_trace():
     np.testing.assert_allclose(r0.logits[16], trace[3:16].mean(0), rtol=1e-5, atol=1e-6)
     auto = Artifact(g, g, {"readout": {"mode": "auto", "t0": 9.7}})
     assert simulate(auto, x, T=[8, 32], show_progress=False).delays == {8: 4, 32: 9}
+
+
+@pytest.mark.parametrize("T, t0, fixed, auto_D, fixed_D", [
+    (1, 9.7, 5, 0, 0), (4, 9.7, 5, 0, 3), (5, 9.7, 5, 1, 4), (6, 9.7, 5, 2, 5), (13, 9.7, 5, 9, 5),
+    (40, 0.4, 0, 0, 0), (40, 39.9, 100, 36, 39),
+])
+def test_one_readout_rule_for_artifact_and_simulate(T, t0, fixed, auto_D, fixed_D, caplog):
+    """auto: D = clamp(floor(t0), 0, T - 4); fixed (compiled or given to simulate): D = min(D, T - 1),
+    with a warning naming the T where it was clamped (algorithms.md section 6, snnc.compiler.readout)."""
+    rng = np.random.default_rng(2)
+    g = feature_graph(rng)
+    x = dyadic_input(rng, 2)
+    auto = Artifact(g, g, {"readout": {"mode": "auto", "t0": t0}})
+    compiled = Artifact(g, g, {"readout": {"mode": "fixed", "delay": fixed}})
+    assert auto.readout_delay(T) == auto_D and compiled.readout_delay(T) == fixed_D
+    clamped = fixed > T - 1
+    for model, delay, want, warns in ((auto, None, auto_D, False), (compiled, None, fixed_D, clamped),
+                                      (auto, fixed, fixed_D, clamped), (g, fixed, fixed_D, clamped),
+                                      (g, None, 0, False)):
+        caplog.clear()
+        assert simulate(model, x, T=T, delay=delay, show_progress=False).delays == {T: want}
+        warned = [r.message for r in caplog.records if "clamped" in r.message]
+        assert bool(warned) == warns
+        if warned:
+            assert f"T={T}" in warned[0] and str(fixed) in warned[0]
 
 
 def test_accuracy_and_activity_fields():
@@ -227,8 +252,17 @@ def test_memory_estimate_refuses_before_allocating():
     fit = int(e.value.args[0].split("at most ")[1].split()[0])
     assert 0 < fit < 64
     simulate(g, x[:fit], T=64, batch_size=fit, memory_limit=200_000, show_progress=False)  # it does fit
-    with pytest.raises(SimulationError, match=r"time chunk of at most (\d+) steps"):
+    with pytest.raises(SimulationError, match=r"time chunk of at most (\d+) steps?"):
         simulate(g, x, T=64, batch_size=8, time_chunk=64, memory_limit=1_000_000)
+    # a time chunk longer than T is capped at T before the check: 8 steps fit where 10^8 would not
+    r = simulate(g, x[:2], T=8, time_chunk=10 ** 8, memory_limit=1_000_000, record=("counts",), show_progress=False)
+    np.testing.assert_array_equal(r.records["counts"]["n5"], simulate(g, x[:2], T=8, record=("counts",),
+                                                                      show_progress=False).records["counts"]["n5"])
+    # not even one sample fits: no "batch size of at most 0", but what it needs and what to do
+    with pytest.raises(SimulationError) as e:
+        simulate(g, x, T=8, memory_limit=2_000)
+    msg = str(e.value)
+    assert "at most 0" not in msg and "even one sample" in msg.lower() and "more RAM" in msg
     # full spike trains of 64 samples x 64 steps x 316 neurons (1.3 MB) are refused before allocation
     with pytest.raises(SimulationError, match="results alone"):
         simulate(g, x, T=64, batch_size=8, record=("spikes",), memory_limit=1_000_000)

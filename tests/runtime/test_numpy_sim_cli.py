@@ -47,7 +47,7 @@ def test_simulate_cli_json_plot_and_activity(files, tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     ref = simulate(art, x[:30], T=[4, 16, 64], y=y[:30], show_progress=False)
     assert [r["T"] for r in out["sweep"]] == [4, 16, 64] and out["samples"] == 30
-    assert [r["delay"] for r in out["sweep"]] == [0, 2, 2]
+    assert [r["delay"] for r in out["sweep"]] == [2, 2, 2]       # fixed delay: min(D, T - 1)
     assert [r["accuracy"] for r in out["sweep"]] == [ref.accuracy[T] for T in (4, 16, 64)]
     assert out["clip_ann_accuracy"] == 1.0
     assert out["sweep"][-1]["accuracy"] >= 0.8      # rates converge to the clip-ANN
@@ -90,3 +90,27 @@ def test_simulate_cli_errors(files, tmp_path, capsys):
     capsys.readouterr()
     assert main(["simulate", str(old), "--data", str(data)]) == 3
     assert "version 99" in capsys.readouterr().err
+
+
+def test_bad_output_paths_fail_before_any_work(files, tmp_path, capsys, monkeypatch):
+    import snnc.runtime.numpy_sim as sim
+    model, data, *_ = files
+    monkeypatch.setattr(sim, "simulate", lambda *a, **k: pytest.fail("simulated despite a bad output path"))
+    for opt in ("--plot", "--activity-out"):
+        assert main(["simulate", str(model), "--data", str(data), opt, str(tmp_path / "missing" / "x")]) == 3
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and opt in err and "does not exist" in err and "Traceback" not in err
+
+
+def test_memory_is_checked_before_the_ann_passes(files, capsys, monkeypatch):
+    import snnc.compiler.execute as ex
+    import snnc.runtime.numpy_sim.plan as plan
+    model, data, *_ = files
+    monkeypatch.setattr(plan, "available_ram", lambda: 8000)      # the results fit, one sample does not
+    monkeypatch.setattr(ex, "predict", lambda *a, **k: pytest.fail("ANN pass before the memory check"))
+    assert main(["simulate", str(model), "--data", str(data)]) == 7
+    err = capsys.readouterr().err
+    assert "even one sample" in err.lower() and "at most 0" not in err
+    monkeypatch.undo()
+    # --T 8 with a huge --time-chunk is capped at T, not refused
+    assert main(["simulate", str(model), "--data", str(data), "--T", "8", "--time-chunk", "100000000"]) == 0
