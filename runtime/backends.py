@@ -7,7 +7,8 @@ the NumPy simulator's ``SimResult`` (logits and accuracy per T, ``Activity``).
 
 * ``numpy``: the reference simulator ``snnc.runtime.numpy_sim``.
 * ``lava``: Lava on ``Loihi2SimCfg`` (options ``fixed``, ``stock``, ``weight_bits``,
-  ``timeout``), see ``snnc.runtime.lava``.
+  ``timeout``), see ``snnc.runtime.lava``; ``get_backend("lava")`` raises
+  ``BackendError`` at once when lava-nc does not import.
 """
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ class NumpyBackend:
 
 
 def _lava(**options):
+    from snnc.runtime.lava.available import require_lava
     from snnc.runtime.lava.backend import LavaBackend
+    require_lava()  # fail at once, in one line, when lava-nc does not import
     return LavaBackend(**options)
 
 

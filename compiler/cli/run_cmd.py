@@ -39,6 +39,9 @@ def run(args) -> int:
 
     if args.backend == "numpy" and (args.fixed_point or args.stock_lif):
         raise UsageError("--fixed-point and --stock-lif need --backend lava")
+    if args.backend == "lava":
+        from snnc.runtime.lava.available import require_lava
+        require_lava()  # one line at once, before the model and the data are loaded
     ev = Evaluation(args)
     options = {} if args.backend == "numpy" else dict(fixed=args.fixed_point, stock=args.stock_lif,
                                                         weight_bits=_weight_bits(args.profile), timeout=args.timeout)

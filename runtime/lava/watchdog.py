@@ -7,6 +7,8 @@ from it can be killed together (``killpg``), plus any descendant seen while
 polling that left the group. The worker's result comes back through a pipe.
 A timeout, a non-zero exit without a result, or an exception in the worker
 raises ``SimulationError``; no process of the run survives this function.
+The error message is one line naming the exception (the CLI prints it as is);
+the worker's traceback is logged at debug level (``snnc --debug`` shows it).
 """
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ def _child(fn, args, conn) -> None:
     except SnncError as e:
         conn.send(("snnc", e))
     except BaseException as e:  # noqa: BLE001 - reported to the parent, never swallowed
-        conn.send(("error", f"{type(e).__name__}: {e}\n{traceback.format_exc()}"))
+        conn.send(("error", (one_line(e), traceback.format_exc())))
     finally:
         conn.close()
         os._exit(0)
@@ -115,4 +117,14 @@ def _unpack(reply, exitcode, timeout, what):
                               f"processes (raise the timeout for large networks)")
     if kind == "crash":
         raise SimulationError(f"{what} crashed (worker exit code {exitcode}); all its processes were stopped")
-    raise SimulationError(f"{what} failed: {payload}")
+    summary, trace = payload
+    log.debug("%s failed in its worker process:\n%s", what, trace)
+    raise SimulationError(f"{what} failed: {summary} (rerun with --debug for the worker's traceback)")
+
+
+def one_line(e: BaseException, limit: int = 300) -> str:
+    """``Type: first line of the message`` (shortened), for a one-line error."""
+    text = str(e).strip().splitlines()
+    first = text[0] if text else ""
+    first = first if len(first) <= limit else first[:limit - 3] + "..."
+    return f"{type(e).__name__}: {first}" if first else type(e).__name__
