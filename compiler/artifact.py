@@ -11,22 +11,24 @@ An artifact holds two IR graphs and a JSON document:
 * ``meta``: format version, target, source file and sha256, options, pass
   log, calibration statistics, readout window (``readout``: ``mode`` "auto" or
   "fixed", ``delay`` for fixed, ``t0`` the Eq. 19 estimate for auto), the
-  spike comparison (``v >= theta``) and the resource summary.
+  spike comparison (``v >= theta``), the input ``preprocessing`` used for
+  calibration (resize / crop / mean / std; evaluation reuses it), the
+  frontend's ``notes`` and the resource summary (``resources.fits``).
 
-The file is a zip with ``artifact.json``, ``snn.snncg`` and ``ann.snncg``
-(each an ``snnc.compiler.ir`` graph file), written deterministically.
+The file is a zip with ``artifact.json`` (strict JSON, see
+``snnc.compiler.ir.jsonio``), ``snn.snncg`` and ``ann.snncg`` (each an
+``snnc.compiler.ir`` graph file), written deterministically.
 """
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
 
-from snnc.compiler.errors import ModelLoadError
-from snnc.compiler.ir import Graph, from_bytes, to_bytes
+from snnc.compiler.errors import ModelLoadError, OutputError
+from snnc.compiler.ir import Graph, from_bytes, jsonio, to_bytes
 
 FORMAT = "snnc-artifact"
 VERSION = 1
@@ -51,7 +53,7 @@ class Artifact:
         doc = {"format": FORMAT, "version": VERSION, **self.meta}
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-            for name, data in [("artifact.json", json.dumps(doc, indent=1, sort_keys=True).encode()),
+            for name, data in [("artifact.json", jsonio.dumps(doc, indent=1, sort_keys=True).encode()),
                                ("snn.snncg", to_bytes(self.snn)), ("ann.snncg", to_bytes(self.ann))]:
                 info = zipfile.ZipInfo(name, date_time=_DATE)
                 info.compress_type = zipfile.ZIP_STORED if name.endswith(".snncg") else zipfile.ZIP_DEFLATED
@@ -60,8 +62,14 @@ class Artifact:
         return out.getvalue()
 
     def save(self, path: Union[str, Path]) -> Path:
+        """Write the artifact; OutputError (not a traceback) when the file cannot be written."""
         path = Path(path)
-        path.write_bytes(self.to_bytes())
+        data = self.to_bytes()
+        try:
+            path.write_bytes(data)
+        except OSError as e:
+            raise OutputError(f"cannot write the artifact {path}: {e.strerror or e}; choose a writable "
+                              f"path with -o") from None
         return path
 
 
@@ -71,7 +79,7 @@ def load(path: Union[str, Path]) -> Artifact:
         raise ModelLoadError(f"{path}: no such file; create it with `snnc compile`")
     try:
         zf = zipfile.ZipFile(path)
-        doc = json.loads(zf.read("artifact.json"))
+        doc = jsonio.loads(zf.read("artifact.json"))
         snn_b, ann_b = zf.read("snn.snncg"), zf.read("ann.snncg")
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
         raise ModelLoadError(f"{path}: not an snnc artifact ({e}); recreate it with `snnc compile`") from None

@@ -34,6 +34,15 @@ def load_model(spec, weights=None, input_shape=None):
     return load_model_spec(str(spec), weights=weights, input_shape=input_shape)
 
 
+def source_record(spec, graph, weights=None) -> dict:
+    """What an artifact records of its source: ONNX {"path", "sha256"} (path None for a ModelProto),
+    PyTorch {"path": spec, "sha256": None, "weights"}."""
+    if is_onnx(spec):
+        src = graph.meta.get("source") or {}
+        return {"path": src.get("path"), "sha256": src.get("sha256")}
+    return {"path": str(spec), "sha256": None, "weights": None if weights is None else str(weights)}
+
+
 def model_stem(spec) -> str:
     """A file-name stem for a spec: ``torchvision:resnet18`` -> ``resnet18``, ``net.py:Net`` -> ``net_Net``."""
     text = str(spec)
@@ -50,4 +59,4 @@ def _shape(input_shape):
     return parse_input_shape(input_shape)
 
 
-__all__ = ["load_model", "is_onnx", "model_stem"]
+__all__ = ["load_model", "is_onnx", "model_stem", "source_record"]

@@ -95,8 +95,18 @@ def calibrate_thresholds(graph: Graph, x: np.ndarray, method: str = "cltb", iter
     k_iters, b = default_schedule(len(x), iters, batch_size, sample_bytes(graph))
     open_g, caps = open_graph(graph)
     theta = {name: np.zeros(len(cap)) for name, cap in caps.items()}
-    update = METHODS[method]
+    hook = threshold_hook(theta, caps, METHODS[method], percentile)
+    for k in progress(range(k_iters), desc=f"calibrate ({method})", unit="batch"):
+        run(open_g, batch(x, k, b), hook=hook)
+    return {name: np.minimum(t, caps[name]) for name, t in theta.items()}, k_iters, b
 
+
+def threshold_hook(theta: dict, caps: dict, update, percentile: float):
+    """The executor hook of one calibration iteration; updates ``theta`` {layer: (C,)} in place.
+
+    For an IFNeuron layer's value z (its r = ReLU(z) under threshold +inf): reject
+    non-finite values, theta <- update(theta, r), return clip(r, 0, min(theta, cap)).
+    """
     def hook(name, value):
         if name not in theta:
             return None
@@ -105,10 +115,7 @@ def calibrate_thresholds(graph: Graph, x: np.ndarray, method: str = "cltb", iter
                                    f"check the model weights and the input scaling")
         theta[name] = update(theta[name], value, percentile)
         return clip_channels(value, np.minimum(theta[name], caps[name]))
-
-    for k in progress(range(k_iters), desc=f"calibrate ({method})", unit="batch"):
-        run(open_g, batch(x, k, b), hook=hook)
-    return {name: np.minimum(t, caps[name]) for name, t in theta.items()}, k_iters, b
+    return hook
 
 
 def with_thresholds(graph: Graph, theta: dict) -> Graph:

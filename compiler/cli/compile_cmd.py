@@ -1,29 +1,44 @@
 """``snnc compile``: convert an ONNX model into a calibrated integrate-and-fire network (.snnc).
 
 Prints a compile report (layers, neurons, synapses, thresholds per layer, pool
-modes, the delay estimate t0, the pass log, the target's resource table) or,
-with ``--json``, the artifact's meta plus a layer table as JSON.
+modes, the delay estimate t0, the preprocessing, the frontend's notes, the
+pass log, the target's resource table) or, with ``--json``, the artifact's
+meta plus a layer table as JSON. Output paths (``-o``, ``--plot``) are checked
+before anything is loaded. A network that does not fit the target is still
+written (it is valid for simulation); the command then ends with one
+``error:`` line and exit code 8 (HardwareError).
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 
+from snnc.compiler.analysis.resources import summary_table
 from snnc.compiler.calibrate.methods import METHODS
-from snnc.compiler.cli.common import print_json, table
+from snnc.compiler.cli import data_options
+from snnc.compiler.cli.common import check_writable, print_json, table
+from snnc.compiler.data.preprocess import describe
+from snnc.compiler.errors import HardwareError
 from snnc.compiler.passes.init_membrane import RESETS
 from snnc.compiler.passes.pool_modes import POOL_MODES
 
 HELP = "convert an ANN into a calibrated integrate-and-fire network (.snnc)"
+EPILOG = ("exit codes: 0 written; 8 written but the network does not fit the target's cores (the report lists "
+          "the failing layers; the artifact still simulates: compile for a larger target or shrink those "
+          "layers' fan-in); 2-6 nothing written (see docs/architecture.md)")
 
 
 def add_arguments(p) -> None:
+    p.epilog = EPILOG
     p.add_argument("model", help="ONNX model file, torchvision:NAME or FILE.py:CLASS (PyTorch)")
     p.add_argument("--weights", default=None,
                    help="PyTorch state dict (.pth) for torchvision:/FILE.py: models; DEFAULT: torchvision's own")
     p.add_argument("--input-shape", default=None, help="input shape N,C,H,W for PyTorch models (e.g. 1,3,224,224)")
-    p.add_argument("--target", default="loihi2", help="hardware profile name stored in the artifact (default loihi2)")
+    p.add_argument("--target", default="loihi2",
+                   help="hardware profile (default loihi2); a network that does not fit it is written and "
+                        "the command exits 8")
     p.add_argument("--calib", required=True,
                    help="calibration data: 'mnist', a .npy/.npz file or an image folder")
     p.add_argument("--method", default="cltb", choices=sorted(METHODS), help="threshold calibration (default cltb)")
@@ -36,20 +51,19 @@ def add_arguments(p) -> None:
     p.add_argument("--plot", default=None, metavar="PNG", help="write a threshold/activation plot to this PNG")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("-o", "--output", default=None, help="artifact path (default: <model name>.snnc in cwd)")
+    data_options.add_arguments(p)
 
 
 def run(args) -> int:
-    from snnc.compiler.compile import compile as compile_model
-    from snnc.frontends import is_onnx, load_model, model_stem
-    model = args.model
-    if not is_onnx(model) or args.weights or args.input_shape:
-        model = load_model(args.model, weights=args.weights, input_shape=args.input_shape)
-    art = compile_model(model, args.calib, target=args.target, method=args.method, iters=args.iters,
-                        batch_size=args.batch_size, delay=args.delay, pool_mode=args.pool_mode,
-                        reset=args.reset, percentile=args.percentile)
-    if not is_onnx(args.model):
-        art.meta["source"] = {"path": args.model, "sha256": None, "weights": args.weights}
-    out = Path(args.output) if args.output else Path(model_stem(args.model) + ".snnc")
+    import snnc
+    from snnc.frontends import model_stem
+    out = check_writable(args.output or model_stem(args.model) + ".snnc", "output")
+    check_writable(args.plot, "--plot")
+    prep = data_options.preprocessing(args)
+    art = snnc.compile(args.model, args.calib, target=args.target, weights=args.weights,
+                       input_shape=args.input_shape, method=args.method, iters=args.iters,
+                       batch_size=args.batch_size, delay=args.delay, pool_mode=args.pool_mode,
+                       reset=args.reset, percentile=args.percentile, preprocessing=prep)
     art.save(out)
     if args.plot:
         from snnc.compiler.calibrate.plot import plot_calibration
@@ -59,7 +73,20 @@ def run(args) -> int:
         print_json({"artifact": str(out), "layers": rows, **art.meta})
     else:
         print(report(art, rows, out))
+    if not art.meta["resources"]["fits"]:
+        sys.stdout.flush()
+        print(f"error: {does_not_fit(art, out)}", file=sys.stderr)
+        return HardwareError.exit_code
     return 0
+
+
+def does_not_fit(art, out) -> str:
+    """The final one-line error of a compile whose network does not fit its target."""
+    res = art.meta["resources"]
+    failing = sorted({i["layer"] for i in res["issues"] if i["level"] == "error"})
+    return (f"the network does not fit target {art.meta['target']!r}: {len(failing)} layer(s) cannot be mapped "
+            f"({', '.join(failing)}; see the resource table above); {out} was written and simulates, but to "
+            f"deploy compile for a target with larger cores or reduce those layers' fan-in")
 
 
 def layer_rows(art) -> list[dict]:
@@ -97,18 +124,11 @@ def report(art, rows, path) -> str:
     r = m["readout"]
     lines += ["", f"readout delay: estimated t0 = {cal['t0']:.2f} steps; "
               + ("auto: D = clamp(floor(t0), 0, T-4)" if r["mode"] == "auto" else f"fixed D = {r['delay']}")]
+    lines += ["", f"preprocessing: {describe(m.get('preprocessing') or {})}"]
+    lines += [f"note: {n}" for n in m.get("notes", [])]
     lines += ["", "pass log:"] + [f"  {e['pass']}: {c}" for e in m["pass_log"] for c in e["changes"]]
-    lines += ["", resources_text(art)]
+    lines += ["", summary_table(art.snn, m["target"])]
     return "\n".join(lines)
-
-
-def resources_text(art) -> str:
-    """INTEGRATION POINT with helper "hw": snnc.compiler.analysis.resources.summary_table(graph, profile)."""
-    try:
-        from snnc.compiler.analysis.resources import summary_table
-    except ImportError:
-        return f"resources: no resource analysis installed for target {art.meta['target']!r}"
-    return summary_table(art.snn, art.meta["target"])
 
 
 def _num(v) -> str:

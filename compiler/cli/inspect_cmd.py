@@ -1,8 +1,11 @@
 """``snnc inspect model.onnx``: nodes, shapes, parameters, MACs and unsupported ops.
 
 The model is converted leniently: nodes that convert are listed even when
-others do not; unsupported nodes are listed after the table and the command
-exits with code 4 (unsupported model). Unusable files exit with code 3.
+others do not; unsupported nodes are listed after the table (the same list
+``snnc compile`` reports in its one error) and the command exits with code 4
+(unsupported model). The frontend's notes (a final Softmax dropped, an opset
+outside the tested range, ...) follow the totals (``notes`` in ``--json``).
+Unusable files exit with code 3.
 """
 from __future__ import annotations
 
@@ -34,14 +37,11 @@ def parse_shape(text: str) -> tuple[int, ...]:
 def report(path: str, input_shape=None) -> dict:
     """Nodes, totals and problems of the model at ``path`` (raises on unusable files)."""
     from snnc.compiler.ir import node_macs
-    from snnc.frontends.onnx.convert import convert, scan
+    from snnc.frontends.onnx.convert import convert_all
     from snnc.frontends.onnx.loader import input_shapes, read_model
     proto, source = read_model(path)
     shapes = input_shapes(proto, input_shape, path)
-    problems = scan(proto)
-    graph, more = convert(proto, shapes, {"source": source}, lenient=True)
-    seen = {p["node"] for p in problems}
-    problems += [p for p in more if p["node"] not in seen]
+    graph, problems = convert_all(proto, shapes, source)
     nodes = [{"name": n.name, "op": n.type, "shape": list(n.shape), "params": n.op.param_count(),
               "macs": node_macs(graph, n)} for n in graph]
     totals = {"nodes": len(nodes), "params": sum(n["params"] for n in nodes),

@@ -12,7 +12,10 @@ Every loader returns a validated :class:`Dataset`; anything wrong raises
 ``DataError`` naming the file and what was expected. Dtype rule: float inputs
 become float32, uint8 inputs are 8-bit images scaled by 1/255, other integer
 dtypes are rejected. ``n`` keeps the first ``n`` samples (image folders: ``n``
-evenly spaced images so that all classes appear).
+evenly spaced images so that all classes appear). ``resize``, ``crop``,
+``mean`` and ``std`` (see :mod:`~snnc.compiler.data.preprocess`) apply to image
+folders and image files only; given for another spec they raise ``DataError``
+(normalise arrays yourself before saving them).
 """
 from __future__ import annotations
 
@@ -22,11 +25,12 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from snnc.compiler.data import arrays, images, mnist
+from snnc.compiler.data.preprocess import KEYS as PREPROCESSING_KEYS
 from snnc.compiler.data.dataset import Dataset, as_float_inputs, batches, validate
 from snnc.compiler.data.example import example_model_path
 from snnc.compiler.errors import DataError
 
-__all__ = ["Dataset", "load_data", "batches", "example_model_path", "DataError", "LOADERS"]
+__all__ = ["Dataset", "load_data", "batches", "example_model_path", "DataError", "LOADERS", "is_image_spec"]
 
 
 def _is_mnist(spec: str) -> bool:
@@ -63,6 +67,11 @@ def _is_images(spec: str) -> bool:
     return p.is_dir() or images.is_image_file(p)
 
 
+def is_image_spec(spec) -> bool:
+    """True when ``spec`` names an image folder or image file (the specs preprocessing applies to)."""
+    return isinstance(spec, (str, Path)) and not _is_mnist(str(spec)) and _is_images(str(spec))
+
+
 def _require_exists(path: Path) -> None:
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
@@ -88,6 +97,12 @@ def load_data(spec: str, input_shape: Optional[Sequence[int]] = None, split: str
     spec = str(spec)
     if n is not None and int(n) < 1:
         raise DataError(f"{spec}: n must be a positive number of samples, got {n}")
+    given = [k for k, v in zip(PREPROCESSING_KEYS, (resize, crop, mean, std)) if v is not None]
+    if given and not is_image_spec(spec):
+        if not _is_mnist(spec):
+            _require_exists(Path(spec))
+        raise DataError(f"{spec}: {'/'.join(given)} apply to image folders and image files only; this data "
+                        f"is used as stored (normalise an array yourself before saving it)")
     for matches, loader in LOADERS:
         if matches(spec):
             ds = loader(spec, input_shape, split, n, resize=resize, crop=crop, mean=mean, std=std)

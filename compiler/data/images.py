@@ -19,8 +19,9 @@ This is torchvision's ``Resize(resize), CenterCrop(crop), ToTensor(), Normalize(
 (the ImageNet evaluation pipeline, e.g. resize=256, crop=224,
 mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)).
 
-With an ``input_shape (C, H, W)`` and neither resize nor crop given, the
-shorter side is scaled to ``max(H, W)`` and the centre ``(H, W)`` cropped.
+With an ``input_shape (C, H, W)`` and no ``crop``, the centre ``(H, W)`` is
+cropped after resizing (to ``resize`` when given, else the shorter side to
+``max(H, W)``): ``resize=256`` for a 224x224 model is the ImageNet pipeline.
 With ``n`` smaller than the number of images, ``n`` images evenly spaced over
 the sorted list are loaded (so every class is represented), not the first ``n``.
 """
@@ -77,8 +78,9 @@ def load_images(root: Path, input_shape: Optional[Sequence[int]] = None, n: Opti
         keep = np.unique(np.linspace(0, len(files) - 1, int(n)).round().astype(int))
         files = [files[i] for i in keep]
         labels = None if labels is None else labels[keep]
-    if input_shape is not None and len(input_shape) == 3 and resize is None and crop is None:
-        resize, crop = max(input_shape[1:]), tuple(input_shape[1:])
+    if input_shape is not None and len(input_shape) == 3 and crop is None:
+        resize = max(input_shape[1:]) if resize is None else resize
+        crop = tuple(input_shape[1:])
     channels = int(input_shape[0]) if input_shape is not None and len(input_shape) == 3 else None
     if channels is None:
         channels = 1 if all(_read(Image, f, header_only=True) in _GREY_MODES for f in files) else 3

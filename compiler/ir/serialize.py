@@ -2,13 +2,14 @@
 
 The JSON lists nodes in order (name, op type, inputs, shape, attributes) and the
 graph's metadata; arrays are stored as ``arrays/<node>/<field>.npy`` and read
-back with ``allow_pickle=False``. Entries are written in a fixed order with a
-fixed timestamp, so the same graph always gives the same bytes.
+back with ``allow_pickle=False``. The JSON is strict (:mod:`~snnc.compiler.ir.jsonio`:
+``Clip(0, inf)``'s bound is ``{"$float": "inf"}``, not the non-JSON token
+``Infinity``). Entries are written in a fixed order with a fixed timestamp, so
+the same graph always gives the same bytes.
 """
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from pathlib import Path
 from typing import Union
@@ -16,24 +17,13 @@ from typing import Union
 import numpy as np
 
 from snnc.compiler.errors import GraphError, ModelLoadError
+from snnc.compiler.ir import jsonio
 from snnc.compiler.ir.graph import Graph
 from snnc.compiler.ir.ops import OP_TYPES
 
 FORMAT = "snnc-graph"
 VERSION = 1
 _DATE = (1980, 1, 1, 0, 0, 0)
-
-
-def _jsonable(v):
-    if isinstance(v, tuple):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating,)):
-        return float(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    return v
 
 
 def _tuplify(v):
@@ -46,7 +36,7 @@ def to_bytes(graph: Graph) -> bytes:
         arrays = n.op.arrays()
         nodes.append({
             "name": n.name, "op": n.type, "inputs": list(n.inputs), "shape": list(n.shape),
-            "attrs": {k: _jsonable(v) for k, v in n.op.attrs().items()},
+            "attrs": n.op.attrs(),
             "arrays": sorted(arrays),
         })
         for field_name in sorted(arrays):
@@ -55,7 +45,7 @@ def to_bytes(graph: Graph) -> bytes:
             blobs.append((f"arrays/{n.name}/{field_name}.npy", buf.getvalue()))
     doc = {"format": FORMAT, "version": VERSION, "nodes": nodes,
            "outputs": list(graph.outputs), "meta": graph.meta}
-    text = json.dumps(doc, indent=1, sort_keys=True, default=_jsonable)
+    text = jsonio.dumps(doc, indent=1, sort_keys=True)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in [("graph.json", text.encode())] + blobs:
@@ -69,7 +59,7 @@ def to_bytes(graph: Graph) -> bytes:
 def from_bytes(data: bytes, source: str = "<bytes>") -> Graph:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-        doc = json.loads(zf.read("graph.json"))
+        doc = jsonio.loads(zf.read("graph.json"))
     except (zipfile.BadZipFile, KeyError, ValueError) as e:
         raise ModelLoadError(f"{source}: not an snnc graph file ({e}); "
                              "recreate it with `snnc compile`") from None

@@ -43,7 +43,7 @@ PIPELINE: tuple[Step, ...] = (
     Step("check_activations", check_activations),
     Step("swap_maxpool", swap_maxpool),
     Step("insert_neurons", insert_neurons, ("reset",)),
-    Step("calibrate", calibrate, ("calib", "method", "iters", "batch_size", "percentile")),
+    Step("calibrate", calibrate, ("calib", "method", "iters", "batch_size", "percentile", "preprocessing")),
     Step("choose_pool_modes", choose_pool_modes, ("pool_mode",)),
     Step("fold_thresholds", fold_thresholds),
     Step("init_membrane", init_membrane, ("reset",)),

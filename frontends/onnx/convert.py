@@ -1,7 +1,9 @@
 """ONNX model -> snnc IR graph: scan, fold constants, run handlers in order.
 
-``scan`` finds every problem first (unsupported ops, activations an IF neuron
-cannot represent, custom domains) so that one error lists them all.
+``scan`` finds the problems visible from op types alone (unsupported ops,
+activations an IF neuron cannot represent, custom domains); ``convert_all``
+adds those only conversion finds (attribute values, run-time operands), and
+``load`` raises them all in one error, the list ``snnc inspect`` shows.
 ``convert`` walks the nodes in topological order: a node whose inputs are all
 constants is evaluated with NumPy (:mod:`~snnc.frontends.onnx.fold`), every
 other node goes to its registered handler. In ``lenient`` mode (``snnc
@@ -154,12 +156,40 @@ def source_notes(opset: int) -> list[str]:
     return [f"opset {opset} is outside the tested range 11-21"]
 
 
+def convert_all(proto: onnx.ModelProto, shapes: dict, source: dict) -> tuple[Graph, list[dict]]:
+    """Lenient conversion: the graph of every node that converts, and every problem found.
+
+    Problems are the pre-scan's (unsupported op types, activations, custom
+    domains) followed by those only conversion finds (unsupported attribute
+    values such as Pad mode=reflect, run-time operands that must be constant,
+    ...), one per node. ``snnc inspect`` lists exactly these; ``load`` raises
+    them in one error.
+    """
+    problems = scan(proto)
+    graph, more = convert(proto, shapes, {"source": source, "notes": source_notes(source["opset"])}, lenient=True)
+    seen = {p["node"] for p in problems}
+    return graph, problems + [p for p in more if p["node"] not in seen]
+
+
 def load(proto: onnx.ModelProto, source: dict, input_shape: Optional[tuple] = None) -> Graph:
+    """Strict conversion: the graph, or one error listing every problem of :func:`convert_all`.
+
+    The fast path converts strictly; only when the scan or the strict run
+    fails is the model converted again leniently to collect every problem. A
+    single problem is raised as its own error (its class and message: a
+    GraphError stays a GraphError), several as one UnsupportedModelError.
+    """
     from snnc.frontends.onnx.loader import input_shapes
     label = source.get("path") or "the model"
     shapes = input_shapes(proto, input_shape, label)
-    problems = scan(proto)
-    if problems:
-        raise unsupported_error(problems, label)
-    graph, _ = convert(proto, shapes, {"source": source, "notes": source_notes(source["opset"])})
-    return graph
+    strict_error = None
+    if not scan(proto):
+        try:
+            graph, _ = convert(proto, shapes, {"source": source, "notes": source_notes(source["opset"])})
+            return graph
+        except SnncError as e:
+            strict_error = e
+    _, problems = convert_all(proto, shapes, source)
+    if strict_error is not None and len(problems) <= 1:
+        raise strict_error
+    raise unsupported_error(problems, label)

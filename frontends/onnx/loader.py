@@ -55,6 +55,8 @@ def read_model(model: ModelLike) -> tuple[onnx.ModelProto, dict]:
 
 
 def _parse(path: Path) -> tuple[onnx.ModelProto, str]:
+    if path.is_dir():
+        raise ModelLoadError(f"{path} is a directory, not an ONNX file; pass the .onnx file inside it")
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such file; check the path")
     data = path.read_bytes()

@@ -7,6 +7,8 @@ function within 1e-5 of the output scale.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -77,18 +79,22 @@ def g_concat_permute_grouped():
                      ("c4", conv(6, 1, groups=6), ["r3"]), ("r4", ReLU(), ["c4"])] + head("r4", 6, 8)
 
 
+def dead_channel_conv(c_out, c_in, channel=1):
+    """A conv whose output ``channel`` is never positive (zero weights, bias -1): its threshold is 0."""
+    op = conv(c_out, c_in)
+    weight, bias = op.weight.copy(), op.bias.copy()  # op arrays are read-only
+    weight[channel], bias[channel] = 0.0, -1.0
+    return replace(op, weight=weight, bias=bias)
+
+
 def g_dead_channel():
-    c2 = conv(4, 4)
-    c2.weight[1] = 0.0
-    c2.bias[1] = -1.0  # channel 1 never fires: threshold 0
+    c2 = dead_channel_conv(4, 4)
     return stem() + [("c2", c2, ["r1"]), ("r2", ReLU(), ["c2"]), ("c3", conv(4, 4), ["r2"]),
                      ("a", Add(), ["c3", "r2"]), ("r3", ReLU(), ["a"])] + head("r3", 4, 8)
 
 
 def g_fork_before_dead_neuron():  # c2 feeds a neuron with a dead channel and, unclipped, an Add
-    c2 = conv(4, 4)
-    c2.weight[1] = 0.0
-    c2.bias[1] = -1.0
+    c2 = dead_channel_conv(4, 4)
     return stem() + [("c2", c2, ["r1"]), ("pp", AvgPool2d(kernel=(1, 1), stride=(1, 1)), ["c2"]),
                      ("r2", ReLU(), ["c2"]), ("c3", conv(4, 4), ["r2"]),
                      ("a", Add(), ["c3", "pp"]), ("r3", ReLU(), ["a"])] + head("r3", 4, 8)

@@ -8,6 +8,8 @@ needed where a slice reads a neuron directly.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -35,8 +37,10 @@ def fresh_params():
 def shuffle_block(lo=4, dead=False):
     """stem -> cat(r1, r2) -> channel shuffle -> chunk at ``lo`` -> cat(x1, branch(x2)) -> chunk again -> head."""
     c2 = conv(4, 4)
-    if dead:
-        c2.weight[2], c2.bias[2] = 0.0, -1.0   # r2 channel 2 never fires: threshold 0
+    if dead:  # r2 channel 2 never fires: threshold 0 (op arrays are read-only: replace them)
+        weight, bias = c2.weight.copy(), c2.bias.copy()
+        weight[2], bias[2] = 0.0, -1.0
+        c2 = replace(c2, weight=weight, bias=bias)
     perm = np.array([0, 4, 1, 5, 2, 6, 3, 7])
     return [("x", Input(shape=(3, 6, 6)), []), ("c1", conv(4, 3), ["x"]), ("b1", bn(4), ["c1"]),
             ("r1", ReLU(), ["b1"]), ("c2", c2, ["r1"]), ("r2", ReLU(), ["c2"]),

@@ -1,0 +1,108 @@
+"""The op base class, the op registry and the shape helpers every op family uses.
+
+Array parameters are stored read-only (:meth:`Op.__post_init__` keeps a
+non-writeable view), so a pass cannot change an op, or the graph it belongs
+to, in place: it builds a new op with ``dataclasses.replace`` instead.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import ClassVar, Optional, Sequence
+
+import numpy as np
+
+from snnc.compiler.errors import GraphError
+
+Shape = tuple[int, ...]
+Pads = tuple[int, int, int, int]  # (top, left, bottom, right)
+
+OP_TYPES: dict[str, type["Op"]] = {}
+
+
+def register(cls):
+    """Class decorator: make ``cls`` known to the serializer by its name."""
+    OP_TYPES[cls.__name__] = cls
+    return cls
+
+
+@dataclass(frozen=True, eq=False)
+class Op:
+    """Base op: one output, ``arity`` inputs (None: one or more)."""
+
+    arity: ClassVar[Optional[int]] = 1
+
+    def __post_init__(self):
+        for f in fields(self):
+            a = getattr(self, f.name)
+            if isinstance(a, np.ndarray) and a.flags.writeable:
+                view = a.view()
+                view.setflags(write=False)
+                object.__setattr__(self, f.name, view)
+
+    @property
+    def type(self) -> str:
+        return type(self).__name__
+
+    def infer(self, shapes: Sequence[Shape]) -> Shape:
+        return tuple(shapes[0])
+
+    def macs(self, shapes: Sequence[Shape], out: Shape) -> int:
+        return 0
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if isinstance(getattr(self, f.name), np.ndarray)}
+
+    def attrs(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if not isinstance(getattr(self, f.name), np.ndarray)}
+
+    def param_count(self) -> int:
+        return int(sum(a.size for a in self.arrays().values()))
+
+    def describe(self) -> str:
+        """Short attribute summary for dumps and tables."""
+        parts = []
+        for k, v in self.attrs().items():
+            parts.append(f"{k}={v}")
+        for k, a in self.arrays().items():
+            parts.append(f"{k}{list(a.shape)}")
+        return ", ".join(parts)
+
+
+@register
+@dataclass(frozen=True, eq=False)
+class Input(Op):
+    """Graph input of a fixed per-sample shape."""
+
+    shape: Shape = ()
+    arity: ClassVar[Optional[int]] = 0
+
+    def infer(self, shapes):
+        return tuple(self.shape)
+
+
+def need_rank(op: Op, shape: Shape, rank: int) -> None:
+    if len(shape) != rank:
+        raise GraphError(f"{op.type} expects a rank-{rank} input per sample, got shape {shape}")
+
+
+def shape3(op: Op, shape: Shape) -> Shape:
+    need_rank(op, shape, 3)
+    return tuple(shape)
+
+
+def check_channels(op: Op, shape: Shape, arr: np.ndarray) -> None:
+    if arr is None or arr.ndim != 1 or arr.shape[0] != shape[0]:
+        got = None if arr is None else arr.shape
+        raise GraphError(f"{op.type} per-channel parameter of shape {got} does not match "
+                         f"{shape[0]} channels of input {tuple(shape)}")
+
+
+def conv_out(size: int, k: int, s: int, p0: int, p1: int, d: int = 1, ceil: bool = False) -> int:
+    """Output length of a sliding window (ONNX/torch rule, incl. ceil_mode)."""
+    span = size + p0 + p1 - d * (k - 1) - 1
+    out = (-(-span // s) if ceil else span // s) + 1
+    if ceil and (out - 1) * s >= size + p0:  # last window must start inside input/left pad
+        out -= 1
+    return out
