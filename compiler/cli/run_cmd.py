@@ -31,6 +31,8 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--activity-out", default=None,
                    help="write the activity record (JSON) of the largest T, for `snnc estimate --activity`")
+    from snnc.compiler.cli import data_options  # --resize/--crop/--mean/--std/--normalize, as compile's
+    data_options.add_arguments(p, from_artifact=True)
 
 
 def run(args) -> int:

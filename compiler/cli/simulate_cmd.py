@@ -30,6 +30,8 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--plot", default=None, help="write accuracy-vs-T and firing-rate plots to this PNG")
     p.add_argument("--activity-out", default=None, help="write the activity record (JSON) of the largest T")
+    from snnc.compiler.cli import data_options  # --resize/--crop/--mean/--std/--normalize, as compile's
+    data_options.add_arguments(p, from_artifact=True)
 
 
 def parse_T_list(text: str) -> list[int]:
@@ -60,11 +62,13 @@ class Evaluation:
 
     def __init__(self, args):
         from snnc.compiler.artifact import load
+        from snnc.compiler.cli import data_options
         from snnc.compiler.data import load_data
         self.Ts, self.delay = parse_T_list(args.T), _delay(args.delay)
         self.art = art = load(args.model)
         k = art.snn.node(art.snn.outputs[0]).shape[0]
-        self.data = load_data(args.data, input_shape=art.snn.inputs[0].shape, n=args.n, num_classes=k)
+        self.data = load_data(args.data, input_shape=art.snn.inputs[0].shape, n=args.n, num_classes=k,
+                              **data_options.load_kwargs(args, art.meta))  # default: the artifact's preprocessing
 
     @cached_property
     def ann_pred(self):
