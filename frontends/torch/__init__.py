@@ -17,9 +17,13 @@ points, so a fix or a new op lands once. The legacy TorchScript exporter
   called in ``forward``, becomes one ONNX ``Relu`` node per call, hence one
   neuron layer per call site, with its own thresholds.
 
-If the legacy exporter fails, the dynamo exporter (``torch.export`` based;
-needs onnxscript) is tried; the error names the module and quotes both
-exporters. torch.fx symbolic tracing was not chosen: it records module calls
+If the legacy exporter fails, or warns that its trace may not generalise
+(``TracerWarning``: data-dependent Python control flow), the dynamo exporter
+(``torch.export`` based; needs onnxscript) is tried; it refuses guards on
+tensor values, so data-dependent control flow is an UnsupportedModelError
+naming the module, never a graph of one branch (``tracing``). Other failures
+name the module and quote both exporters; a module that fails eagerly on the
+example input is a DataError quoting torch. torch.fx symbolic tracing was not chosen: it records module calls
 but not their resolved shapes or functional-argument values without a second
 interpreter, and it fails on more real-world ``forward`` code than tracing.
 

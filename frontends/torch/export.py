@@ -8,12 +8,18 @@ Steps, each with its own failure message:
    small input) exportable: ``adaptive_avg_pool2d`` from h to k*h is exactly
    nearest-neighbour replication, which the legacy exporter can write (as
    Resize) while it refuses the adaptive pool itself;
-3. export under ``torch.no_grad()`` with the legacy TorchScript exporter
+3. run one eager forward pass on the example input (``tracing.check_forward``:
+   a wrong input shape is a one-line DataError quoting torch, not an export failure);
+4. export under ``torch.no_grad()`` with the legacy TorchScript exporter
    (``dynamo=False``, ``training=PRESERVE`` so BatchNormalization nodes stay for
-   snnc's own BN-folding pass), falling back to the dynamo exporter;
-4. fold the shape arithmetic the tracer records (``Shape``/``Gather``/``Div``
+   snnc's own BN-folding pass), falling back to the dynamo exporter
+   (``torch.export``) when it fails *or warns that its trace may not hold for
+   other inputs* (TracerWarning: data-dependent control flow); if both fail on
+   tensor-value dependence the error says so and what to change in ``forward``
+   (``tracing``); torch's log and stderr noise is kept quiet meanwhile;
+5. fold the shape arithmetic the tracer records (``Shape``/``Gather``/``Div``
    feeding ``Reshape`` in channel shuffles) when onnxscript is installed;
-5. ``snnc.frontends.onnx.load_onnx`` converts the ModelProto.
+6. ``snnc.frontends.onnx.load_onnx`` converts the ModelProto.
 """
 from __future__ import annotations
 
@@ -25,6 +31,8 @@ import warnings
 
 from snnc.compiler.errors import UnsupportedModelError, UsageError
 from snnc.frontends.torch.support import check_supported
+from snnc.frontends.torch.tracing import (check_forward, data_dependent, data_dependent_message,
+                                          quiet_torch, record_tracer_warnings)
 
 log = logging.getLogger(__name__)
 
@@ -73,22 +81,27 @@ def example_tensor(example_input, name: str = "model"):
 
 
 def to_onnx(module, x, name: str = "model"):
-    """Export ``module`` at input ``x``; return ``(ModelProto, exporter name)``."""
+    """Export ``module`` at input ``x``; return ``(ModelProto, exporter name)``.
+
+    DataError if the module fails on ``x`` eagerly; UnsupportedModelError if no
+    exporter produces a graph valid for every input (``tracing``).
+    """
     import torch
 
     modes = {m: m.training for m in module.modules()}  # restored afterwards, per submodule
     model = exportable_copy(module)
     param = next(module.parameters(), None)
     x = x if param is None else x.to(param.device)
-    errors = []
+    errors, dependent = [], False
     try:
+        check_forward(model, x, name)
         for exporter, fn in (("legacy", _export_legacy), ("dynamo", _export_dynamo)):
             try:
-                with torch.no_grad(), warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
+                with torch.no_grad(), quiet_torch():
                     proto = fn(model, x)
             except Exception as e:  # noqa: BLE001 - any exporter failure is reported below
                 errors.append(f"{exporter} exporter: {_first_lines(e)}")
+                dependent = dependent or data_dependent(e)
                 continue
             if errors:
                 log.info("%s: %s; used the dynamo exporter", name, errors[0])
@@ -96,10 +109,12 @@ def to_onnx(module, x, name: str = "model"):
     finally:
         for m, training in modes.items():
             m.training = training
+    if dependent:
+        raise UnsupportedModelError(data_dependent_message(name, type(module).__name__, errors))
     raise UnsupportedModelError(f"cannot trace/export {name} ({type(module).__name__}) to ONNX:\n  "
                                 + "\n  ".join(errors)
-                                + "\nmake forward() traceable (no data-dependent Python control flow, "
-                                  "tensor inputs and outputs) or export the ONNX file yourself")
+                                + "\nmake forward() traceable (tensor inputs and outputs, no data-dependent "
+                                  "Python control flow) or export the ONNX file yourself")
 
 
 def exportable_copy(module):
@@ -118,22 +133,39 @@ def exportable_copy(module):
 
 
 def _export_legacy(model, x):
+    """TorchScript tracing; a TracerWarning (the trace may not hold for other inputs) is a failure."""
     import onnx
     import torch
 
     buf = io.BytesIO()
-    torch.onnx.export(model, (x,), buf, dynamo=False, opset_version=OPSET, input_names=["input"],
-                      output_names=["output"], training=torch.onnx.TrainingMode.PRESERVE,
-                      do_constant_folding=True)
+    with record_tracer_warnings():
+        torch.onnx.export(model, (x,), buf, dynamo=False, opset_version=OPSET, input_names=["input"],
+                          output_names=["output"], training=torch.onnx.TrainingMode.PRESERVE,
+                          do_constant_folding=True)
     return onnx.load_from_string(buf.getvalue())
 
 
 def _export_dynamo(model, x):
+    """``torch.export`` (non-strict, then strict), then ONNX; never draft export, which would
+    specialise data-dependent branches on the example input instead of failing."""
     import torch
 
-    program = torch.onnx.export(model, (x,), dynamo=True, opset_version=max(OPSET, 18),
-                                input_names=["input"], output_names=["output"], verbose=False)
-    return program.model_proto
+    first = None
+    for strict in (False, True):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                program = torch.export.export(model, (x,), strict=strict)
+            break
+        except Exception as e:  # noqa: BLE001 - the first strategy's error is the informative one
+            first = first or e
+    else:
+        raise first
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        onnx_program = torch.onnx.export(program, (x,), dynamo=True, opset_version=max(OPSET, 18),
+                                         input_names=["input"], output_names=["output"], verbose=False)
+    return onnx_program.model_proto
 
 
 def fold_shapes(proto):
@@ -160,5 +192,5 @@ def _first_lines(e: BaseException) -> str:
     """First line of an exporter error and of its cause, without terminal colour codes."""
     def first(x: BaseException) -> str:
         lines = [ln.strip() for ln in re.sub(r"\x1b\[[0-9;]*m", "", str(x)).splitlines() if ln.strip()]
-        return f"{type(x).__name__}: {lines[0] if lines else ''}"[:400]
+        return f"{getattr(x, 'label', type(x).__name__)}: {lines[0] if lines else ''}"[:400]
     return first(e) + (f" (caused by {first(e.__cause__)})" if e.__cause__ is not None else "")

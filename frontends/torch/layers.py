@@ -4,6 +4,8 @@ This module imports torch at module level: load it only from the torch frontend.
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 
@@ -23,7 +25,11 @@ class ExactAdaptiveAvgPool(torch.nn.Module):
         self.output_size = output_size
 
     def forward(self, x):
-        h, w = int(x.shape[-2]), int(x.shape[-1])
+        with warnings.catch_warnings():
+            # a shape, not a tensor value: static at the export's fixed input shape, so the
+            # tracer's "may not generalise" warning (refused elsewhere, tracing.py) is moot here
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            h, w = int(x.shape[-2]), int(x.shape[-1])
         size = self.output_size if isinstance(self.output_size, (tuple, list)) else (self.output_size,) * 2
         oh = h if size[0] is None else int(size[0])
         ow = w if size[1] is None else int(size[1])

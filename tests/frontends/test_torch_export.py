@@ -91,6 +91,7 @@ def test_upsampling_adaptive_pool_matches_torch(torch, rng):
             ref = net(torch.from_numpy(x)).numpy()
         np.testing.assert_allclose(run(graph, x)[graph.outputs[0]], ref, rtol=1e-5, atol=1e-6)
         assert isinstance(net[2], nn.AdaptiveAvgPool2d)  # the caller's module is untouched
+        assert graph.meta["torch"]["exporter"] == "legacy"  # the stand-in's shape reads raise no TracerWarning
 
 
 def test_load_model_routes_torch_specs(torch, tmp_path, rng):

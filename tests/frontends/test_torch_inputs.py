@@ -175,14 +175,28 @@ def test_regnet_y_squeeze_excitation_sigmoid_is_refused(torch):
 
 
 def test_untraceable_module_names_module_and_exporter_message(torch):
+    """Runs eagerly, but no exporter can write the op: both exporters' reasons, the module, what to do."""
+    from snnc.frontends.torch import to_onnx
+
+    class Eig(torch.nn.Module):
+        def forward(self, x):
+            return torch.linalg.eigvalsh(x.T @ x)
+
+    with pytest.raises(UnsupportedModelError, match=r"(?s)Eig.*legacy exporter: .*linalg_eigvalsh.*"
+                                                    r"dynamo exporter: .*make forward\(\) traceable"):
+        to_onnx(Eig(), torch.rand(2, 3), "Eig")
+
+
+def test_module_failing_eagerly_is_a_data_error_quoting_torch(torch):
     from snnc.frontends.torch import to_onnx
 
     class Broken(torch.nn.Module):
         def forward(self, x):
             return self.head(x)  # no such attribute
 
-    with pytest.raises(UnsupportedModelError, match=r"(?s)Broken.*legacy exporter: AttributeError.*'head'"):
+    with pytest.raises(DataError, match=r"Broken fails on input shape \(1, 3\).*AttributeError.*'head'") as e:
         to_onnx(Broken(), torch.rand(1, 3), "Broken")
+    assert "\n" not in str(e.value)
 
 
 def test_from_torch_needs_module_and_example(torch):
