@@ -12,16 +12,30 @@ run) and per time step t = 1..T.
 * ``first_layer_macs``: dense MACs of the direct-coded first layer *per step*
   (the analog input drives it every step); ``first_layer_convention`` says
   whether a report counts them every step ("per-step") or once per sample when
-  the input is injected as a host-computed bias ("once").
+  the input is injected as a host-computed bias ("once"); see ``CONVENTIONS``.
+
+A record read from a file (``Activity.load``) or handed to the estimator is
+validated by :func:`check_activity`: format and version, T equal to the length
+of every per-step list, finite non-negative counts (spikes per step at most the
+layer's neurons), a known convention, accuracies in [0, 1]. Each problem is one
+DataError naming the file and the field; ``snnc estimate`` also checks layer
+names and neuron counts against the network.
 """
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 
-from snnc.compiler.errors import ModelLoadError
+from snnc.compiler.errors import DataError, ModelLoadError
+
+FORMAT, VERSION = "snnc-activity", 1
+CONVENTIONS = {   # how the dense first-layer MACs of the direct-coded input are charged
+    "per-step": "dense first-layer MACs every step (the analog input drives the first layer on chip)",
+    "once": "first-layer MACs once per sample (computed on the host, injected as a bias current)",
+}
 
 
 @dataclass
@@ -62,16 +76,41 @@ class Activity:
     def to_json(self) -> dict:
         d = asdict(self)
         d["accuracy"] = {str(k): v for k, v in self.accuracy.items()}
-        return {"format": "snnc-activity", "version": 1, **d}
+        return {"format": FORMAT, "version": VERSION, **d}
 
     @staticmethod
-    def from_json(d: dict) -> "Activity":
-        if d.get("format") != "snnc-activity":
-            raise ModelLoadError("not an snnc activity record (expected format 'snnc-activity')")
+    def from_json(d: dict, where: str = "activity record") -> "Activity":
+        """Build and validate (DataError naming ``where`` and the field)."""
+        def bad(f, msg):
+            return DataError(f"{where}: {f}: {msg}")
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            got = d.get("format") if isinstance(d, dict) else type(d).__name__
+            raise bad("format", f"{got!r} is not {FORMAT!r}: not an snnc activity record (write one with "
+                                "`snnc simulate --activity-out` or `snnc run --activity-out`)")
+        if d.get("version") != VERSION:
+            raise bad("version", f"{d.get('version')!r} is not supported (this snnc reads version {VERSION}); "
+                                 "re-record it with this snnc")
+        known = {f for f in Activity.__dataclass_fields__}
         d = {k: v for k, v in d.items() if k not in ("format", "version")}
-        d["layers"] = [LayerActivity(**l) for l in d["layers"]]
-        d["accuracy"] = {int(k): v for k, v in d.get("accuracy", {}).items()}
-        return Activity(**d)
+        for f in sorted(set(d) - known):
+            raise bad(f, f"unknown field; allowed: {sorted(known)}")
+        for f in ("T", "samples", "source", "layers"):
+            if f not in d:
+                raise bad(f, "missing")
+        if not isinstance(d["layers"], list):
+            raise bad("layers", f"must be a list, got {type(d['layers']).__name__}")
+        layers = []
+        for i, l in enumerate(d["layers"]):
+            fields = set(LayerActivity.__dataclass_fields__)
+            if not isinstance(l, dict) or set(l) != fields:
+                have = sorted(l) if isinstance(l, dict) else type(l).__name__
+                raise bad(f"layers[{i}]", f"needs exactly the fields {sorted(fields)}, got {have}")
+            layers.append(LayerActivity(**l))
+        acc = d.get("accuracy", {})
+        if not isinstance(acc, dict) or not all(str(k).isdigit() for k in acc):
+            raise bad("accuracy", "must map time steps T (integers) to accuracies")
+        d["accuracy"] = {int(k): v for k, v in acc.items()}
+        return check_activity(Activity(**{**d, "layers": layers}), where)
 
     def save(self, path: Union[str, Path]) -> None:
         Path(path).write_text(json.dumps(self.to_json(), indent=1))
@@ -80,6 +119,72 @@ class Activity:
     def load(path: Union[str, Path]) -> "Activity":
         p = Path(path)
         try:
-            return Activity.from_json(json.loads(p.read_text()))
-        except (OSError, ValueError, TypeError, KeyError) as e:
+            doc = json.loads(p.read_text())
+        except (OSError, ValueError) as e:
             raise ModelLoadError(f"{p}: cannot read activity record ({e})") from None
+        return Activity.from_json(doc, str(p))
+
+
+def _count(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+
+
+def check_activity(act: Activity, where: str = "activity record") -> Activity:
+    """Raise one DataError naming ``where`` and the first bad field; return ``act`` when it is sound."""
+    def bad(f, msg):
+        return DataError(f"{where}: {f}: {msg}")
+    if not _count(act.T) or act.T < 1:
+        raise bad("T", f"must be a positive integer, got {act.T!r}")
+    for f in ("samples", "first_layer_macs", "output_neurons"):
+        if not _count(getattr(act, f)):
+            raise bad(f, f"must be a non-negative integer, got {getattr(act, f)!r}")
+    if act.first_layer_convention not in CONVENTIONS:
+        raise bad("first_layer_convention", f"{act.first_layer_convention!r} is not one of {sorted(CONVENTIONS)}")
+    if not isinstance(act.source, str):
+        raise bad("source", f"must be a string, got {act.source!r}")
+    for i, l in enumerate(act.layers):
+        at = f"layers[{i}] ({l.name!r})"
+        if not isinstance(l.name, str) or not l.name:
+            raise bad(f"layers[{i}].name", f"must be a layer name, got {l.name!r}")
+        if not _count(l.neurons) or l.neurons < 1:
+            raise bad(f"{at}.neurons", f"must be a positive integer, got {l.neurons!r}")
+        for f in ("spikes_per_step", "sop_per_step"):
+            v = getattr(l, f)
+            if not isinstance(v, list) or len(v) != act.T:
+                n = len(v) if isinstance(v, list) else type(v).__name__
+                raise bad(f"{at}.{f}", f"{n} values, but T = {act.T}: the record is truncated or inconsistent")
+            t = next((t for t, x in enumerate(v) if not _number(x)), None)
+            if t is not None:
+                raise bad(f"{at}.{f}[{t}]", f"must be a finite non-negative count, got {v[t]!r}")
+        t = next((t for t, x in enumerate(l.spikes_per_step) if x > l.neurons * (1 + 1e-9)), None)
+        if t is not None:
+            raise bad(f"{at}.spikes_per_step[{t}]", f"{l.spikes_per_step[t]} spikes per sample exceed the "
+                                                    f"layer's {l.neurons} neurons (at most one spike per step)")
+    for k, v in act.accuracy.items():
+        if not _count(k) or k < 1 or not _number(v) or v > 1:
+            raise bad(f"accuracy[{k}]", f"must map a positive T to an accuracy in [0, 1], got {v!r}")
+    if act.ann_accuracy is not None and (not _number(act.ann_accuracy) or act.ann_accuracy > 1):
+        raise bad("ann_accuracy", f"must be an accuracy in [0, 1] or null, got {act.ann_accuracy!r}")
+    return act
+
+
+def check_network(act: Activity, layers, where: str = "activity record") -> Activity:
+    """Layer names and neuron counts of ``act`` equal the network's IFNeuron layers ``[(name, neurons)]``."""
+    want = {name: n for name, n in layers}
+    got = {l.name: l.neurons for l in act.layers}
+    if len(act.layers) != len(got):
+        raise DataError(f"{where}: layers: a layer name appears twice; re-run `snnc simulate --activity-out`")
+    if set(got) != set(want):
+        extra, missing = sorted(set(got) - set(want)), sorted(set(want) - set(got))
+        raise DataError(f"{where}: layers: names do not match the network's IFNeuron layers (in the record "
+                        f"only: {extra or '-'}; in the network only: {missing or '-'}): it was recorded on "
+                        "another network; re-run `snnc simulate --activity-out`")
+    for name, n in got.items():
+        if n != want[name]:
+            raise DataError(f"{where}: layers ({name!r}).neurons: {n} in the record, {want[name]} in the network: "
+                            "it was recorded on another network; re-run `snnc simulate --activity-out`")
+    return act

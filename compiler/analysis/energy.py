@@ -3,7 +3,7 @@
 With a profile's constants (``which`` = low / nominal / high end of their ranges)::
 
     E        = E_in + sum_t [ e_sop * S_t + e_nu_active * A_t + e_nu_idle * (N - A_t) ] + P_static * latency
-    E_in     = e_in_mac * first-layer MACs * (T if the input drives the first layer every step, else 1)
+    E_in     = e_in_mac * first-layer MACs * (T for the "per-step" convention, 1 for "once")
     latency  = sum_t t_step(t),   t_step(t) = max over cores (S_c(t) * t_sop + N_c * t_nu) + t_sync
              (or T * t_step_fixed for a chip throttled to a fixed tick)
     FPS = 1 / latency,   FPS/W = frames per joule = 1 / E,   ANN: E = MACs * e_mac
@@ -21,13 +21,26 @@ from __future__ import annotations
 from typing import Optional
 
 from snnc.compiler.analysis.activity import Activity
+from snnc.compiler.errors import DataError
 from snnc.compiler.hardware import Profile
+
+
+# first-layer convention (activity.CONVENTIONS) -> the steps in which the input MACs run
+INPUT_STEPS = {"per-step": lambda T: range(T), "once": lambda T: range(1)}
+
+
+def input_steps(activity: Activity) -> range:
+    """The steps whose first-layer MACs are charged; DataError for an unknown convention."""
+    fn = INPUT_STEPS.get(activity.first_layer_convention)
+    if fn is None:
+        raise DataError(f"activity record: first_layer_convention: {activity.first_layer_convention!r} is not one "
+                        f"of {sorted(INPUT_STEPS)}")
+    return fn(activity.T)
 
 
 def input_macs(activity: Activity) -> float:
     """First-layer MACs per sample under the activity's convention (every step or once)."""
-    steps = activity.T if activity.first_layer_convention == "per-step" else 1
-    return float(activity.first_layer_macs) * steps
+    return float(activity.first_layer_macs) * len(input_steps(activity))
 
 
 def snn_dynamic(activity: Activity, profile: Profile, which: str = "nominal") -> dict:
@@ -64,8 +77,7 @@ def layer_loads(activity: Activity, mapping) -> dict:
             if s in acts:
                 load = [a + share * b for a, b in zip(load, acts[s].sop_per_step)]
             elif s not in by_name:
-                steps = range(activity.T) if activity.first_layer_convention == "per-step" else range(1)
-                for t in steps:
+                for t in input_steps(activity):
                     load[t] += share * first
         loads[lay.name] = load
     return loads

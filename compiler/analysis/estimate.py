@@ -8,26 +8,35 @@ nominal and high ends of the profile's constant ranges (see
 :mod:`snnc.compiler.analysis.energy` for the model). The ANN baseline is the
 source ANN's MACs x e_mac of an ANN profile. With an accuracy sweep
 (``Activity.accuracy`` {T: acc} and ``ann_accuracy``), SOP90 / SOP95 are the
-SOPs per sample at the first T reaching 90% / 95% of the ANN's accuracy.
+SOPs per sample at the first T reaching 90% / 95% of the ANN's accuracy (or,
+when not reached, the sweep's best accuracy and its T).
+
+The profile defaults to the artifact's compile target. The dense first-layer
+MACs of the direct-coded input are charged per the activity's convention
+(``activity.CONVENTIONS``: "per-step", every step, or "once" per sample when
+the host computes the first layer and injects it as a bias current), or per
+``input_cost``; the report says which.
 """
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Union
 
 from snnc.compiler.analysis import energy as en
-from snnc.compiler.analysis.activity import Activity
+from snnc.compiler.analysis.activity import CONVENTIONS, Activity, check_activity, check_network
 from snnc.compiler.analysis.expected import LABEL, SOURCE, expected_activity, truncate
 from snnc.compiler.analysis.resources import Mapping, check_fit, map_graph
 from snnc.compiler.artifact import Artifact, load
-from snnc.compiler.errors import DataError, HardwareError
-from snnc.compiler.hardware import WHICH, Profile, load_profile
+from snnc.compiler.errors import HardwareError, UsageError
+from snnc.compiler.hardware import DEFAULT_PROFILE, WHICH, Profile, load_profile
 
 log = logging.getLogger(__name__)
 DEFAULT_T = 32
 DEFAULT_ANN_PROFILE = "seed-generic"
-INCLUDED = ["on-chip dynamic energy: synaptic ops, neuron updates (active / idle), first-layer input MACs",
+INCLUDED = ["on-chip dynamic energy: synaptic ops, neuron updates (active / idle), first-layer input MACs "
+            "(per the input-cost convention)",
             "static chip power over the latency (when the profile gives it)"]
 EXCLUDED = ["host I/O (input injection, output readback, host CPU)", "off-chip memory",
             "energy of the ANN baseline's memory accesses (arithmetic only)"]
@@ -45,28 +54,37 @@ def _span(by_which: dict) -> dict:
     return {"low": min(vals), "nominal": by_which["nominal"], "high": max(vals)}
 
 
-def _activity(art: Artifact, mapping: Mapping, activity, T: Optional[int]) -> Activity:
+def _activity(art: Artifact, mapping: Mapping, activity, T: Optional[int], input_cost: Optional[str]) -> Activity:
+    """The activity to estimate: a validated record (names and neuron counts equal to the network's) or the
+    pre-run estimate; truncated to ``T``; the first-layer convention replaced by ``input_cost`` if given."""
     if activity is None:
-        return expected_activity(art, T or DEFAULT_T, mapping.layers)
-    act = activity if isinstance(activity, Activity) else Activity.load(activity)
-    names = {l.name for l in mapping.layers if l.kind == "neuron"}
-    got = {l.name for l in act.layers}
-    if got != names:
-        raise DataError(f"activity record layers {sorted(got ^ names)} do not match the network's IFNeuron "
-                        "layers: it was recorded on another network; re-run `snnc simulate --activity-out`")
-    return truncate(act, T) if T else act
+        act = expected_activity(art, T or DEFAULT_T, mapping.layers)
+    else:
+        where = "activity record" if isinstance(activity, Activity) else str(activity)
+        act = check_activity(activity, where) if isinstance(activity, Activity) else Activity.load(activity)
+        check_network(act, [(l.name, l.neurons) for l in mapping.layers if l.kind == "neuron"], where)
+        act = truncate(act, T) if T else act
+    if input_cost is not None:
+        if input_cost not in CONVENTIONS:
+            raise UsageError(f"input cost {input_cost!r} is not one of {sorted(CONVENTIONS)}")
+        act = replace(act, first_layer_convention=input_cost)
+    return act
 
 
 def _at_accuracy(act: Activity, profile: Profile, mapping: Mapping) -> dict:
-    """SOP90 / SOP95 and FPS/W at the first T reaching 90% / 95% of the ANN accuracy."""
+    """SOP90 / SOP95 and FPS/W at the first T reaching 90% / 95% of the ANN accuracy; when a level is not
+    reached, the best accuracy of the sweep and its T (``best``)."""
     if not act.accuracy or act.ann_accuracy is None:
         return {}
     out = {}
+    best_T = max(sorted(act.accuracy), key=lambda t: act.accuracy[t])
+    best = {"T": best_T, "accuracy": act.accuracy[best_T],
+            "of_ann": act.accuracy[best_T] / act.ann_accuracy if act.ann_accuracy else None}
     for frac in (0.90, 0.95):
         hits = sorted(t for t, a in act.accuracy.items() if a >= frac * act.ann_accuracy)
         key = f"{round(frac * 100)}"
         if not hits:
-            out[key] = {"reached": False, "target": frac * act.ann_accuracy}
+            out[key] = {"reached": False, "target": frac * act.ann_accuracy, "best": best}
         elif hits[0] > act.T:
             out[key] = {"reached": True, "T": hits[0], "note": f"T={hits[0]} is beyond the {act.T} recorded steps"}
         else:
@@ -93,35 +111,53 @@ def _ann(art: Artifact, ann_profile) -> Optional[dict]:
             "included": "MACs x e_mac (arithmetic only, no memory access, no static power)"}
 
 
+def target_profile(art: Artifact, profile=None) -> tuple:
+    """(profile name / path / Profile, why): ``profile`` if given, else the artifact's compile target, else
+    the default (loihi2)."""
+    if profile is not None:
+        return profile, "as requested"
+    if art.meta.get("target"):
+        return art.meta["target"], "the artifact's compile target"
+    return DEFAULT_PROFILE, f"default ({DEFAULT_PROFILE}: the artifact names no compile target)"
+
+
 def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, None] = None,
              activity: Union[Activity, str, Path, None] = None, T: Optional[int] = None,
-             ann_profile: Union[str, Profile, None] = DEFAULT_ANN_PROFILE, ignore_fit: bool = False) -> dict:
+             ann_profile: Union[str, Profile, None] = DEFAULT_ANN_PROFILE, ignore_fit: bool = False,
+             input_cost: Optional[str] = None) -> dict:
     """Resources, energy / latency / FPS / FPS/W ranges, per-layer breakdown and the ANN baseline.
 
-    A network that does not fit the profile raises HardwareError, unless
-    ``ignore_fit``: then the failing layers count as ceil(neurons /
-    neurons_per_core) cores (a lower bound) and the report says it does not fit.
+    ``profile`` None: the artifact's compile target (``meta["target"]``), else loihi2.
+    ``input_cost`` None: the activity's own first-layer convention (NumPy and the
+    pre-run estimate "per-step", Lava "once"); "per-step" or "once" overrides it
+    (``activity.CONVENTIONS``). A network that does not fit the profile raises
+    HardwareError, unless ``ignore_fit``: then the failing layers count as
+    ceil(neurons / neurons_per_core) cores (a lower bound) and the report says it does not fit.
     """
     art = artifact if isinstance(artifact, Artifact) else load(artifact)
+    profile, profile_why = target_profile(art, profile)
     prof = load_profile(profile)
     mapping = map_graph(art.snn, prof)
     for w in mapping.issues if ignore_fit else (i for i in mapping.issues if i.level == "warning"):
         log.warning(w.message)
     if not ignore_fit:
         check_fit(mapping)
-    act = _activity(art, mapping, activity, T)
+    act = _activity(art, mapping, activity, T, input_cost)
     figs = _ranged(lambda w: en.snn_energy(act, prof, mapping, w))
     nominal = figs["nominal"]
     per_layer = [{"layer": name, **v, **{k: x for k, x in _span({w: f["per_layer"][name]["total"]
                                                                  for w, f in figs.items()}).items() if k != "nominal"}}
                  for name, v in nominal["per_layer"].items()]
+    conv = act.first_layer_convention
     return {
-        "profile": prof.name, "profile_kind": prof.kind, "T": act.T,
+        "profile": prof.name, "profile_kind": prof.kind, "profile_source": profile_why, "T": act.T,
         "activity_source": LABEL if act.source == SOURCE else f"simulation ({act.source}, {act.samples} samples)",
         "profile_notes": prof.notes,
         "counts": {"sop": act.sop, "spikes": sum(sum(l.spikes_per_step) for l in act.layers),
                    "neuron_updates": act.neuron_updates, "first_layer_macs_per_step": act.first_layer_macs,
-                   "first_layer_convention": act.first_layer_convention, "input_macs": en.input_macs(act)},
+                   "first_layer_convention": conv, "input_macs": en.input_macs(act)},
+        "input_cost": {"convention": conv, "meaning": CONVENTIONS[conv],
+                       "chosen_by": "--input-cost" if input_cost is not None else "the activity"},
         "energy_j": _span({w: f["total"] for w, f in figs.items()}),
         "latency_s": _span({w: f["latency"] for w, f in figs.items()}),
         "fps": _span({w: f["fps"] for w, f in figs.items()}),

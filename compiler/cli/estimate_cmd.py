@@ -1,7 +1,14 @@
-"""``snnc estimate``: resources, energy, latency, FPS and FPS/W of a compiled network on a profile."""
+"""``snnc estimate``: resources, energy, latency, FPS and FPS/W of a compiled network on a profile.
+
+The profile defaults to the artifact's compile target; ``--input-cost`` chooses how
+the first layer's dense MACs are charged (``activity.CONVENTIONS``), by default as
+the activity record says; SOP90 / SOP95 rows say "not reached" with the sweep's
+best accuracy when a level is not reached; ``--plot`` is checked before any work.
+"""
 from __future__ import annotations
 
-from snnc.compiler.cli.common import print_json, table
+from snnc.compiler.analysis.activity import CONVENTIONS
+from snnc.compiler.cli.common import check_writable, print_json, table
 from snnc.compiler.errors import UsageError
 
 HELP = "resources, energy, latency and FPS/W on a hardware profile"
@@ -9,8 +16,9 @@ HELP = "resources, energy, latency and FPS/W on a hardware profile"
 
 def add_arguments(p) -> None:
     p.add_argument("model", help="compiled network (.snnc from `snnc compile`)")
-    p.add_argument("--profile", default="loihi2", metavar="NAME|PATH.toml",
-                   help="hardware profile: a bundled name (see `snnc profiles`) or your own TOML file (default loihi2)")
+    p.add_argument("--profile", default=None, metavar="NAME|PATH.toml",
+                   help="hardware profile: a bundled name (see `snnc profiles`) or your own TOML file "
+                        "(default: the artifact's compile target, else loihi2)")
     p.add_argument("--activity", metavar="RUN.json",
                    help="activity record from `snnc simulate` or `snnc run --activity-out` (NumPy or Lava); "
                         "default: pre-run estimate "
@@ -18,6 +26,11 @@ def add_arguments(p) -> None:
     p.add_argument("--T", type=int, default=None, help="time steps (default 32, or the activity record's T)")
     p.add_argument("--ann-profile", default="seed-generic", metavar="NAME|PATH.toml",
                    help="ANN baseline profile (MACs x e_mac; default seed-generic, e.g. cmos45)")
+    p.add_argument("--input-cost", choices=sorted(CONVENTIONS), default=None,
+                   help="first-layer MACs of the analog input: 'per-step' = dense MACs every step (the input "
+                        "drives the first layer on chip each step), 'once' = once per sample (the host computes "
+                        "the first layer and injects it as a bias current); default: the activity record's "
+                        "convention (simulate and the pre-run estimate: per-step; run --backend lava: once)")
     p.add_argument("--ignore-fit", action="store_true",
                    help="estimate even if the network does not fit the profile (failing layers' cores are lower bounds)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -50,14 +63,26 @@ def _range_rows(r: dict) -> list:
         if v.get("sop") is not None:
             rows.append([f"SOP{k} (T={v['T']}) {_num(v['sop'])} SOP: FPS/W"]
                         + [_num(v["fps_per_watt"][w]) for w in ("low", "nominal", "high")])
+        elif not v["reached"]:
+            b = v["best"]
+            of = f"{100 * b['of_ann']:.1f}% of ANN" if b["of_ann"] is not None else f"{100 * b['accuracy']:.2f}%"
+            rows.append([f"SOP{k}: not reached (best {of} at T={b['T']})", "-", "-", "-"])
+        else:
+            rows.append([f"SOP{k}: reached at T={v['T']}, beyond the recorded T={r['T']} (simulate longer)",
+                         "-", "-", "-"])
     return rows
 
 
 def format_report(r: dict) -> str:
     c = r["counts"]
-    head = [f"estimate on {r['profile']} ({r['profile_kind']}), T={r['T']}, activity: {r['activity_source']}",
+    ic = r["input_cost"]
+    head = [f"estimate on {r['profile']} ({r['profile_kind']}; {r['profile_source']}), T={r['T']}, "
+            f"activity: {r['activity_source']}",
             f"SOP {_num(c['sop'])}, spikes {_num(c['spikes'])}, neuron updates {_num(c['neuron_updates'])}, "
-            f"first-layer MACs {_num(c['first_layer_macs_per_step'])}/step ({c['first_layer_convention']})"]
+            f"first-layer MACs {_num(c['first_layer_macs_per_step'])}/step",
+            f"input cost: {ic['convention']} = {ic['meaning']}: {_num(c['input_macs'])} MACs per inference "
+            + ("(set by --input-cost)" if ic["chosen_by"] == "--input-cost"
+               else "(the activity's own convention; change it with --input-cost)")]
     rows = [[l["layer"], _si(l["sop"], "J"), _si(l["neuron"], "J"), _si(l["total"], "J"),
              f"{_si(l['low'], 'J')} - {_si(l['high'], 'J')}"] for l in r["per_layer"]]
     b = r["breakdown_j"]
@@ -115,10 +140,11 @@ def plot(r: dict, path: str) -> None:
 
 def run(args) -> int:
     from snnc.compiler.analysis.estimate import estimate
+    check_writable(args.plot, "--plot")
     if args.T is not None and args.T < 1:
         raise UsageError(f"--T must be >= 1, got {args.T}")
     r = estimate(args.model, profile=args.profile, activity=args.activity, T=args.T, ann_profile=args.ann_profile,
-                 ignore_fit=args.ignore_fit)
+                 ignore_fit=args.ignore_fit, input_cost=args.input_cost)
     if args.plot:
         plot(r, args.plot)
     if args.json:

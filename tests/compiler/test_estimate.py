@@ -10,7 +10,7 @@ from snnc.compiler.analysis.expected import LABEL, expected_activity
 from snnc.compiler.analysis.resources import first_layer_macs
 from snnc.compiler.artifact import Artifact
 from snnc.compiler.cli import main
-from snnc.compiler.errors import DataError, HardwareError
+from snnc.compiler.errors import DataError, HardwareError, UsageError
 from snnc.compiler.execute import predict
 from snnc.compiler.ir import Conv2d, Flatten, Graph, IFNeuron, Input, Linear, ReLU
 
@@ -156,3 +156,118 @@ def test_network_that_does_not_fit(tmp_path, capsys):
     assert "max_fan_in" in capsys.readouterr().err
     assert main(["estimate", str(path), "--profile", "loihi", "--ignore-fit"]) == 0
     assert "does NOT fit" in capsys.readouterr().out
+
+
+# ---- activity records are validated: one DataError naming the file and the field ----------------
+
+def _record(T=8):
+    return Activity(T=T, samples=10, source="numpy", layers=[
+        LayerActivity("n", 108, [10.0] * T, [50.0] * T)], first_layer_macs=972, output_neurons=5,
+        accuracy={4: 0.88, 8: 0.97}, ann_accuracy=0.98).to_json()
+
+
+def _set(path, value):
+    def edit(d):
+        *head, last = path
+        for k in head:
+            d = d[k]
+        if value is KeyError:
+            del d[last]
+        else:
+            d[last] = value
+    return edit
+
+
+@pytest.mark.parametrize("edit, field, words", [
+    (_set(["format"], "other"), "format", "not an snnc activity record"),
+    (_set(["version"], 2), "version", "not supported"),
+    (_set(["T"], 9), "spikes_per_step", "8 values, but T = 9"),
+    (_set(["layers", 0, "sop_per_step"], [50.0] * 7), "sop_per_step", "7 values, but T = 8"),
+    (_set(["T"], 0), "T", "positive integer"),
+    (_set(["T"], KeyError), "T", "missing"),
+    (_set(["layers", 0, "spikes_per_step", 3], -1.0), "spikes_per_step[3]", "non-negative"),
+    (_set(["layers", 0, "sop_per_step", 5], -50.0), "sop_per_step[5]", "non-negative"),
+    (_set(["layers", 0, "spikes_per_step", 2], 109.0), "spikes_per_step[2]", "exceed"),
+    (_set(["first_layer_macs"], -972), "first_layer_macs", "non-negative"),
+    (_set(["first_layer_convention"], "twice"), "first_layer_convention", "'twice' is not one of"),
+    (_set(["layers", 0, "name"], "other"), "layers", "another network"),
+    (_set(["layers", 0, "neurons"], 107), "neurons", "107 in the record, 108 in the network"),
+    (_set(["layers", 0, "extra"], 1), "layers[0]", "exactly the fields"),
+    (_set(["colour"], "blue"), "colour", "unknown field"),
+    (_set(["accuracy"], {"8": 1.5}), "accuracy[8]", "[0, 1]"),
+])
+def test_bad_activity_file_is_one_data_error_naming_file_and_field(tmp_path, capsys, edit, field, words):
+    doc = _record()
+    edit(doc)
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(DataError) as e:
+        snnc.estimate(tiny_artifact(), activity=str(path))
+    msg = str(e.value)
+    assert str(path) in msg and field in msg and words in msg and "\n" not in msg
+    assert main(["estimate", str(tiny_artifact().save(tmp_path / "t.snnc")), "--activity", str(path)]) == 6
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_in_memory_activity_with_short_lists_is_rejected_not_an_index_error():
+    act = Activity.from_json(_record())
+    act.T = 12                       # lists of 8 steps: energy.py used to index past them
+    with pytest.raises(DataError, match=r"activity record: layers\[0\] \('n'\)\.spikes_per_step: 8 values, but T = 12"):
+        snnc.estimate(tiny_artifact(), activity=act)
+
+
+# ---- defaults: the artifact's target, input cost, SOP90/95 not reached ----------------------------
+
+def test_profile_defaults_to_the_artifacts_compile_target(tmp_path, capsys):
+    art = tiny_artifact()
+    assert snnc.estimate(art, T=4)["profile"] == "loihi2"           # no target recorded: the default
+    art.meta["target"] = "truenorth"
+    r = snnc.estimate(art, T=4)
+    assert r["profile"] == "truenorth" and r["profile_source"] == "the artifact's compile target"
+    assert snnc.estimate(art, "loihi", T=4)["profile"] == "loihi"
+    assert main(["estimate", str(art.save(tmp_path / "t.snnc")), "--T", "4"]) == 0
+    assert capsys.readouterr().out.startswith("estimate on truenorth (snn; the artifact's compile target)")
+
+
+def test_input_cost_conventions_in_closed_form(tmp_path, capsys):
+    """seed-generic: E = 77 fJ x SOP + 12.5 pJ x MACs x (T per-step | 1 once); the report names the convention."""
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(_record()))
+    art = tiny_artifact()
+    sop = 50.0 * 8
+    by = {c: snnc.estimate(art, "seed-generic", activity=str(path), input_cost=c) for c in (None, "per-step", "once")}
+    assert by[None]["input_cost"]["convention"] == "per-step" and by[None]["input_cost"]["chosen_by"] == "the activity"
+    assert by["per-step"]["energy_j"]["nominal"] == pytest.approx(sop * 77e-15 + 972 * 8 * 12.5e-12)
+    assert by["once"]["energy_j"]["nominal"] == pytest.approx(sop * 77e-15 + 972 * 12.5e-12)
+    assert by["once"]["counts"]["input_macs"] == 972 and by["once"]["input_cost"]["chosen_by"] == "--input-cost"
+    with pytest.raises(UsageError, match="twice"):
+        snnc.estimate(art, "seed-generic", activity=str(path), input_cost="twice")
+    model = str(art.save(tmp_path / "t.snnc"))
+    assert main(["estimate", model, "--activity", str(path), "--profile", "seed-generic", "--input-cost", "once"]) == 0
+    out = capsys.readouterr().out
+    assert "input cost: once = first-layer MACs once per sample" in out and "972 MACs per inference" in out
+    with pytest.raises(SystemExit) as e:      # argparse's choices
+        main(["estimate", model, "--activity", str(path), "--input-cost", "always"])
+    assert e.value.code == 2
+
+
+def test_sop_levels_not_reached_say_the_best_accuracy(tmp_path, capsys):
+    doc = _record()
+    doc["accuracy"] = {"2": 0.5, "4": 0.8, "6": 0.9, "8": 0.85}     # ANN 0.98: 90% -> 0.882 reached at T=6
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(doc))
+    r = snnc.estimate(tiny_artifact(), "seed-generic", activity=str(path))
+    assert r["at_accuracy"]["90"]["T"] == 6
+    best = r["at_accuracy"]["95"]["best"]
+    assert r["at_accuracy"]["95"]["reached"] is False and (best["T"], best["accuracy"]) == (6, 0.9)
+    assert main(["estimate", str(tiny_artifact().save(tmp_path / "t.snnc")), "--activity", str(path)]) == 0
+    assert f"SOP95: not reached (best {100 * 0.9 / 0.98:.1f}% of ANN at T=6)" in capsys.readouterr().out
+
+
+def test_bad_plot_path_fails_before_the_estimate(tmp_path, capsys, monkeypatch):
+    import snnc.compiler.analysis.estimate as est
+    monkeypatch.setattr(est, "estimate", lambda *a, **k: pytest.fail("estimated despite a bad --plot path"))
+    path = tiny_artifact().save(tmp_path / "t.snnc")
+    assert main(["estimate", str(path), "--plot", str(tmp_path / "missing" / "e.png")]) == 3
+    err = capsys.readouterr().err
+    assert "--plot" in err and "does not exist" in err
