@@ -77,9 +77,13 @@ def lower_affine(ctx: Ctx, node: Node) -> Signal:
 
 @lowers("AvgPool2d", "GlobalAvgPool2d")
 def lower_avgpool(ctx: Ctx, node: Node) -> Signal:
-    """Average pooling = depthwise Conv with all weights 1 / (kh * kw) (zero padding counted)."""
+    """An average pool ``fuse`` could not fold into a neighbouring synapse: a depthwise Conv with
+    all weights 1 / (kh * kw) (zero padding counted), floating point only."""
     if ctx.num.fixed:
-        raise BackendError(f"node {node.name!r}: {node.type} (weights 1/k^2) is not supported in fixed point")
+        raise BackendError(f"node {node.name!r}: this {node.type} could not be fused into a neighbouring "
+                           f"synapse, and a separate pool (weights 1/k^2, a graded current into the next "
+                           f"synapse) has no fixed-point form; fixed point runs pools between spikes and a "
+                           f"Linear / Conv, or right after a Conv (run without --fixed-point)")
     sig, (c, h, w) = ctx.inp(node), ctx.graph.node(node.inputs[0]).shape
     if node.type == "GlobalAvgPool2d":
         kernel, stride, pads = (h, w), (1, 1), (0, 0, 0, 0)

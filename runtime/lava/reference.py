@@ -17,6 +17,7 @@ import numpy as np
 
 from snnc.compiler.execute import apply, run as ann_run
 from snnc.compiler.ir import Graph
+from snnc.runtime.lava.fuse import fuse_avgpools
 from snnc.runtime.lava.graphwalk import current_sinks, host_frontier, host_prefix
 from snnc.runtime.lava.numerics import FixedPoint, FloatingPoint
 
@@ -37,6 +38,7 @@ def _full(node, bias):
 
 class Reference:
     def __init__(self, graph: Graph, fixed: bool = False, weight_bits: int = 8, stock: bool = False):
+        graph, _ = fuse_avgpools(graph, skip=host_prefix(graph))  # the graph the Lava lowering builds
         self.g, self.stock = graph, stock
         self.num = FixedPoint(graph, weight_bits) if fixed else FloatingPoint()
         self.sinks = current_sinks(graph)

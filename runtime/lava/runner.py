@@ -20,6 +20,8 @@ import numpy as np
 
 from snnc.compiler.errors import BackendError
 from snnc.compiler.ir import Graph
+from snnc.compiler.analysis.sop import fanout_maps
+from snnc.runtime.lava.fuse import fuse_avgpools
 from snnc.runtime.lava.graphwalk import host_frontier, host_prefix
 from snnc.runtime.lava.lower import Ctx, lower_graph
 from snnc.runtime.lava.numerics import FixedPoint, FloatingPoint
@@ -44,6 +46,7 @@ class LavaRun:
     seconds: float = 0.0
     processes: int = 0               # OS processes of the run (watchdog worker + Lava's), at most at once
     lava_processes: int = 0          # Lava processes in the network
+    fusions: list = field(default_factory=list)   # average pools fused into synapses (``fuse``)
 
 
 def if_neuron(ctx: Ctx, node, sig, bias):
@@ -81,11 +84,14 @@ def simulate_graph(graph: Graph, x: np.ndarray, T: int, fixed: bool = False, sto
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from snnc.compiler.execute import run as ann_run
+    source = graph
+    graph, fusions = fuse_avgpools(graph, skip=host_prefix(graph))
     num = FixedPoint(graph, weight_bits) if fixed else FloatingPoint()
     n = len(x)
     frontier = host_frontier(graph, host_prefix(graph))
     values = ann_run(graph, x, keep=frontier)
     ctx = Ctx(graph, T, n, num, stock_lif if stock else if_neuron)
+    ctx.cache["fanout"] = fanout_maps(source)  # SOPs of the network as compiled (as the NumPy simulator counts)
     net = lower_graph(ctx, {k: values[k] for k in frontier})
     steps = total_steps(n, T, net.max_depth)
     log.info("Lava: %d processes, pipeline depth %d, %d steps", len(net.procs), net.max_depth, steps)
@@ -100,7 +106,8 @@ def simulate_graph(graph: Graph, x: np.ndarray, T: int, fixed: bool = False, sto
     neurons = {k: int(np.prod(graph.node(k).shape)) for k in net.counters}
     if trace.ndim == 5:  # (n, T, W, H, C) map readout -> IR layout
         trace = trace.transpose(0, 1, 4, 3, 2)
-    return LavaRun(trace, spikes, sops, neurons, steps, sat, num.report(), lava_processes=len(net.procs))
+    return LavaRun(trace, spikes, sops, neurons, steps, sat, num.report(), lava_processes=len(net.procs),
+                   fusions=fusions)
 
 
 def run_lava(graph: Graph, x: np.ndarray, T: int, fixed: bool = False, stock: bool = False,

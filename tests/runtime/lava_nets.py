@@ -50,6 +50,18 @@ def avgpool_net(rng) -> Graph:
     return Graph.build(spec, ["out"])
 
 
+def transition_net(rng) -> Graph:
+    """A DenseNet-style transition (conv -> average pool -> IF: a current pooled before the neuron) and a
+    global average pool before the classifier (IF spikes -> GAP -> flatten -> dense readout)."""
+    spec = [("x", Input((1, 8, 8)), []),
+            ("c1", _conv(rng, 4, 1, 3, 1, 0.8), ["x"]), ("n1", _if(4), ["c1"]),
+            ("c2", _conv(rng, 6, 4, 1, 0, 0.6), ["n1"]), ("t2", AvgPool2d(), ["c2"]), ("n2", _if(6), ["t2"]),
+            ("c3", _conv(rng, 6, 6, 3, 1), ["n2"]), ("n3", _if(6), ["c3"]),
+            ("g", GlobalAvgPool2d(), ["n3"]), ("f", Flatten(), ["g"]),
+            ("out", Linear(dyadic(rng.normal(0, 1.0, (3, 6))), dyadic(rng.normal(0, 0.1, 3))), ["f"])]
+    return Graph.build(spec, ["out"])
+
+
 def concat_net(rng) -> Graph:
     spec = [("x", Input((1, 4, 4)), []),
             ("c1", _conv(rng, 2, 1, 3, 1), ["x"]), ("n1", _if(2), ["c1"]),

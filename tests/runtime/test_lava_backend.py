@@ -4,7 +4,7 @@ import pytest
 
 from snnc.compiler.errors import BackendError
 
-from .lava_nets import avgpool_net, concat_net, residual_pool_net
+from .lava_nets import avgpool_net, concat_net, residual_pool_net, transition_net
 
 T = 12
 
@@ -35,15 +35,55 @@ def test_float_residual_maxpool_equals_numpy_simulator(lava, rng):
     assert got.activity.first_layer_convention == "once"
 
 
-def test_float_avgpool_as_depthwise_conv_equals_numpy_simulator(lava, rng):
+@pytest.mark.parametrize("fused", [True, False])
+def test_float_avgpool_equals_numpy_simulator(lava, rng, monkeypatch, fused):
+    """Pools fused into the next synapse, or (fusion off) each as a depthwise Conv of weights 1/k^2."""
     from snnc.runtime.backends import get_backend
+    from snnc.runtime.lava import runner
+    if not fused:  # the forked Lava worker inherits the patch
+        monkeypatch.setattr(runner, "fuse_avgpools", lambda g, skip=(): (g, []))
     g = avgpool_net(rng)
     x = rng.random((20, 1, 8, 8)).astype(np.float32)
     ref = get_backend("numpy").run(g, x, T)
     got = get_backend("lava").run(g, x, T)
     for k, v in _counts(ref).items():
         np.testing.assert_array_equal(_counts(got)[k], v, err_msg=f"spikes of layer {k}")
+        np.testing.assert_allclose(_sops(got)[k], _sops(ref)[k], err_msg=f"SOPs of layer {k}")
     np.testing.assert_allclose(got.logits[T], ref.logits[T], atol=1e-5)
+    assert len(got.lava.fusions) == (2 if fused else 0)
+
+
+def test_gap_classifier_and_transition_float_and_fixed(lava, rng):
+    """conv -> avgpool -> IF and IF -> GAP -> dense: float Lava = NumPy simulator, fixed = NumPy fixed reference."""
+    from snnc.runtime.backends import get_backend
+    from snnc.runtime.lava.reference import Reference
+    from snnc.runtime.lava.runner import run_lava
+    g = transition_net(rng)
+    x = rng.random((20, 1, 8, 8)).astype(np.float32)
+    y = rng.integers(0, 3, 20)
+    ref = get_backend("numpy").run(g, x, T, y=y)
+    got = get_backend("lava").run(g, x, T, y=y)
+    assert set(_counts(got)) == set(_counts(ref)) == {"n1", "n2", "n3"}
+    for k, v in _counts(ref).items():
+        np.testing.assert_array_equal(_counts(got)[k], v, err_msg=f"spikes of layer {k}")
+        np.testing.assert_allclose(_sops(got)[k], _sops(ref)[k], err_msg=f"SOPs of layer {k}")
+        assert v.sum() > 0
+    np.testing.assert_array_equal(got.predictions(T), ref.predictions(T))
+    assert got.accuracy[T] == ref.accuracy[T]
+    assert [f.split(":")[0] for f in got.lava.fusions] == ["c2 -> t2", "g -> out"]
+    fx = run_lava(g, x[:10], T, fixed=True, timeout=300)
+    trace, spikes, sat = Reference(g, fixed=True).run(x[:10], T)
+    for k, v in spikes.items():
+        np.testing.assert_array_equal(fx.spikes[k], v, err_msg=f"fixed spikes of layer {k}")
+    np.testing.assert_array_equal(fx.trace, trace)
+    assert fx.saturated == sat and "out" in fx.numerics["layers"]
+
+
+def test_fixed_point_refuses_an_unfused_avgpool_by_name(lava, rng, monkeypatch):
+    from snnc.runtime.lava import runner
+    monkeypatch.setattr(runner, "fuse_avgpools", lambda g, skip=(): (g, []))
+    with pytest.raises(BackendError, match="'a1'.*could not be fused"):
+        runner.run_lava(avgpool_net(rng), rng.random((2, 1, 8, 8)), 4, fixed=True, timeout=120)
 
 
 def test_fixed_point_bit_exact_against_numpy_fixed_reference(lava, rng):
