@@ -111,6 +111,12 @@ def _ann(art: Artifact, ann_profile) -> Optional[dict]:
             "included": "MACs x e_mac (arithmetic only, no memory access, no static power)"}
 
 
+def _pool_note(mapping: Mapping) -> list:
+    pools = [p for p in mapping.pools if not p.static]
+    return [f"max pools over currents ({', '.join(f'{p.name} {p.mode}' for p in pools)}): host / x86 or a "
+            "custom process"] if pools else []
+
+
 def target_profile(art: Artifact, profile=None) -> tuple:
     """(profile name / path / Profile, why): ``profile`` if given, else the artifact's compile target, else
     the default (loihi2)."""
@@ -166,7 +172,8 @@ def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, 
                         for k in ("input", "sop", "neuron", "readout", "static", "dynamic")},
         "per_layer": per_layer,
         "included": INCLUDED if prof.has("power.p_static_chip") else INCLUDED[:1],
-        "excluded": EXCLUDED + ([] if prof.has("power.p_static_chip") else ["static power (profile has none)"]),
+        "excluded": EXCLUDED + _pool_note(mapping)
+                    + ([] if prof.has("power.p_static_chip") else ["static power (profile has none)"]),
         "latency_note": None if nominal["latency"] is not None else "profile has no timing model: latency and FPS not estimated",
         "confidence": sorted({c.confidence for c in prof.constants.values()}),
         "ann": _ann(art, ann_profile),

@@ -4,7 +4,11 @@ A *layer* is an ``IFNeuron`` node or the readout accumulator (the graph's first
 output). Its *segment* is the sub-graph between it and its *sources* (the
 IFNeuron / Input nodes it reads): the synaptic ops (Conv2d, Linear, pools,
 ChannelAffine gains) plus weightless plumbing (Add, Concat, Flatten, Pad,
-MaxPool of currents, ...).
+MaxPool of currents, ...). A max pool over currents carries no synapse, but on
+hardware it is not free plumbing either: :mod:`snnc.compiler.hardware.pools`
+lists every one (mode, the cumulative pool's running-sum state) in
+``Mapping.pools`` and warns that it runs on the host / x86 or needs a custom
+process.
 
 Counting (exact, closed form per op in :mod:`snnc.compiler.hardware.synapses`,
 padding borders excluded):
@@ -45,6 +49,7 @@ from snnc.compiler.errors import HardwareError
 from snnc.compiler.analysis.sop import fanout_maps
 from snnc.compiler.hardware import Profile, load_profile
 from snnc.compiler.hardware.partition import Issue, fan_out_check, partition
+from snnc.compiler.hardware.pools import pool_issues, pool_resources
 from snnc.compiler.hardware.synapses import SYNAPSES, WEIGHTS, Conn, quantisation_error, taps_1d  # noqa: F401
 from snnc.compiler.ir import Graph, IFNeuron, Input, node_macs
 
@@ -188,6 +193,7 @@ class Mapping:
     issues: list
     cores: Optional[int] = None
     chips: Optional[int] = None
+    pools: list = field(default_factory=list)     # hardware.pools.PoolResources: max pools over currents
 
     @property
     def errors(self) -> list:
@@ -209,6 +215,8 @@ class Mapping:
                 "weight_convention": "dense per-connection storage (no conv weight sharing), "
                                      "signed weights with one power-of-two exponent per layer",
                 "layers": [l.to_json() for l in self.layers],
+                "pools": [p.to_json() for p in self.pools],
+                "pool_state_values": sum(p.state_values for p in self.pools),
                 "issues": [asdict(i) for i in self.issues]}
 
 
@@ -229,8 +237,10 @@ def map_graph(graph: Graph, profile: Union[str, Profile, None] = None,
                                        "use per-channel exponents, quantisation-aware training, or a profile "
                                        "with more weight bits")
               for l in layers if l.weight_error > tolerance]
-    if not profile.has_limits:
-        return Mapping(profile.name, layers, issues)
+    pools = pool_resources(graph)
+    if not profile.has_limits:   # an op-count model: no cores, nothing to map the pools onto
+        return Mapping(profile.name, layers, issues, pools=pools)
+    issues += pool_issues(pools, profile.name)
     limits = _limits(profile)
     for l in layers:
         starts = segment_starts(graph, l.name)
@@ -239,7 +249,7 @@ def map_graph(graph: Graph, profile: Union[str, Profile, None] = None,
         consumers = [c for c in layers if l.name in c.sources]
         issues += fan_out_check(l, consumers, limits["max_fan_out"])
     cores = sum(l.cores or 0 for l in layers)
-    return Mapping(profile.name, layers, issues, cores, -(-cores // limits["cores_per_chip"]))
+    return Mapping(profile.name, layers, issues, cores, -(-cores // limits["cores_per_chip"]), pools)
 
 
 def check_fit(mapping: Mapping) -> Mapping:
@@ -274,6 +284,10 @@ def format_mapping(m: Mapping) -> str:
            f"{m.chips if m.chips is not None else '-'} chip(s) (weights stored per connection){fit}",
            table(["layer", "kind", "neurons", "synapses", "memory", "fan-in", "fan-out", "cores",
                   "neurons/core", "axons/core", "weight err"], rows)]
+    if m.pools:
+        out.append("max pools over currents (not synapses; host / x86 or a custom process): " + ", ".join(
+            f"{p.name} ({p.mode}{', static' if p.static else ''}"
+            f"{f', {p.state_values:,} state values' if p.state_values else ''})" for p in m.pools))
     out += [f"{i.level}: {i.message}" for i in m.issues]
     return "\n".join(out)
 

@@ -10,7 +10,8 @@
 * avg pools: C * sum taps (weight 1/k^2); global average: C*H*W;
 * ChannelAffine (a skip gain): one synapse per element.
 
-Ops not listed carry no synapses (plumbing, or max pooling of currents).
+Ops not listed carry no synapses: plumbing, and max pooling of currents, which
+is no synapse but not free on hardware either (``snnc.compiler.hardware.pools``).
 """
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def _elementwise(op, si, so):
     return Conn(int(np.prod(so)), 1, 1)
 
 
-# op type -> synapse counter; ops not listed here carry no synapses
+# op type -> synapse counter; ops not listed here carry no synapses (max pools: hardware.pools)
 SYNAPSES = {
     "Conv2d": _conv,
     "Linear": lambda op, si, so: Conn(int(op.weight.size), op.weight.shape[1], op.weight.shape[0]),

@@ -11,7 +11,7 @@ from snnc.compiler.analysis.resources import (
 from snnc.compiler.errors import HardwareError
 from snnc.compiler.execute import apply
 from snnc.compiler.hardware.partition import input_axons
-from snnc.compiler.ir import AvgPool2d, Conv2d, Flatten, Graph, IFNeuron, Input, Linear
+from snnc.compiler.ir import AvgPool2d, Conv2d, Flatten, Graph, IFNeuron, Input, Linear, MaxPool2d
 
 
 def IF(c):
@@ -156,3 +156,41 @@ def test_failing_layer_that_must_also_be_spread_for_fan_out():
     m = map_graph(g, "truenorth")
     assert [i.layer for i in m.errors] == ["n"] and not m.fits
     assert m.layer("m").cores == 4 and m.layer("n").neurons_per_core == 256 // 4 and m.layer("n").cores == 4
+
+
+def pooled_graph():
+    """conv -> max pool (pre-neuron, on the constant input current) -> IF -> conv -> max pool (cumulative) -> IF."""
+    rng = np.random.default_rng(0)
+    w1, w2 = (rng.standard_normal(s).astype(np.float32) for s in ((4, 1, 3, 3), (6, 4, 3, 3)))
+    return Graph.build([
+        ("x", Input((1, 8, 8)), []), ("c1", Conv2d(w1, None, padding=(1, 1, 1, 1)), ["x"]),
+        ("p1", MaxPool2d(mode="pre-neuron"), ["c1"]), ("n1", IF(4), ["p1"]),
+        ("c2", Conv2d(w2, None, padding=(1, 1, 1, 1)), ["n1"]), ("p2", MaxPool2d(mode="cumulative"), ["c2"]),
+        ("n2", IF(6), ["p2"]), ("f", Flatten(), ["n2"]), ("l", Linear(np.ones((3, 24), np.float32), None), ["f"]),
+    ], ["l"])
+
+
+def test_max_pools_over_currents_are_reported_with_their_state():
+    m = map_graph(pooled_graph(), "loihi")
+    warned = {i.layer: i.message for i in m.issues if i.level == "warning" and "max pool" in i.message}
+    assert set(warned) == {"p1", "p2"} and m.fits
+    assert "(pre-neuron)" in warned["p1"] and "host with the first layer" in warned["p1"]
+    assert "(cumulative)" in warned["p2"] and "custom process" in warned["p2"]
+    # p2 pools the 6 x 4 x 4 currents of c2 into 6 x 2 x 2: one running sum per input, one previous max per output
+    assert "96 running sums" in warned["p2"] and "24 previous maxima" in warned["p2"]
+    d = summary(pooled_graph(), "loihi")
+    pools = {p["name"]: p for p in d["pools"]}
+    assert pools["p2"] == {"name": "p2", "mode": "cumulative", "inputs": 96, "outputs": 24, "static": False,
+                           "running_sums": 96, "previous_max": 24, "state_values": 120}
+    assert pools["p1"]["static"] and pools["p1"]["state_values"] == 0 and d["pool_state_values"] == 120
+    assert "p2 (cumulative, 120 state values)" in summary_table(pooled_graph(), "loihi")
+    # an op-count model has no cores to map onto: the pools are listed, without a warning
+    seed = map_graph(pooled_graph(), "seed-generic")
+    assert [p.name for p in seed.pools] == ["p1", "p2"] and not seed.issues
+    # ... and the energy estimate says it leaves the spike-driven pool out
+    from snnc import estimate
+    from snnc.compiler.artifact import Artifact
+    rates = {"calibration": {"layers": {"n1": {"expected_rate": 0.2}, "n2": {"expected_rate": 0.1}}}}
+    r = estimate(Artifact(pooled_graph(), pooled_graph(), rates), "loihi", T=4)
+    assert any("max pools over currents (p2 cumulative)" in x for x in r["excluded"])
+    assert r["resources"]["pool_state_values"] == 120
