@@ -1,4 +1,9 @@
-"""``snnc profiles``: list the bundled hardware profiles with their key figures and confidences."""
+"""``snnc profiles``: list the bundled hardware profiles with their key figures and confidences.
+
+Each uncertain constant shows its [low-high] range; every bound carries its own
+source and confidence (``low_source`` / ``high_source`` in the TOML), listed
+with ``--profile NAME`` and in ``--json`` (``range_sources``).
+"""
 from __future__ import annotations
 
 from snnc.compiler.cli.common import print_json, table
@@ -15,12 +20,28 @@ def add_arguments(p) -> None:
 
 
 def _cell(profile, key, unit, scale) -> str:
+    """value [low-high] (confidence; a bound's own confidence where it differs from the value's)."""
     c = profile.constants.get(key)
     if c is None:
         return "-"
     v = f"{c.value / scale:.3g}" if scale != 1 else f"{int(c.value):,}"
     rng = f" [{c.low / scale:.4g}-{c.high / scale:.4g}]" if c.uncertain else ""
-    return f"{v}{rng} ({c.confidence})"
+    own = [f"{w} {b[1]}" for w, b in zip(("low", "high"), c.bounds) if b[1] != c.confidence]
+    if len(own) == 2 and c.bounds[0][1] == c.bounds[1][1]:
+        own = [f"range {c.bounds[0][1]}"]
+    return f"{v}{rng} ({'; '.join([c.confidence] + own)})"
+
+
+def _bounds(profile) -> list[str]:
+    """One line per range bound: the constant, the bound and where it comes from (or why it was assumed)."""
+    out = []
+    for k, c in profile.constants.items():
+        if not c.bounds:
+            continue
+        f = c.value / c.raw if c.raw else 1.0
+        for w, (src, conf), x in zip(("low", "high"), c.bounds, (c.low, c.high)):
+            out.append(f"  {profile.name} {k} {w} {x / f:.4g} {c.unit} ({conf}): {src}")
+    return out
 
 
 def _timing(profile) -> str:
@@ -39,5 +60,11 @@ def run(args) -> int:
     rows = [[p.name, p.kind] + [_cell(p, *kf) for kf in KEY_FIGURES] for p in profiles]
     print(table(headers + ["timing"], [r + [_timing(p)] for r, p in zip(rows, profiles)], align="ll"))
     print("\nconfidence: measured | simulated (pre-silicon) | derived | vendor | assumed; "
-          "[low-high] = range used for the estimate's low/high figures; `--json` lists every source.")
+          "[low-high] = range used for the estimate's low/high figures, each bound with its own source and "
+          "confidence (shown where it differs from the value's); `--json` lists every source.")
+    if args.profile:
+        print("\nrange bounds (source, or why the bound was assumed):")
+        print("\n".join(line for p in profiles for line in _bounds(p)) or "  (no uncertain constants)")
+    else:
+        print("`snnc profiles --profile NAME` lists the source of every range bound.")
     return 0

@@ -37,6 +37,7 @@ class Constant:
     source: str
     confidence: str
     note: str = ""
+    bounds: tuple = ()            # ((low source, low confidence), (high source, high confidence)) with a range
 
     def at(self, which: str = "nominal") -> float:
         return {"low": self.low, "nominal": self.value, "high": self.high}[which]
@@ -96,7 +97,10 @@ class Profile:
                 "notes": self.notes,
                 "constants": {k: {"value": c.raw, "unit": c.unit, "si": c.value, "low_si": c.low,
                                   "high_si": c.high, "source": c.source, "confidence": c.confidence,
-                                  **({"note": c.note} if c.note else {})}
+                                  **({"note": c.note} if c.note else {}),
+                                  **({"range_sources": {w: {"source": b[0], "confidence": b[1]}
+                                                        for w, b in zip(("low", "high"), c.bounds)}}
+                                     if c.bounds else {})}
                               for k, c in self.constants.items()}}
 
 
@@ -134,6 +138,7 @@ def _constant(path: Path, key: str, d) -> Constant:
         if not isinstance(d.get(f, ""), str) or (f == "source" and not d[f].strip()):
             raise _err(path, key, f"{f} must be a non-empty string")
     low = high = value
+    bounds = ()
     if "range" in d:
         r = d["range"]
         if not isinstance(r, list) or len(r) != 2:
@@ -141,9 +146,27 @@ def _constant(path: Path, key: str, d) -> Constant:
         low, high = (_number(path, key, x, "range bound") for x in r)
         if not low <= value <= high:
             raise _err(path, key, f"range [{low}, {high}] does not contain the value {value}")
+        bounds = _bounds(path, key, d)
+    elif set(d) & set(schema.BOUND_FIELDS):
+        raise _err(path, key, f"{sorted(set(d) & set(schema.BOUND_FIELDS))} need a range")
     f = units[d["unit"]]
     return Constant(key, value * f, low * f, high * f, d["unit"], value, d["source"], d["confidence"],
-                    d.get("note", ""))
+                    d.get("note", ""), bounds)
+
+
+def _bounds(path: Path, key: str, d: dict) -> tuple:
+    """Each range bound's own source and confidence (an assumed bound's source says why it was chosen)."""
+    out = []
+    for w in ("low", "high"):
+        src, conf = d.get(f"{w}_source"), d.get(f"{w}_confidence")
+        if not isinstance(src, str) or not src.strip():
+            raise _err(path, key, f"range bound {w}: missing field '{w}_source' (where the {w} bound comes from, "
+                                  "or why it was assumed)")
+        if conf not in schema.CONFIDENCE:
+            raise _err(path, key, f"range bound {w}: bad or missing '{w}_confidence' {conf!r}; use one of "
+                                  f"{list(schema.CONFIDENCE)}")
+        out.append((src, conf))
+    return tuple(out)
 
 
 def _constants(path: Path, doc: dict) -> dict:

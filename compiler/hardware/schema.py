@@ -14,6 +14,10 @@ A profile is a TOML file::
     source = "Davies et al., IEEE Micro 38(1) 2018, Table 2"
     confidence = "simulated"      # measured | simulated | derived | vendor | assumed
     note = "..."                  # optional: the reasoning behind a derived/assumed value
+    low_source = "the value: Davies 2018 Table 2 minimum at 0.75 V"    # with a range: where each
+    low_confidence = "simulated"                                      # bound comes from, or for an
+    high_source = "assumed: ~V^2 scaling to a nominal supply voltage"  # assumed bound why it was
+    high_confidence = "assumed"                                       # chosen
 
 Every constant is converted to SI (J, s, W, bit, count) on load.
 """
@@ -66,4 +70,5 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 TOP_LEVEL = {"name": str, "kind": str, "description": str, "notes": str}
 SECTIONS = ("energy", "timing", "power", "limits")
-CONSTANT_FIELDS = {"value", "unit", "range", "source", "confidence", "note"}
+BOUND_FIELDS = ("low_source", "low_confidence", "high_source", "high_confidence")   # required with a range
+CONSTANT_FIELDS = {"value", "unit", "range", "source", "confidence", "note", *BOUND_FIELDS}

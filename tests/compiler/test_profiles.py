@@ -122,3 +122,73 @@ def test_cli_profiles_table_and_json(capsys, tmp_path):
     bad = _write(tmp_path, _loihi_text().replace('unit = "pJ"', 'unit = "kcal"', 1))
     assert main(["profiles", "--profile", str(bad)]) == 8
     assert "energy.e_sop" in capsys.readouterr().err
+
+
+# ---- range bounds carry their own source and confidence -----------------------------------------
+
+def test_every_range_bound_has_a_source_and_a_confidence():
+    for p in list_profiles():
+        for k, c in p.constants.items():
+            assert bool(c.bounds) == c.uncertain, (p.name, k)
+            for (src, conf), w in zip(c.bounds, ("low", "high")):
+                assert src.strip() and conf in ("measured", "simulated", "derived", "vendor", "assumed")
+                if conf == "assumed":   # an assumed bound says why (or points at the bound it copies)
+                    assert src.startswith(("assumed:", "equal to")), (p.name, k, w, src)
+    e_sop = load_profile("loihi").constants["energy.e_sop"]
+    assert e_sop.bounds[0][1] == "simulated" and e_sop.bounds[1][1] == "assumed"
+    assert "0.75 V" in e_sop.bounds[0][0] and "voltage" in e_sop.bounds[1][0]
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda t: t.replace('high_source = "Davies et al. 2018, Table 2: active neuron update 8.4 ns"\n', ""),
+     "missing field 'high_source'"),
+    (lambda t: t.replace('low_confidence = "simulated"', 'low_confidence = "hearsay"', 1), "bad or missing 'low_confidence'"),
+    (lambda t: t.replace("range = [5.3, 8.4]\n", ""), "need a range"),
+])
+def test_range_bound_fields_are_validated(tmp_path, edit, words):
+    path = _write(tmp_path, edit(_loihi_text()))
+    with pytest.raises(HardwareError) as e:
+        load_profile(str(path))
+    assert str(path) in str(e.value) and words in str(e.value)
+
+
+def test_cli_profiles_show_bound_sources(capsys):
+    assert main(["profiles"]) == 0
+    assert "23.6 [23.6-35] (simulated; high assumed)" in capsys.readouterr().out
+    assert main(["profiles", "--profile", "loihi"]) == 0
+    out = capsys.readouterr().out
+    assert "loihi energy.e_sop high 35 pJ (assumed): assumed:" in out
+    assert "loihi timing.t_sync low 113 ns (simulated): Davies et al. 2018" in out
+    assert main(["profiles", "--json"]) == 0
+    c = {p["name"]: p for p in json.loads(capsys.readouterr().out)["profiles"]}["truenorth"]["constants"]
+    assert c["power.p_static_chip"]["range_sources"]["high"]["confidence"] == "measured"
+
+
+def test_loihi_profile_reproduces_davies_2018_table_2_in_closed_form():
+    """A hand-made record on one Loihi core, charged with the per-operation figures of Davies et al. 2018,
+    Table 2 as hardware.md lists them (23.6 pJ per synaptic op, neuron update 81 pJ active / 52 pJ
+    inactive; 3.5 ns per synaptic op, 8.4 / 5.3 ns per neuron update, barrier 113-465 ns over 1-32 tiles):
+
+        E_dyn   = sum_t [23.6 pJ S_t + 81 pJ A_t + 52 pJ (N - A_t)]
+        latency = sum_t [S_t x 3.5 ns + N_core x t_nu + t_sync]   (the busiest core)
+    """
+    from snnc.compiler.analysis.activity import Activity, LayerActivity
+    from snnc.compiler.analysis.energy import latency, snn_dynamic
+    from snnc.compiler.analysis.resources import map_graph
+    from snnc.compiler.ir import Graph, IFNeuron, Input, Linear
+    import numpy as np
+    g = Graph.build([("x", Input((16,)), []), ("fc", Linear(np.ones((1000, 16), np.float32), None), ["x"]),
+                     ("n", IFNeuron(np.ones(1000, np.float32), np.full(1000, .5, np.float32)), ["fc"]),
+                     ("out", Linear(np.ones((1, 1000), np.float32), None), ["n"])], ["out"])
+    prof = load_profile("loihi")
+    m = map_graph(g, prof)
+    assert m.layer("n").cores == 1 and m.layer("out").cores == 1
+    spikes = [250.0, 500.0, 0.0]             # each spike drives the one readout synapse
+    act = Activity(T=3, samples=1, source="hand-made", layers=[LayerActivity("n", 1000, spikes, spikes)],
+                   first_layer_macs=0, output_neurons=1)
+    pj, ns = 1e-12, 1e-9
+    e = sum(23.6 * s + 81 * s + 52 * (1000 - s) + 52 * 1 for s in spikes) * pj
+    assert snn_dynamic(act, prof)["dynamic"] == pytest.approx(e, rel=1e-12)
+    for which, t_nu, t_sync in (("low", 5.3, 113), ("nominal", 8.4, 290), ("high", 8.4, 465)):
+        steps = [max(1000 * t_nu, s * 3.5 + 1 * t_nu) + t_sync for s in spikes]    # layer n vs the readout core
+        assert latency(act, prof, m, which) == pytest.approx(sum(steps) * ns, rel=1e-12), which
