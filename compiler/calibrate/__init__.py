@@ -15,6 +15,7 @@ from snnc.compiler.calibrate.data import calibration_inputs
 from snnc.compiler.calibrate.loop import calibrate_thresholds, default_schedule, with_thresholds
 from snnc.compiler.calibrate.methods import METHODS, PERCENTILE_METHODS
 from snnc.compiler.calibrate.stats import layer_statistics
+from snnc.compiler.errors import CalibrationError
 from snnc.compiler.ir import Graph
 from snnc.compiler.passes.base import PassResult
 

@@ -135,3 +135,50 @@ def test_readme_supported_op_table_is_current():
     assert section == supported_ops_markdown(), \
         "README's supported-op table is stale; regenerate it with: python -c \"import snnc.frontends.onnx " \
         "as o; print(o.supported_ops_markdown())\""
+
+
+def _pad(name, src, out, mode="reflect"):
+    """A Pad of zero width: shape-preserving, so later nodes still convert in lenient mode."""
+    return helper.make_node("Pad", [src, f"{name}_pads"], [out], name=name, mode=mode)
+
+
+ZERO_PADS = {"pad_pads": np.zeros(8, np.int64)}
+
+
+@pytest.mark.parametrize("with_scan_problem", [False, True])
+def test_conversion_time_problems_join_the_one_error(with_scan_problem):
+    """Attribute variants (Pad mode reflect) and run-time operands (x * x) surface only during conversion;
+    strict loading lists them with the scan's problems in one error, the same list inspect shows."""
+    nodes = [helper.make_node("Mul", ["x", "x"], ["sq"], name="sq"), _pad("pad", "sq", "p")]
+    nodes += [helper.make_node("Sigmoid", ["p"], ["s"], name="sig")] if with_scan_problem else []
+    nodes += [helper.make_node("Relu", [nodes[-1].output[0]], ["y"], name="r")]
+    m = model(nodes, ZERO_PADS)
+    with pytest.raises(UnsupportedModelError) as e:
+        load_onnx(m)
+    msg = str(e.value)
+    expected = ["sig", "sq", "pad"] if with_scan_problem else ["sq", "pad"]
+    assert f"{len(expected)} unsupported node(s)" in msg
+    assert "'sq' (Mul)" in msg and "'pad' (Pad)" in msg and "mode reflect" in msg
+    from snnc.frontends.onnx.convert import convert_all
+    from snnc.frontends.onnx.loader import input_shapes, read_model
+    proto, source = read_model(m)
+    _, problems = convert_all(proto, input_shapes(proto), source)
+    assert [p["node"] for p in problems] == expected
+    assert msg.count("\n  - ") == len(problems)
+
+
+def test_single_conversion_problem_keeps_its_message():
+    with pytest.raises(UnsupportedModelError, match=r"^node 'pad' \(Pad\) pads .* in mode edge"):
+        load_onnx(model([_pad("pad", "x", "y", mode="edge")], ZERO_PADS))
+
+
+def test_source_notes_reach_the_graph():
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="r"), helper.make_node("Softmax", ["r"], ["y"], name="sm")]
+    g = load_onnx(model(nodes, opset=10))
+    assert "opset 10 is outside the tested range 11-21" in g.meta["notes"]
+    assert any("Softmax node 'sm' at the output was dropped" in n for n in g.meta["notes"])
+
+
+def test_directory_is_named_as_such(tmp_path):
+    with pytest.raises(ModelLoadError, match="is a directory, not an ONNX file"):
+        load_onnx(tmp_path)

@@ -91,6 +91,7 @@ def _dynamic(tmp_path):
 
 @pytest.mark.parametrize("make,code,words", [
     (lambda t: str(t / "missing.onnx"), 3, "no such file"),
+    (lambda t: str(t), 3, "is a directory, not an ONNX file"),
     (_not_onnx, 3, "not an ONNX model"),
     (_truncated, 3, "truncated"),
     (_empty, 3, "empty graph"),
@@ -128,3 +129,34 @@ def test_shape_changing_unsupported_op_stops_its_branch(tmp_path, capsys):
     assert [n["op"] for n in rep["nodes"]] == ["Input", "ReLU"]
     assert [p["node"] for p in rep["unsupported"]] == ["s2d"]
     assert any("1 node(s)" in n for n in rep["notes"])
+
+
+def test_notes_listed_including_the_sources(tmp_path, capsys):
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="r"), helper.make_node("Softmax", ["r"], ["y"], name="sm")]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4, 4])
+    m = helper.make_model(helper.make_graph(nodes, "t", [x], [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]),
+                          opset_imports=[helper.make_opsetid("", 10)])
+    m.ir_version = 8
+    onnx.save(onnx.shape_inference.infer_shapes(m), tmp_path / "old.onnx")
+    assert main(["inspect", str(tmp_path / "old.onnx")]) == 0
+    out = capsys.readouterr().out
+    assert "note: opset 10 is outside the tested range 11-21" in out and "note: Softmax node 'sm'" in out
+    assert main(["inspect", str(tmp_path / "old.onnx"), "--json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert notes[0] == "opset 10 is outside the tested range 11-21" and "Softmax node 'sm'" in notes[1]
+
+
+def test_inspect_lists_what_compile_reports(tmp_path, capsys):
+    """Scan problems and conversion-time ones (Pad mode reflect): inspect's list = compile's one error."""
+    nodes = [helper.make_node("Pad", ["x", "pads"], ["p"], name="pad", mode="reflect"),
+             helper.make_node("Sigmoid", ["p"], ["s"], name="sig"),
+             helper.make_node("Relu", ["s"], ["y"], name="r")]
+    path = save(tmp_path, nodes, {"pads": np.zeros(8, np.int64)})
+    assert main(["inspect", path, "--json"]) == 4
+    listed = [p["node"] for p in json.loads(capsys.readouterr().out)["unsupported"]]
+    assert listed == ["sig", "pad"]
+    np.save(tmp_path / "x.npy", np.zeros((2, 3, 8, 8), np.float32))
+    assert main(["compile", path, "--calib", str(tmp_path / "x.npy"), "-o", str(tmp_path / "m.snnc")]) == 4
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "2 unsupported node(s)" in err
+    assert "'sig'" in err and "'pad' (Pad)" in err

@@ -1,0 +1,93 @@
+"""Layering (docs/architecture.md): ``snnc.compiler`` imports neither ``snnc.frontends`` nor ``snnc.runtime``
+(its CLI excepted), and the ONNX compile path loads neither torch nor lava."""
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+COMPILER = Path(__file__).resolve().parents[2] / "compiler"
+FORBIDDEN = ("snnc.frontends", "snnc.runtime")
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(COMPILER.parent).with_suffix("")
+    parts = ["snnc", *rel.parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    """(line, absolute module) of every import in ``path``: top-level, lazy (inside functions), relative,
+    and ``importlib.import_module("...")`` / ``__import__("...")`` with a literal name."""
+    tree = ast.parse(path.read_text(), str(path))
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rsplit(".", 1)[0]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            found += [(node.lineno, f"{base}.{a.name}" if base else a.name) for a in node.names]
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str):
+            fn = node.func
+            name = fn.attr if isinstance(fn, ast.Attribute) else getattr(fn, "id", "")
+            if name in ("import_module", "__import__"):
+                found.append((node.lineno, node.args[0].value))
+    return found
+
+
+def test_scanner_sees_lazy_relative_and_dynamic_imports(tmp_path, monkeypatch):
+    fake = tmp_path / "compiler" / "passes" / "x.py"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("def f():\n    from snnc.runtime import numpy_sim\n    from ...frontends import onnx\n"
+                    "    import importlib\n    importlib.import_module('snnc.frontends.torch')\n")
+    monkeypatch.setattr(sys.modules[__name__], "COMPILER", tmp_path / "compiler")
+    names = [m for _, m in imports(fake)]
+    assert "snnc.runtime.numpy_sim" in names and "snnc.frontends.onnx" in names
+    assert "snnc.frontends.torch" in names
+
+
+def test_compiler_imports_no_frontend_or_runtime():
+    files = [p for p in COMPILER.rglob("*.py") if "cli" not in p.relative_to(COMPILER).parts[:1]]
+    assert len(files) > 40  # the scan really walks the package
+    bad = [f"{p.relative_to(COMPILER.parent)}:{line} imports {m}" for p in files for line, m in imports(p)
+           if m.startswith(FORBIDDEN)]
+    assert not bad, "compiler/ must not import frontends or runtime (docs/architecture.md):\n" + "\n".join(bad)
+
+
+PROBE = """
+import json, sys
+from snnc.compiler.cli import main
+rc = main(sys.argv[1:])
+heavy = {name: any(m == name or m.startswith(name + ".") for m in sys.modules) for name in ("torch", "lava")}
+print("PROBE " + json.dumps({"rc": rc, **heavy}))
+"""
+
+
+def _probe(args, cwd) -> tuple[dict, str]:
+    res = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    line = next(l for l in res.stdout.splitlines() if l.startswith("PROBE "))
+    return json.loads(line[6:]), res.stderr
+
+
+def test_inspect_and_compile_of_an_onnx_model_load_neither_torch_nor_lava(tmp_path):
+    from snnc.compiler.data import example_model_path
+    model = str(example_model_path())
+    # raw 0-255 pixel values as float: compiles, with the CLI's "warning: ..." about normalisation
+    x = np.random.default_rng(0).integers(0, 256, (8, 1, 28, 28)).astype(np.float32)
+    np.save(tmp_path / "calib.npy", x)
+    rep, _ = _probe(["inspect", model], tmp_path)
+    assert rep == {"rc": 0, "torch": False, "lava": False}
+    rep, err = _probe(["compile", model, "--calib", "calib.npy", "--iters", "1", "-o", "m.snnc"], tmp_path)
+    assert rep == {"rc": 0, "torch": False, "lava": False}
+    assert (tmp_path / "m.snnc").is_file()
+    assert "warning: calib.npy: calibration inputs are whole numbers up to 255" in err
+    assert "--normalize" in err
