@@ -98,6 +98,7 @@ def _report(s: dict, args) -> str:
                     f"custom processes run on the host CPU")
         if li["numerics"].get("format") == "fixed_pt":
             text.append(_fixed_table(li))
+        text += [f"warning: {w}" for w in li["numerics"].get("warnings", [])]
     if "baseline" in s:
         b = s["baseline"]
         rows = [[c["T"], _pct(r["accuracy"]), _pct(c["accuracy_change"]) if c["accuracy_change"] is not None

@@ -16,7 +16,9 @@ Lava's fixed-point Conv ignores ``weight_exp``, so no weight exponent is ever
 used on a synapse: the exponent lives in vth / v_init / bias instead (the same
 ratio, exactly). Dense truncates mixed-sign 8-bit weights to even values, so
 it receives ``W_q << (9 - b)`` with ``weight_exp = -(9 - b)``, which is exact.
-Every clip is counted in ``report()``.
+Every clip is counted in ``report()``, which also gives the static worst case of the
+24-bit synaptic sums per layer (``overflow``) and a warning naming each layer that
+may wrap.
 """
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ import numpy as np
 
 from snnc.compiler.errors import HardwareError
 from snnc.compiler.ir import Graph
-from snnc.runtime.lava.graphwalk import SYNAPSES, current_sinks
+from snnc.runtime.lava.graphwalk import SYNAPSES, current_sinks, host_prefix
+from snnc.runtime.lava.overflow import worst_cases
 
 VTH_MAX = 2 ** 17 - 1
 V_MAX = 2 ** 23 - 1
@@ -76,7 +79,12 @@ class FixedPoint:
     fixed = True
 
     def __post_init__(self):
+        if not 2 <= self.weight_bits <= 9:
+            raise HardwareError(f"{self.weight_bits}-bit weights: Lava's fixed-point Dense keeps at most 9-bit "
+                                f"signed weights (2..9 bits)")
         self.sinks = current_sinks(self.graph)
+        self.host = host_prefix(self.graph)
+        self.neuron_layers = {n.name for n in self.graph if n.type == "IFNeuron"}
         wmax: dict[str, float] = {}
         for n in self.graph:
             if n.type in SYNAPSES and n.name in self.sinks:
@@ -94,11 +102,14 @@ class FixedPoint:
         return self.exps[sink]
 
     def weights(self, node) -> np.ndarray:
-        sink = self.sinks[node.name]
+        q, clipped = self._quantise(node)
+        self.stats[self.sinks[node.name]]["weights_clipped"] += clipped
+        return q
+
+    def _quantise(self, node) -> tuple[np.ndarray, int]:
         lim = 2 ** (self.weight_bits - 1)
-        q = np.round(np.asarray(_weight(node), np.float64) * 2.0 ** self._k(sink))
-        self.stats[sink]["weights_clipped"] += int(np.count_nonzero((q < -lim) | (q > lim - 1)))
-        return np.clip(q, -lim, lim - 1).astype(np.int64)
+        q = np.round(np.asarray(_weight(node), np.float64) * 2.0 ** self._k(self.sinks[node.name]))
+        return np.clip(q, -lim, lim - 1).astype(np.int64), int(np.count_nonzero((q < -lim) | (q > lim - 1)))
 
     def dense_args(self, w) -> dict:
         shift = 9 - self.weight_bits
@@ -138,4 +149,9 @@ class FixedPoint:
         return np.asarray(trace, np.float64) / 2.0 ** (self._k(sink) + 6)
 
     def report(self) -> dict:
-        return {"format": "fixed_pt", "weight_bits": self.weight_bits, "layers": self.stats}
+        """Exponents and clip counts per layer, and the static 24-bit worst case (``overflow``)."""
+        syn = [(n, self._quantise(n)[0], 1) for n in self.graph
+               if n.type in SYNAPSES and n.name in self.sinks and n.name not in self.host]
+        overflow, warnings = worst_cases(self, syn, stock=False)
+        return {"format": "fixed_pt", "weight_bits": self.weight_bits, "layers": self.stats,
+                "overflow": overflow, "warnings": warnings}

@@ -4,18 +4,19 @@ Steps all samples at once, node by node per step, with the numbers the Lava
 processes use (``numerics``): in fixed point every value is an integer --
 Conv sums wrap to signed 24 bits like Lava's fixed Conv, v saturates to
 +-(2**23 - 1), a_in enters v << 6, vth is used << 6, biases are added by the
-integrating layer every step. It shares only the quantised parameters with the
+integrating layer every step; every 24-bit wrap is counted (``wrapped``).
+Synapses are computed in float64 / int64 (exact), not with the float32 ANN
+executor. It shares only the quantised parameters with the
 Lava path, not its code, so a lowering, layout or timing bug shows up as a
 difference. Used to test the Lava fixed_pt run bit for bit. ``stock=True``:
 Lava's LIF semantics instead (v(0) = 0, v > vth, reset to zero, u wraps at 24 bits).
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from snnc.compiler.execute import apply, run as ann_run
+from snnc.compiler.execute.kernels import windows
 from snnc.compiler.ir import Graph
 from snnc.runtime.lava.fuse import fuse_avgpools
 from snnc.runtime.lava.graphwalk import current_sinks, host_frontier, host_prefix
@@ -26,6 +27,23 @@ V_MAX = 2 ** 23 - 1
 
 def _wrap24(a):
     return (a + 2 ** 23) % 2 ** 24 - 2 ** 23
+
+
+def conv64(op, w, x):
+    """Cross-correlation of (N, C, H, W) with w (O, C/g, kh, kw) in int64 (integers) or float64, exactly."""
+    x = np.asarray(x)
+    dtype = np.int64 if np.issubdtype(np.asarray(w).dtype, np.integer) and np.issubdtype(x.dtype, np.integer) \
+        else np.float64
+    pt, pl, pb, pr = op.padding
+    xp = np.ascontiguousarray(np.pad(x.astype(dtype), ((0, 0), (0, 0), (pt, pb), (pl, pr))))
+    o, ig, kh, kw = w.shape
+    oh, ow = op.infer([x.shape[1:]])[1:]
+    win = windows(xp, (kh, kw), op.stride, op.dilation, (oh, ow))        # N, C, oh, ow, kh, kw
+    g = op.groups
+    cols = win.reshape(len(x), g, ig, oh * ow, kh, kw).transpose(0, 1, 3, 2, 4, 5).reshape(len(x), g, oh * ow, -1)
+    wg = np.asarray(w, dtype).reshape(g, o // g, ig * kh * kw)
+    y = np.matmul(cols, wg.transpose(0, 2, 1)[None])                     # N, g, oh*ow, O/g
+    return y.transpose(0, 1, 3, 2).reshape(len(x), o, oh, ow)
 
 
 def _full(node, bias):
@@ -50,8 +68,10 @@ class Reference:
                 self.params[n.name] = self.num.neuron(n)
 
     def run(self, x: np.ndarray, T: int):
-        """Returns (trace (n, T, *out) in IR units, {layer: spikes (T,)}, {layer: saturation count})."""
+        """Returns (trace (n, T, *out) in IR units, {layer: spikes (T,)}, {layer: saturation count});
+        ``self.wrapped`` then holds {layer: elements wrapped at 24 bits} (fixed point)."""
         g, num = self.g, self.num
+        self.wrapped = {k: 0 for k in dict.fromkeys(self.sinks.values())}
         on_host = host_prefix(g)
         frontier = host_frontier(g, on_host)
         vals = ann_run(g, np.asarray(x, np.float32), keep=frontier)
@@ -81,9 +101,13 @@ class Reference:
     def _Conv2d(self, n, ins, state, t, spikes, sat):
         (x, _), = ins
         w = self.params[n.name]
-        y = apply(replace(n.op, weight=np.asarray(w, np.float32), bias=None), np.asarray(x, np.float32))
-        y = _wrap24(np.round(y).astype(np.int64)) if self.num.fixed else y.astype(np.float64)
-        return y, _full(n, n.op.bias)
+        y = conv64(n.op, w, x)
+        return (self._wrap(n, y) if self.num.fixed else y), _full(n, n.op.bias)
+
+    def _wrap(self, n, y):
+        """Lava's fixed Conv output: signed 24-bit wrap; every wrapped element is counted per layer."""
+        self.wrapped[self.sinks[n.name]] += int(np.count_nonzero((y < -2 ** 23) | (y >= 2 ** 23)))
+        return _wrap24(y)
 
     def _Linear(self, n, ins, state, t, spikes, sat):
         (x, _), = ins
@@ -93,7 +117,10 @@ class Reference:
     def _ChannelAffine(self, n, ins, state, t, spikes, sat):
         (x, _), = ins
         w = np.broadcast_to(self.params[n.name], (n.shape[0],))
-        return x * w.reshape((-1,) + (1,) * (len(n.shape) - 1)), _full(n, np.broadcast_to(n.op.shift, (n.shape[0],)))
+        y = x * w.reshape((-1,) + (1,) * (len(n.shape) - 1))
+        if self.num.fixed and len(n.shape) == 3:  # lowered as a depthwise 1x1 Lava Conv
+            y = self._wrap(n, y)
+        return y, _full(n, np.broadcast_to(n.op.shift, (n.shape[0],)))
 
     def _IFNeuron(self, n, ins, state, t, spikes, sat):
         (a, bias), = ins
@@ -104,7 +131,9 @@ class Reference:
         v = np.broadcast_to(0 if self.stock else v0, a.shape).copy() if t == 0 else state[n.name]
         if self.num.fixed:
             u = np.asarray(a, np.int64) << 6
-            u = np.where(u > 2 ** 23, u - 2 ** 24, np.where(u <= -2 ** 23, u + 2 ** 24, u)) if self.stock else u
+            if self.stock:  # Lava's LIF wraps u (not v) at 24 bits
+                self.wrapped[n.name] += int(np.count_nonzero((u > 2 ** 23) | (u <= -2 ** 23)))
+                u = np.where(u > 2 ** 23, u - 2 ** 24, np.where(u <= -2 ** 23, u + 2 ** 24, u))
             v = v + u + b
             sat[n.name] += int(np.count_nonzero(np.abs(v) > V_MAX))
             v, vth = np.clip(v, -V_MAX, V_MAX), vth << 6
