@@ -14,6 +14,10 @@ For every torchvision classification model:
   function the SNN converges to) separates conversion error from clipping:
   ``cos_clip`` = cos(clip-ANN, ANN) (threshold / clipping error),
   ``cos_snn_clip`` = cos(SNN T=256, clip-ANN) (spiking conversion error).
+  ``cos_ideal`` = cos(ideal rate-quantised clip-ANN, ANN) at T=256: every
+  neuron's output rounded to the T levels an IF neuron reaches on a constant
+  input (``rate_quantise_hook``), how sensitive the network itself is to a 1/T
+  resolution; ``cos_ideal_clip`` the same against the clip-ANN (JSON only).
   ``top1`` is the fraction of images whose SNN argmax equals the ANN argmax,
   ``cos_inputs`` the mean cosine between the ANN logits of different images
   (what a constant output would score: the cosine is informative only well above it).
@@ -21,8 +25,9 @@ For every torchvision classification model:
 Inputs are N(0, 1) images (what normalised images look like to a network).
 Writes ``docs/model_zoo.md`` after every model (and ``--json`` rows); runs for
 a long time on 2 cores: ``nohup python benchmarks/zoo_coverage.py > zoo.log 2>&1 &``.
-``--models resnet18,vgg11`` restricts the run; ``--resume`` reuses the rows of
-an earlier ``--json`` file.
+``--models resnet18,vgg11`` restricts the run, ``--size 32,64,128`` measures
+every model at each input size (one row each); ``--resume`` reuses the rows of
+an earlier ``--json`` file. Write anywhere but the docs with ``--out``.
 """
 from __future__ import annotations
 
@@ -94,15 +99,40 @@ def input_cosine(ann: np.ndarray) -> float:
     return float((g.sum() - np.trace(g)) / (n * (n - 1)))
 
 
-def measure(name: str, args) -> dict:
-    """Compile and simulate one ReLU-family model; the table row."""
+def rate_quantise_hook(graph, T: int):
+    """``run(graph, x, hook=...)`` hook: each IF neuron's clip-ANN output on T rate levels.
+
+    An IF neuron (reset by subtraction, v(0) = v_init) driven by a constant
+    current a in [0, theta] fires n = floor((T a + v_init) / theta) times in T
+    steps (0 <= n <= T), so its rate output is theta * n / T. Applied to every
+    neuron this is the SNN with ideal, transient-free inputs: the error it
+    leaves is the network's own sensitivity to the 1/T resolution.
+    """
+    from snnc.compiler.ir import IFNeuron
+
+    params = {n.name: (n.op.threshold, n.op.v_init) for n in graph.of_type(IFNeuron)}
+
+    def per_channel(p, ndim):
+        p = np.asarray(p, np.float32)
+        return p.reshape((1, -1) + (1,) * (ndim - 2)) if p.ndim else p
+
+    def hook(name, a):
+        if name not in params:
+            return None
+        theta, v0 = (per_channel(p, a.ndim) for p in params[name])
+        n = np.clip(np.floor((T * a + v0) / np.maximum(theta, 1e-30)), 0, T)
+        return (theta * n / T).astype(a.dtype)
+    return hook
+
+
+def measure(name: str, args, size: int) -> dict:
+    """Compile and simulate one ReLU-family model at one input size; the table row."""
     import torch
     import snnc
     from snnc.compiler.execute import run
     from snnc.compiler.ir import IFNeuron
     from snnc.frontends.torch import calibrate_bn_stats
 
-    size = args.size or SIZE.get(name, DEFAULT_SIZE)
     rng = np.random.default_rng(0)
     torch.manual_seed(0)
     calib = rng.standard_normal((args.calib, 3, size, size)).astype(np.float32)
@@ -115,6 +145,7 @@ def measure(name: str, args) -> dict:
     art = snnc.compile(graph, calib=calib, method=args.method, iters=args.iters, batch_size=args.batch,
                        percentile=args.percentile)
     clip = run(art.snn, x)[art.snn.outputs[0]]
+    ideal = run(art.snn, x, hook=rate_quantise_hook(art.snn, T_COS))[art.snn.outputs[0]]
     res = snnc.simulate(art, x, T=(T_SOP, T_COS), batch_size=args.eval, show_progress=False)
     sop = sum(sum(layer.sop_per_step[:T_SOP]) for layer in res.activity.layers)
     return {"model": name, "status": "ok", "input": f"3x{size}x{size}", "ops": len(graph) - len(graph.inputs),
@@ -122,20 +153,34 @@ def measure(name: str, args) -> dict:
             "sop_T64": float(sop), "cos_T256": cosine(res.logits[T_COS], ann),
             "cos_T64": cosine(res.logits[T_SOP], ann), "cos_clip": cosine(clip, ann),
             "cos_snn_clip": cosine(res.logits[T_COS], clip), "cos_inputs": input_cosine(ann),
+            "cos_ideal": cosine(ideal, ann), "cos_ideal_clip": cosine(ideal, clip),
             "top1": float(np.mean(res.logits[T_COS].argmax(1) == ann.argmax(1))),
             "seconds": round(time.time() - t0, 1)}
 
 
-def row_for(name: str, args) -> dict:
+def sizes_for(name: str, args) -> list[int]:
+    return args.size or [SIZE.get(name, DEFAULT_SIZE)]
+
+
+def rows_for(name: str, args, done: dict) -> list[dict]:
+    """The model's rows: one "unsupported" row, or one measured (or resumed) row per input size."""
     from snnc.compiler.errors import SnncError
     reason = unsupported_reason(name)
     if reason:
-        return {"model": name, "status": "unsupported", "reason": reason}
-    try:
-        return measure(name, args)
-    except SnncError as e:
-        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
-        return {"model": name, "status": "failed", "reason": f"{type(e).__name__}: {' '.join(lines[:2])}"}
+        return [{"model": name, "status": "unsupported", "reason": reason}]
+    rows = []
+    for size in sizes_for(name, args):
+        key = (name, f"3x{size}x{size}")
+        if key in done:
+            rows.append(done[key])
+            continue
+        try:
+            rows.append(measure(name, args, size))
+        except SnncError as e:
+            lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+            rows.append({"model": name, "status": "failed", "input": key[1],
+                         "reason": f"{type(e).__name__}: {' '.join(lines[:2])}"})
+    return rows
 
 
 def _f(v, fmt):
@@ -163,7 +208,10 @@ COLUMNS = (
     "measure on 2-4 images); *clip/ANN* the cosine of the compiled graph evaluated as an ANN "
     "(clip(z, 0, theta) neurons: the limit of the SNN as T grows) with the ANN logits: the threshold "
     f"(clipping) error; *SNN/clip* the cosine of the SNN readout at T={T_COS} with the clip-ANN: the "
-    "spiking conversion error; *inputs* the mean cosine between the ANN logits of different images, "
+    f"spiking conversion error; *ideal T={T_COS}* the cosine with the ANN logits of the clip-ANN with "
+    f"every neuron's output rounded to the {T_COS} rate levels an IF neuron reaches on a constant input "
+    "(theta * floor((T a + v_init) / theta) / T, clipped to [0, theta]): the SNN without transients, "
+    "how sensitive the network itself is to a 1/T resolution; *inputs* the mean cosine between the ANN logits of different images, "
     "what an input-independent output would score (cosine is informative only well above it)."
 )
 
@@ -172,19 +220,20 @@ def _ok_row(r: dict, label: str, other: dict) -> str:
     cells = [r["model"], "ok", r["input"], str(r["ops"]), f"{r['macs'] / 1e6:.1f} M", f"{r['neurons']:,}",
              f"{r['sop_T64'] / 1e6:.1f} M", _f(r["cos_T64"], ".4f"), _f(r["cos_T256"], ".4f"),
              _f(r.get("top1"), ".2f"), _f(r["cos_clip"], ".4f"), _f(r.get("cos_snn_clip"), ".4f"),
-             _f(r.get("cos_inputs"), ".2f"), str(r["seconds"])]
+             _f(r.get("cos_ideal"), ".4f"), _f(r.get("cos_inputs"), ".2f"), str(r["seconds"])]
     if label:
         cells.append(_f(other.get(r["model"], {}).get("cos_T256"), ".4f"))
     return "| " + " | ".join(cells) + " |"
 
 
 def markdown(rows: list[dict], args, argv: list[str], compare: tuple = ("", {})) -> str:
-    ok = [r for r in rows if r["status"] == "ok"]
-    good = [r for r in ok if r["cos_T256"] >= 0.99]
+    models = {r["model"] for r in rows}  # several rows per model with --size 32,64,...
+    ok = {r["model"] for r in rows if r["status"] == "ok"}
+    good = {r["model"] for r in rows if r["status"] == "ok" and r["cos_T256"] >= 0.99}
     label, other = compare
     method = args.method + (f" p={args.percentile:g}" if "percentile" in args.method else "")
     head = ["model", "status", "input", "ops", "MACs", "neurons", f"SOP T={T_SOP}", f"cos T={T_SOP}",
-            f"cos T={T_COS}", "top-1", "clip/ANN", "SNN/clip", "inputs", "time s"]
+            f"cos T={T_COS}", "top-1", "clip/ANN", "SNN/clip", f"ideal T={T_COS}", "inputs", "time s"]
     head += [f"cos T={T_COS} ({label})"] if label else []
     lines = [
         "# torchvision model-zoo coverage",
@@ -197,7 +246,7 @@ def markdown(rows: list[dict], args, argv: list[str], compare: tuple = ("", {}))
         "",
         "Columns: " + COLUMNS,
         "",
-        f"{len(ok)} of {len(rows)} models convert; {len(good)} reach cosine >= 0.99 at T={T_COS}."
+        f"{len(ok)} of {len(models)} models convert; {len(good)} reach cosine >= 0.99 at T={T_COS}."
         + (f" The last column is the cos T={T_COS} of another run, `{label}` (blank: not in that run; "
            "its command is in the notes below)."
            if label else ""),
@@ -227,7 +276,8 @@ def kept_notes(path: Path) -> str:
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", default="*", help="comma-separated names or globs (default: every classifier)")
-    p.add_argument("--size", type=int, default=None, help=f"input size (default {DEFAULT_SIZE}; {SIZE})")
+    p.add_argument("--size", type=_sizes, default=None,
+                   help=f"input size(s), e.g. 32 or 32,64,128 (default {DEFAULT_SIZE}; {SIZE})")
     p.add_argument("--calib", type=int, default=64, help="calibration images (default 64)")
     p.add_argument("--eval", type=int, default=4, help="simulated images (default 4)")
     p.add_argument("--method", default="cltb", help="threshold calibration method (default cltb)")
@@ -240,6 +290,10 @@ def parse_args(argv):
     p.add_argument("--compare", default=None, metavar="LABEL=JSON",
                    help="add a cos T=256 column from another run's --json rows (e.g. max=zoo_max.json)")
     return p.parse_args(argv)
+
+
+def _sizes(text: str) -> list[int]:
+    return [int(v) for v in text.split(",")]
 
 
 def main(argv=None) -> int:
@@ -256,17 +310,18 @@ def main(argv=None) -> int:
     names = list(dict.fromkeys(names))
     done = {}
     if args.resume and args.json and Path(args.json).is_file():
-        done = {r["model"]: r for r in json.loads(Path(args.json).read_text())}
+        done = {(r["model"], r.get("input")): r for r in json.loads(Path(args.json).read_text())}
     compare = ("", {})
     if args.compare:
         label, _, path = args.compare.partition("=")
         compare = (label, {r["model"]: r for r in json.loads(Path(path).read_text())})
     rows, notes = [], kept_notes(Path(args.out))
     for name in progress(names, desc="zoo", unit="model"):
-        row = done.get(name) or row_for(name, args)
-        rows.append(row)
-        log.info("%s", json.dumps(row))
-        Path(args.out).write_text(markdown(sorted(rows, key=lambda r: r["model"]), args, argv, compare) + notes)
+        for row in rows_for(name, args, done):
+            rows.append(row)
+            log.info("%s", json.dumps(row))
+        ordered = sorted(rows, key=lambda r: (r["model"], int(r.get("input", "3x0x0").split("x")[-1])))
+        Path(args.out).write_text(markdown(ordered, args, argv, compare) + notes)
         if args.json:
             Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0
