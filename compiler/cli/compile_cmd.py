@@ -11,7 +11,6 @@ written (it is valid for simulation); the command then ends with one
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 
