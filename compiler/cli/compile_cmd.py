@@ -24,9 +24,10 @@ from snnc.compiler.passes.init_membrane import RESETS
 from snnc.compiler.passes.pool_modes import POOL_MODES
 
 HELP = "convert an ANN into a calibrated integrate-and-fire network (.snnc)"
-EPILOG = ("exit codes: 0 written; 8 written but the network does not fit the target's cores (the report lists "
-          "the failing layers; the artifact still simulates: compile for a larger target or shrink those "
-          "layers' fan-in); 2-6 nothing written (see docs/architecture.md)")
+EPILOG = ("exit codes: 0 artifact written; 8 artifact written, but the network does not fit the target's cores "
+          "(the report lists the failing layers, a last error line says so; the artifact still simulates: compile "
+          "for a target with larger cores or reduce those layers' fan-in), or, with nothing written, an unknown "
+          "or non-spiking --target; any other non-zero code: nothing written (codes in docs/architecture.md)")
 
 
 def add_arguments(p) -> None:

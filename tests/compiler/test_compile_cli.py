@@ -96,7 +96,7 @@ def test_target_the_network_does_not_fit_writes_and_exits_8(tmp_path, mnist_cali
 def test_compile_help_documents_exit_8(capsys):
     with pytest.raises(SystemExit):
         main(["compile", "--help"])
-    assert "8 written but the network does not fit" in " ".join(capsys.readouterr().out.split())
+    assert "8 artifact written, but the network does not fit" in " ".join(capsys.readouterr().out.split())
 
 
 def test_notes_in_report_json_and_artifact(tmp_path, capsys):
