@@ -2,16 +2,24 @@
 
 * ``lower`` / ``lower_ops``: the lowering table ``{op type: lower function}``
   (Conv2d -> Conv with flipped, (O, kW, kH, I) kernels; Linear -> Dense;
-  IFNeuron -> ``IntegrateFire`` + ``SpikeCounter``; MaxPool2d -> ``MaxPoolCurrent``;
-  Add -> fan-in with ``Delay`` on the shorter branches; Avg pools -> depthwise
-  Conv; Flatten -> port transpose + reshape; readout -> ``Readout``).
+  IFNeuron -> neuron + spike counter; MaxPool2d -> a pool over currents;
+  Add -> fan-in with the shorter branches delayed; Flatten -> port transpose +
+  reshape; unfused average pools -> depthwise Conv; the readout).
+* ``fuse``: average pools folded into the neighbouring synapse (exact; what lets
+  fixed point run GAP classifiers and DenseNet-style transitions).
+* ``custom`` / ``stock``: the two process kits. Custom (default): the
+  ``snnc.runtime.lava_procs`` processes (IF with reset by subtraction, host
+  current source, counters, readout, delays, max pools), which run on the host
+  CPU in simulation. Stock (``--stock-lif``): only lava-nc processes (RingBuffer
+  source / sinks, Conv, Dense, DelayDense, LIFReset with reset to zero); what has
+  no stock form (a max pool over currents) is refused by name.
 * ``runner``: many samples in one run (staggered per-layer sample windows,
-  ``timing``), inside the ``watchdog``; ``--stock-lif`` uses Lava's LIFReset.
+  ``timing``), inside the ``watchdog``; ``available``: the lava import check.
 * ``numerics``: floating point or Loihi fixed point (per-layer exponents);
-  ``reference``: the NumPy model of exactly the same arithmetic.
+  ``overflow``: the static 24-bit worst case; ``reference``: the NumPy model of
+  exactly the same arithmetic (both kits).
 * ``backend``: the ``lava`` entry of ``snnc.runtime.backends``.
 * ``netx``: lava-dl netx HDF5 export.
 
-The custom processes live in ``snnc.runtime.lava_procs`` and run on the host
-CPU in simulation. Lava is imported only inside functions that need it.
+Lava is imported only inside functions that need it.
 """

@@ -5,7 +5,8 @@ every step, so every requested T is read out from it like the NumPy simulator
 does (mean of I_L(t) over t = D+1..T, D the artifact's readout delay). Spike and
 SOP counts per layer and step fill the same ``Activity`` record. The first
 layer's MACs are done on the host once per sample (``first_layer_convention
-= "once"``): the direct-coded input enters as a per-sample current.
+= "once"``): the direct-coded input enters as a per-sample current; in stock
+mode the graded input drives the first synapses every step ("per-step").
 """
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ from snnc.compiler.analysis.activity import Activity, LayerActivity
 from snnc.compiler.artifact import Artifact
 from snnc.compiler.errors import DataError
 from snnc.compiler.ir import node_macs
-from snnc.runtime.lava.graphwalk import host_prefix
+from snnc.runtime.lava.graphwalk import graded_synapses, host_prefix
 
 
 @dataclass
 class LavaBackend:
-    """``fixed``: Loihi fixed point (``weight_bits`` per profile); ``stock``: Lava's LIF (reset to zero)."""
+    """``fixed``: Loihi fixed point (``weight_bits`` per profile); ``stock``: stock lava-nc processes only
+    (Lava's LIF: reset to zero; see ``snnc.runtime.lava.stock``)."""
 
     fixed: bool = False
     stock: bool = False
@@ -43,7 +45,7 @@ class LavaBackend:
                        timeout=self.timeout)
         delays = {t: _delay(model, delay, t) for t in Ts}
         logits = {t: raw.trace[:, delays[t]:t].mean(axis=1).astype(np.float32) for t in Ts}
-        act = activity(graph, raw, len(x), Ts[-1], self.source)
+        act = activity(graph, raw, len(x), Ts[-1], self.source, self.stock)
         acc = {}
         if y is not None:
             acc = {t: float(np.mean(logits[t].argmax(1) == np.asarray(y))) for t in Ts}
@@ -63,12 +65,14 @@ def _delay(model, delay, T: int) -> int:
     return min(int(delay), T - 1)
 
 
-def activity(graph, raw, n: int, T: int, source: str) -> Activity:
+def activity(graph, raw, n: int, T: int, source: str, stock: bool = False) -> Activity:
+    """Custom processes: the host computes the first layer once per sample; stock: the graded input
+    drives the first synapses on Lava every step (the NumPy simulator's convention)."""
     n = max(1, n)
     layers = [LayerActivity(k, raw.neurons[k], (raw.spikes[k] / n).tolist(), (raw.sops[k] / n).tolist())
               for k in raw.spikes]
-    host = host_prefix(graph)
-    macs = sum(node_macs(graph, graph.node(h)) for h in host)
+    first = graded_synapses(graph) if stock else host_prefix(graph)
+    macs = sum(node_macs(graph, graph.node(h)) for h in first)
     out = int(np.prod(graph.node(graph.outputs[0]).shape))
     return Activity(T=T, samples=n, source=source, layers=layers, first_layer_macs=int(macs),
-                    first_layer_convention="once", output_neurons=out)
+                    first_layer_convention="per-step" if stock else "once", output_neurons=out)

@@ -5,6 +5,11 @@
   them once per sample (``CurrentSource``); the first Conv/Dense runs on the host.
 * ``current_sinks``: for every node carrying a current, the IFNeuron or readout
   that finally integrates it (its fixed-point scale decides the weights' scale).
+* stock mode (only processes that ship with Lava) has no host current source: the
+  host holds just the graph inputs (``host_nodes``), which enter the first
+  synapses as graded spikes (``graded_synapses``); a residual branch shorter than
+  its partner is aligned by building its synapse as a ``DelayDense``
+  (``branch_delays``).
 """
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from snnc.compiler.ir import Graph
 
 PASS_THROUGH = {"Flatten", "Identity", "MaxPool2d", "Add", "AvgPool2d", "GlobalAvgPool2d"}
 SYNAPSES = {"Conv2d", "Linear", "ChannelAffine"}
+LATENCY = SYNAPSES | {"AvgPool2d", "GlobalAvgPool2d"}   # each lowers to one Conv / Dense: one step
+ROUTING = {"Flatten", "Identity"}                        # virtual ports, no process
 
 
 def host_prefix(graph: Graph) -> set[str]:
@@ -47,3 +54,45 @@ def current_sinks(graph: Graph) -> dict[str, str]:
                 sink[n.name] = sink[c.name]
                 break
     return sink
+
+
+def host_nodes(graph: Graph, stock: bool = False) -> set[str]:
+    """What the host computes: the direct-coded prefix, or (stock) only the graph inputs."""
+    return {n.name for n in graph.inputs} if stock else host_prefix(graph)
+
+
+def _producer(graph: Graph, name: str):
+    """The node behind ``name`` once Flatten / Identity are looked through."""
+    node = graph.node(name)
+    while node.type in ROUTING:
+        node = graph.node(node.inputs[0])
+    return node
+
+
+def graded_synapses(graph: Graph) -> set[str]:
+    """Synapses that read a graph input directly (through Flatten / Identity only)."""
+    return {n.name for n in graph if n.type in SYNAPSES and _producer(graph, n.inputs[0]).type == "Input"}
+
+
+def branch_delays(graph: Graph, host: set[str]) -> dict[str, tuple[int, str]]:
+    """{synapse: (extra steps, Add)} aligning every branch of an Add with its longest one.
+
+    Depth: host nodes 0, each node in ``LATENCY`` one step more than its input,
+    others the largest depth of their inputs (as ``lower`` counts it). A shorter
+    branch must end in a synapse (looked through Flatten / Identity) that can
+    carry the delay; otherwise the branch is returned as (k, Add) under its own
+    name with a negative k, for the caller to refuse.
+    """
+    depth: dict[str, int] = {}
+    out: dict[str, tuple[int, str]] = {}
+    for n in graph:
+        d = max((depth[i] for i in n.inputs), default=0)
+        depth[n.name] = 0 if n.name in host else d + (n.type in LATENCY)
+        if n.type != "Add":
+            continue
+        for i in n.inputs:
+            k = d - depth[i]
+            if k > 0:
+                src = _producer(graph, i)
+                out[src.name] = (k, n.name) if src.type in SYNAPSES and src.name not in host else (-k, n.name)
+    return out

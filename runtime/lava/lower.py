@@ -15,6 +15,10 @@ Input injection: the nodes computed from the analog input before the first
 neurons (the first Conv/Dense, possibly a pool) run on the host once per
 sample and enter through ``CurrentSource`` (depth 0); see ``graphwalk``.
 Unsupported ops raise ``BackendError`` naming the node.
+
+The parts that differ between the custom processes and the stock-only mode
+(input, neuron, spike counter, readout, branch delay, max pool) come from a
+:class:`Kit`: ``custom.CUSTOM`` or ``stock.STOCK``.
 """
 from __future__ import annotations
 
@@ -32,8 +36,28 @@ class Signal:
     ports: list
     depth: int
     shape: tuple           # Lava layout
-    kind: str              # "spike" | "current"
+    kind: str              # "spike" | "current" | "input" (the graded network input, stock mode)
     bias: Optional[np.ndarray] = None  # IR layout, full node shape
+
+
+@dataclass(frozen=True)
+class Kit:
+    """Builders of the parts that differ between process sets (each takes the Ctx first).
+
+    inject(name, values (n, *IR shape)) -> Signal;  neuron(node, sig, bias) -> process;
+    count(node, neuron, sig, fanout) -> reader() -> (spikes (T,), sops (T,)) summed over samples;
+    readout(name, sig, bias) -> reader() -> trace (n, T, *Lava shape) in v units;
+    delay(sig, k, label) -> Signal k steps later;  maxpool(node, sig) -> Signal.
+    """
+
+    name: str
+    inject: Callable
+    neuron: Callable
+    count: Callable
+    readout: Callable
+    delay: Callable
+    maxpool: Callable
+    latency: int = 0          # extra steps after the deepest layer (a counter's own synapse)
 
 
 @dataclass
@@ -41,9 +65,9 @@ class Net:
     """What a run needs back: every process built, the counters and the readout."""
 
     procs: list = field(default_factory=list)
-    counters: dict = field(default_factory=dict)   # IFNeuron name -> SpikeCounter
+    counters: dict = field(default_factory=dict)   # IFNeuron name -> reader of (spikes, sops)
     neurons: dict = field(default_factory=dict)    # IFNeuron name -> IntegrateFire / LIFReset
-    readout: object = None
+    read_trace: Callable = None                    # reader of the readout trace
     readout_name: str = ""
     max_depth: int = 0
 
@@ -54,7 +78,10 @@ class Ctx:
     T: int
     n: int
     num: object                   # numerics.FloatingPoint | FixedPoint
-    neuron_fn: Callable           # builds the neuron process for an IFNeuron node
+    kit: Kit
+    host: set = field(default_factory=set)         # nodes the host computes (graphwalk.host_nodes)
+    steps: int = 0                # length of every source / sink buffer (>= the run's steps)
+    delays: dict = field(default_factory=dict)     # stock: synapse -> (k, Add) (graphwalk.branch_delays)
     signals: dict = field(default_factory=dict)
     cache: dict = field(default_factory=dict)
     net: Net = field(default_factory=Net)
@@ -65,6 +92,13 @@ class Ctx:
 
     def inp(self, node: Node, i: int = 0) -> Signal:
         return self.signals[node.inputs[i]]
+
+    def sink(self, name: str) -> str:
+        """The IFNeuron / readout that integrates ``name``'s current (its fixed-point scale)."""
+        from snnc.runtime.lava.graphwalk import current_sinks
+        if "sinks" not in self.cache:
+            self.cache["sinks"] = current_sinks(self.graph)
+        return self.cache["sinks"].get(name, name)
 
 
 def to_lava(a: np.ndarray) -> np.ndarray:
@@ -104,13 +138,9 @@ def lowers(*types):
 
 def lower_graph(ctx: Ctx, host_values: dict[str, np.ndarray]) -> Net:
     """Build every process; ``host_values`` holds the host-computed frontier (N, *IR shape)."""
-    from snnc.runtime.lava_procs.source import CurrentSource
-    from snnc.runtime.lava.graphwalk import current_sinks, host_prefix
-    sinks, host = current_sinks(ctx.graph), host_prefix(ctx.graph)
+    host = set(host_values) | ctx.host
     for name, values in host_values.items():
-        table = ctx.num.currents(sinks.get(name, name), batch_to_lava(values))
-        src = ctx.add(CurrentSource(table=table, T=ctx.T, name=f"host:{name}"))
-        ctx.signals[name] = Signal([src.a_out], 0, table.shape[1:], "current")
+        ctx.signals[name] = ctx.kit.inject(ctx, name, values)
     for node in ctx.graph:
         if node.name in ctx.signals or node.name in host:
             continue
@@ -126,13 +156,10 @@ def lower_graph(ctx: Ctx, host_values: dict[str, np.ndarray]) -> Net:
 
 
 def _lower_readout(ctx: Ctx) -> None:
-    from snnc.runtime.lava_procs.readout import Readout
     name = ctx.graph.outputs[0]
     sig = ctx.signals[name]
     if sig.kind != "current":
-        raise BackendError(f"output {name!r} must be the non-spiking readout current, got spikes")
+        raise BackendError(f"output {name!r} must be the non-spiking readout current, got {sig.kind}s")
     bias = np.zeros(ctx.graph.node(name).shape) if sig.bias is None else sig.bias
-    ro = ctx.add(Readout(shape=sig.shape, bias=ctx.num.bias(name, to_lava(bias)), T=ctx.T,
-                         depth=sig.depth, n=ctx.n, name=f"readout:{name}"))
-    connect(sig, ro.a_in)
-    ctx.net.readout, ctx.net.readout_name = ro, name
+    ctx.net.read_trace = ctx.kit.readout(ctx, name, sig, ctx.num.bias(name, to_lava(bias)))
+    ctx.net.readout_name = name

@@ -17,11 +17,7 @@ def _conv_process(ctx: Ctx, node: Node, sig: Signal, weight, stride, padding, di
     pt, pl, pb, pr = padding
     if (pt, pl) != (pb, pr):
         raise BackendError(f"node {node.name!r}: asymmetric padding {padding} cannot be expressed by Lava's Conv")
-    if sig.bias is not None:
-        raise BackendError(f"node {node.name!r}: a synapse fed by a biased current is not supported")
-    graded = sig.kind != "spike"
-    if graded and ctx.num.fixed:
-        raise BackendError(f"node {node.name!r}: graded (non-spike) input to a synapse is not supported in fixed point")
+    graded = check_input(ctx, node, sig)
     w = np.ascontiguousarray(np.flip(weight, axis=(2, 3)).transpose(0, 3, 2, 1))
     conv = ctx.add(Conv(weight=w, input_shape=tuple(sig.shape), padding=(pl, pt), stride=(stride[1], stride[0]),
                         dilation=(dilation[1], dilation[0]), groups=groups,
@@ -30,9 +26,31 @@ def _conv_process(ctx: Ctx, node: Node, sig: Signal, weight, stride, padding, di
     return Signal([conv.a_out], sig.depth + 1, tuple(conv.a_out.shape), "current")
 
 
+def check_input(ctx: Ctx, node: Node, sig: Signal) -> bool:
+    """Whether a synapse's input is graded; refuse what has no exact form."""
+    if sig.bias is not None:
+        raise BackendError(f"node {node.name!r}: a synapse fed by a biased current is not supported")
+    if sig.kind == "current" and ctx.num.fixed:
+        raise BackendError(f"node {node.name!r}: a current (graded, not spikes) into a synapse has no fixed-point "
+                           f"form (its scale would multiply the synapse's)")
+    return sig.kind != "spike"
+
+
+def _delayed(ctx: Ctx, node: Node):
+    """Stock mode: a residual branch's synapse built as a DelayDense (``stock.delayed_synapse``)."""
+    k = ctx.delays.get(node.name, (0, ""))[0]
+    if k <= 0:
+        return None
+    from snnc.runtime.lava.stock import delayed_synapse  # stock imports this module: import at call time
+    w = ctx.num.weights(node)
+    return delayed_synapse(ctx, node, ctx.inp(node), w, k)
+
+
 @lowers("Conv2d")
 def lower_conv(ctx: Ctx, node: Node) -> Signal:
     op = node.op
+    if (out := _delayed(ctx, node)) is not None:
+        return out
     out = _conv_process(ctx, node, ctx.inp(node), ctx.num.weights(node), op.stride, op.padding,
                         op.dilation, op.groups)
     out.bias = pending_bias(node, op.bias)
@@ -45,11 +63,9 @@ def lower_linear(ctx: Ctx, node: Node) -> Signal:
     sig = ctx.inp(node)
     if len(sig.shape) != 1:
         raise BackendError(f"node {node.name!r}: Linear needs a vector input, got Lava shape {sig.shape}")
-    if sig.bias is not None:
-        raise BackendError(f"node {node.name!r}: a synapse fed by a biased current is not supported")
-    graded = sig.kind != "spike"
-    if graded and ctx.num.fixed:
-        raise BackendError(f"node {node.name!r}: graded input to a synapse is not supported in fixed point")
+    if (out := _delayed(ctx, node)) is not None:
+        return out
+    graded = check_input(ctx, node, sig)
     dense = ctx.add(Dense(**ctx.num.dense_args(ctx.num.weights(node)),
                           num_message_bits=GRADED_BITS if graded else 0, name=node.name))
     connect(sig, dense.s_in)
@@ -61,14 +77,15 @@ def lower_affine(ctx: Ctx, node: Node) -> Signal:
     """y = scale[c] x + shift[c]: a depthwise 1x1 synapse (the skip gain of a residual)."""
     from lava.proc.dense.process import Dense
     sig, c = ctx.inp(node), node.shape[0]
+    if (out := _delayed(ctx, node)) is not None:
+        return out
     scale = np.broadcast_to(ctx.num.weights(node), (c,))
     if len(node.shape) == 3:
         out = _conv_process(ctx, node, sig, scale.reshape(c, 1, 1, 1), (1, 1), (0, 0, 0, 0), (1, 1), c)
     else:
-        if sig.kind != "spike" and ctx.num.fixed:
-            raise BackendError(f"node {node.name!r}: graded input to a synapse is not supported in fixed point")
+        graded = check_input(ctx, node, sig)
         dense = ctx.add(Dense(**ctx.num.dense_args(np.diag(scale)), name=node.name,
-                              num_message_bits=0 if sig.kind == "spike" else GRADED_BITS))
+                              num_message_bits=GRADED_BITS if graded else 0))
         connect(sig, dense.s_in)
         out = Signal([dense.a_out], sig.depth + 1, node.shape, "current")
     out.bias = pending_bias(node, np.broadcast_to(node.op.shift, (c,)))
@@ -102,17 +119,15 @@ def lower_avgpool(ctx: Ctx, node: Node) -> Signal:
 
 @lowers("IFNeuron")
 def lower_neuron(ctx: Ctx, node: Node) -> Signal:
-    from snnc.runtime.lava_procs.counter import SpikeCounter
     sig = ctx.inp(node)
     if sig.kind != "current":
-        raise BackendError(f"IFNeuron {node.name!r} must integrate a current, but its input carries spikes")
+        raise BackendError(f"IFNeuron {node.name!r} must integrate a current, but its input carries "
+                           f"{'spikes' if sig.kind == 'spike' else 'the graded network input (no synapse)'}")
     bias = np.zeros(node.shape) if sig.bias is None else sig.bias
-    neuron = ctx.add(ctx.neuron_fn(ctx, node, sig, ctx.num.bias(node.name, to_lava(bias))))
+    neuron = ctx.add(ctx.kit.neuron(ctx, node, sig, ctx.num.bias(node.name, to_lava(bias))))
     connect(sig, neuron.a_in)
-    counter = ctx.add(SpikeCounter(shape=sig.shape, fanout=to_lava(_fanouts(ctx)[node.name]).astype(np.int64), T=ctx.T,
-                                   depth=sig.depth, n=ctx.n, name=f"count:{node.name}"))
-    neuron.s_out.connect(counter.s_in)
-    ctx.net.neurons[node.name], ctx.net.counters[node.name] = neuron, counter
+    ctx.net.counters[node.name] = ctx.kit.count(ctx, node, neuron, sig, _fanouts(ctx)[node.name])
+    ctx.net.neurons[node.name] = neuron
     return Signal([neuron.s_out], sig.depth, sig.shape, "spike")
 
 
@@ -125,19 +140,11 @@ def _fanouts(ctx: Ctx) -> dict:
 
 @lowers("MaxPool2d")
 def lower_maxpool(ctx: Ctx, node: Node) -> Signal:
-    from snnc.runtime.lava_procs.pool import MaxPoolCurrent
-    sig, op = ctx.inp(node), node.op
+    sig = ctx.inp(node)
     if sig.kind != "current":
         raise BackendError(f"MaxPool2d {node.name!r} pools spikes; the Lava backend pools input currents only "
                            f"(compile with pre-neuron or cumulative pooling)")
-    geometry = dict(kernel=tuple(op.kernel), stride=tuple(op.stride), padding=tuple(op.padding),
-                    dilation=tuple(op.dilation), out_hw=tuple(node.shape[1:]))
-    pool = ctx.add(MaxPoolCurrent(in_shape=sig.shape, out_shape=to_lava(np.empty(node.shape)).shape,
-                                  geometry=geometry, mode=op.mode, T=ctx.T, depth=sig.depth, n=ctx.n,
-                                  name=node.name))
-    connect(sig, pool.a_in)
-    bias = None if sig.bias is None else pending_bias(node, sig.bias[:, 0, 0])
-    return Signal([pool.a_out], sig.depth, tuple(pool.a_out.shape), "current", bias)
+    return ctx.kit.maxpool(ctx, node, sig)
 
 
 @lowers("Flatten")
@@ -156,7 +163,6 @@ def lower_identity(ctx: Ctx, node: Node) -> Signal:
 @lowers("Add")
 def lower_add(ctx: Ctx, node: Node) -> Signal:
     """Residual fan-in: all branches into one a_in, the shorter ones delayed to the longest's depth."""
-    from snnc.runtime.lava_procs.delay import Delay
     sigs = [ctx.signals[i] for i in node.inputs]
     depth = max(s.depth for s in sigs)
     ports, bias = [], None
@@ -164,12 +170,9 @@ def lower_add(ctx: Ctx, node: Node) -> Signal:
         if s.kind == "spike" and ctx.num.fixed:
             raise BackendError(f"Add {node.name!r}: spikes of {i!r} enter without a synapse; in fixed point "
                                f"route them through a ChannelAffine gain")
-        for p in s.ports:
-            if s.depth < depth:
-                d = ctx.add(Delay(shape=s.shape, k=depth - s.depth, name=f"delay:{i}->{node.name}"))
-                p.connect(d.a_in)
-                p = d.a_out
-            ports.append(p)
+        if s.depth < depth:
+            s = ctx.kit.delay(ctx, s, depth - s.depth, f"{i}->{node.name}")
+        ports += s.ports
         if s.bias is not None:
             bias = s.bias if bias is None else bias + s.bias
     return Signal(ports, depth, sigs[0].shape, "current", bias)

@@ -9,7 +9,9 @@ Synapses are computed in float64 / int64 (exact), not with the float32 ANN
 executor. It shares only the quantised parameters with the
 Lava path, not its code, so a lowering, layout or timing bug shows up as a
 difference. Used to test the Lava fixed_pt run bit for bit. ``stock=True``:
-Lava's LIF semantics instead (v(0) = 0, v > vth, reset to zero, u wraps at 24 bits).
+Lava's LIF semantics instead (v(0) = 0, v > vth, reset to zero, u wraps at 24 bits),
+and no host current: the input (fixed: round(x 2**ib)) enters the first synapses
+every step, as the stock-process network does.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from snnc.compiler.execute import apply, run as ann_run
 from snnc.compiler.execute.kernels import windows
 from snnc.compiler.ir import Graph
 from snnc.runtime.lava.fuse import fuse_avgpools
-from snnc.runtime.lava.graphwalk import current_sinks, host_frontier, host_prefix
+from snnc.runtime.lava.graphwalk import current_sinks, host_frontier, host_nodes
 from snnc.runtime.lava.numerics import FixedPoint, FloatingPoint
 
 V_MAX = 2 ** 23 - 1
@@ -55,14 +57,17 @@ def _full(node, bias):
 
 
 class Reference:
+    """``stock=True``: the stock-process network (graded input into the first synapses, Lava's LIF)."""
+
     def __init__(self, graph: Graph, fixed: bool = False, weight_bits: int = 8, stock: bool = False):
-        graph, _ = fuse_avgpools(graph, skip=host_prefix(graph))  # the graph the Lava lowering builds
+        self.host = host_nodes(graph, stock)
+        graph, _ = fuse_avgpools(graph, skip=self.host)  # the graph the Lava lowering builds
         self.g, self.stock = graph, stock
-        self.num = FixedPoint(graph, weight_bits) if fixed else FloatingPoint()
+        self.num = FixedPoint(graph, weight_bits, stock=stock) if fixed else FloatingPoint()
         self.sinks = current_sinks(graph)
         self.params = {}
         for n in graph:
-            if n.type in ("Conv2d", "Linear", "ChannelAffine") and n.name not in host_prefix(graph):
+            if n.type in ("Conv2d", "Linear", "ChannelAffine") and n.name not in self.host:
                 self.params[n.name] = self.num.weights(n)
             elif n.type == "IFNeuron":
                 self.params[n.name] = self.num.neuron(n)
@@ -72,10 +77,13 @@ class Reference:
         ``self.wrapped`` then holds {layer: elements wrapped at 24 bits} (fixed point)."""
         g, num = self.g, self.num
         self.wrapped = {k: 0 for k in dict.fromkeys(self.sinks.values())}
-        on_host = host_prefix(g)
+        on_host = self.host
         frontier = host_frontier(g, on_host)
         vals = ann_run(g, np.asarray(x, np.float32), keep=frontier)
-        host = {k: (num.currents(self.sinks.get(k, k), vals[k]), None) for k in frontier}
+        if self.stock:  # the input itself enters the first synapses as graded spikes
+            host = {k: (num.inputs(vals[k]), None) for k in frontier}
+        else:           # the host computes the first layer's current once per sample
+            host = {k: (num.currents(self.sinks.get(k, k), vals[k]), None) for k in frontier}
         state = {n.name: None for n in g}
         spikes = {n.name: np.zeros(T, np.int64) for n in g if n.type == "IFNeuron"}
         sat = {k: 0 for k in spikes}

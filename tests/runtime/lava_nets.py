@@ -39,6 +39,22 @@ def residual_pool_net(rng, pool_modes=("cumulative", "pre-neuron")) -> Graph:
     return Graph.build(spec, ["out"])
 
 
+def residual_avg_net(rng) -> Graph:
+    """residual_pool_net without max pools (stock processes can run it): a residual block whose gain
+    skip is one step shorter than the conv branch, a stride-2 conv, GAP -> dense readout."""
+    spec = [("x", Input((1, 8, 8)), []),
+            ("c1", _conv(rng, 4, 1, 3, 1, 0.8), ["x"]), ("n1", _if(4), ["c1"]),
+            ("c2", _conv(rng, 4, 4, 3, 1), ["n1"]), ("n2", _if(4), ["c2"]),
+            ("c3", _conv(rng, 4, 4, 3, 1), ["n2"]),
+            ("skip", ChannelAffine(dyadic(rng.uniform(0.5, 1.0, 4)), np.zeros(4, np.float32)), ["n1"]),
+            ("add", Add(), ["c3", "skip"]), ("n3", _if(4), ["add"]),
+            ("c4", Conv2d(dyadic(rng.normal(0, 0.5, (6, 4, 3, 3))), dyadic(rng.normal(0.05, 0.1, 6)),
+                          stride=(2, 2), padding=(1,) * 4), ["n3"]), ("n4", _if(6), ["c4"]),
+            ("g", GlobalAvgPool2d(), ["n4"]), ("f", Flatten(), ["g"]),
+            ("out", Linear(dyadic(rng.normal(0, 1.0, (5, 6))), dyadic(rng.normal(0, 0.1, 5))), ["f"])]
+    return Graph.build(spec, ["out"])
+
+
 def avgpool_net(rng) -> Graph:
     """conv-IF, average pool as a depthwise conv, conv-IF, global average pool, dense readout."""
     spec = [("x", Input((1, 8, 8)), []),
