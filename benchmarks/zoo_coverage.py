@@ -20,7 +20,11 @@ For every torchvision classification model:
   resolution; ``cos_ideal_clip`` the same against the clip-ANN (JSON only).
   ``top1`` is the fraction of images whose SNN argmax equals the ANN argmax,
   ``cos_inputs`` the mean cosine between the ANN logits of different images
-  (what a constant output would score: the cosine is informative only well above it).
+  (what a constant output would score: the cosine is informative only well above it),
+  and ``*_centred`` the same cosines after subtracting ``m``, the mean ANN
+  logit vector over the calibration images: cos(a_i - m, b_i - m) compares only
+  the input-specific part of the logits (``cos_T256_centred``,
+  ``cos_ideal_centred``, ``cos_clip_centred``; a constant output scores 0).
 
 Inputs are N(0, 1) images (what normalised images look like to a network).
 Writes ``docs/model_zoo.md`` after every model (and ``--json`` rows); runs for
@@ -141,6 +145,7 @@ def measure(name: str, args, size: int) -> dict:
     model = calibrate_bn_stats(build(name), calib)
     with torch.no_grad():
         ann = model(torch.from_numpy(x)).numpy()
+        centre = model(torch.from_numpy(calib)).numpy().mean(0)  # the input-independent part
     graph = snnc.from_torch(model, (1, 3, size, size), name=f"torchvision:{name}")
     art = snnc.compile(graph, calib=calib, method=args.method, iters=args.iters, batch_size=args.batch,
                        percentile=args.percentile)
@@ -154,6 +159,9 @@ def measure(name: str, args, size: int) -> dict:
             "cos_T64": cosine(res.logits[T_SOP], ann), "cos_clip": cosine(clip, ann),
             "cos_snn_clip": cosine(res.logits[T_COS], clip), "cos_inputs": input_cosine(ann),
             "cos_ideal": cosine(ideal, ann), "cos_ideal_clip": cosine(ideal, clip),
+            "cos_T256_centred": cosine(res.logits[T_COS] - centre, ann - centre),
+            "cos_ideal_centred": cosine(ideal - centre, ann - centre),
+            "cos_clip_centred": cosine(clip - centre, ann - centre),
             "top1": float(np.mean(res.logits[T_COS].argmax(1) == ann.argmax(1))),
             "seconds": round(time.time() - t0, 1)}
 
@@ -211,8 +219,10 @@ COLUMNS = (
     f"spiking conversion error; *ideal T={T_COS}* the cosine with the ANN logits of the clip-ANN with "
     f"every neuron's output rounded to the {T_COS} rate levels an IF neuron reaches on a constant input "
     "(theta * floor((T a + v_init) / theta) / T, clipped to [0, theta]): the SNN without transients, "
-    "how sensitive the network itself is to a 1/T resolution; *inputs* the mean cosine between the ANN logits of different images, "
-    "what an input-independent output would score (cosine is informative only well above it)."
+    "how sensitive the network itself is to a 1/T resolution; *inputs* the mean cosine between the ANN "
+    "logits of different images, what an input-independent output would score (cosine is informative "
+    f"only well above it); *centred* the cos T={T_COS} after subtracting the mean ANN logit vector over the "
+    "calibration images from both: the input-specific part only (a constant output scores 0)."
 )
 
 
@@ -220,7 +230,8 @@ def _ok_row(r: dict, label: str, other: dict) -> str:
     cells = [r["model"], "ok", r["input"], str(r["ops"]), f"{r['macs'] / 1e6:.1f} M", f"{r['neurons']:,}",
              f"{r['sop_T64'] / 1e6:.1f} M", _f(r["cos_T64"], ".4f"), _f(r["cos_T256"], ".4f"),
              _f(r.get("top1"), ".2f"), _f(r["cos_clip"], ".4f"), _f(r.get("cos_snn_clip"), ".4f"),
-             _f(r.get("cos_ideal"), ".4f"), _f(r.get("cos_inputs"), ".2f"), str(r["seconds"])]
+             _f(r.get("cos_ideal"), ".4f"), _f(r.get("cos_inputs"), ".2f"), _f(r.get("cos_T256_centred"), ".4f"),
+             str(r["seconds"])]
     if label:
         cells.append(_f(other.get(r["model"], {}).get("cos_T256"), ".4f"))
     return "| " + " | ".join(cells) + " |"
@@ -233,7 +244,8 @@ def markdown(rows: list[dict], args, argv: list[str], compare: tuple = ("", {}))
     label, other = compare
     method = args.method + (f" p={args.percentile:g}" if "percentile" in args.method else "")
     head = ["model", "status", "input", "ops", "MACs", "neurons", f"SOP T={T_SOP}", f"cos T={T_SOP}",
-            f"cos T={T_COS}", "top-1", "clip/ANN", "SNN/clip", f"ideal T={T_COS}", "inputs", "time s"]
+            f"cos T={T_COS}", "top-1", "clip/ANN", "SNN/clip", f"ideal T={T_COS}", "inputs",
+            "centred", "time s"]
     head += [f"cos T={T_COS} ({label})"] if label else []
     lines = [
         "# torchvision model-zoo coverage",

@@ -36,7 +36,7 @@ def test_markdown_rows_have_header_width():
     args = zoo.parse_args(["--method", "percentile"])
     ok = {"model": "m1", "status": "ok", "input": "3x32x32", "ops": 5, "macs": 2e6, "neurons": 10,
           "sop_T64": 3e6, "cos_T64": 0.5, "cos_T256": 0.995, "cos_clip": 0.999, "cos_snn_clip": 0.996,
-          "cos_inputs": 0.4, "cos_ideal": 0.999, "top1": 1.0, "seconds": 1.0}
+          "cos_inputs": 0.4, "cos_ideal": 0.999, "cos_T256_centred": 0.987, "top1": 1.0, "seconds": 1.0}
     bad = {"model": "m2", "status": "unsupported", "reason": "uses GELU"}
     for compare in [("", {}), ("max", {"m1": {"cos_T256": 0.9}})]:
         text = zoo.markdown([ok, bad], args, ["--method", "percentile"], compare)
@@ -49,7 +49,7 @@ def test_markdown_rows_have_header_width():
     ok64 = {**ok, "input": "3x64x64", "cos_T256": 0.5}
     text = zoo.markdown([ok, ok64, bad], args, [], ("", {}))
     assert "1 of 2 models convert; 1 reach" in text and text.count("| m1 | ok |") == 2
-    assert "| 0.9990 |" in text  # the ideal column
+    assert "| 0.9990 |" in text and "| 0.9870 |" in text  # the ideal and centred columns
     assert zoo.parse_args(["--size", "32,64"]).size == [32, 64]
 
 
