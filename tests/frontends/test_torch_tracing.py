@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -56,7 +57,9 @@ def test_trace_of_one_branch_would_be_wrong_so_it_is_refused(torch, monkeypatch,
 
     # the failure the refusal prevents: without the guard the legacy trace silently keeps one branch
     monkeypatch.setattr(export, "record_tracer_warnings", contextlib.nullcontext)
-    graph = from_torch(net, (1, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        graph = from_torch(net, (1, 4))
     x = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32) * 3
     ref = _torch_out(torch, net, x)
     got = np.concatenate([run(graph, x[i:i + 1])[graph.outputs[0]] for i in range(len(x))])
