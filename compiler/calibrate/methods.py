@@ -62,6 +62,9 @@ def update_cpercentile(theta: np.ndarray, r: np.ndarray, p: float = 99.9) -> np.
     return np.maximum(theta, np.array([percentile_linear(row, p) for row in per_channel]))
 
 
+_NUMPY2 = int(np.__version__.split(".")[0]) >= 2
+
+
 def percentile_linear(a: np.ndarray, p: float) -> float:
     """``float(np.percentile(a, p))`` (linear interpolation), bit for bit, without sorting all of ``a``.
 
@@ -72,14 +75,16 @@ def percentile_linear(a: np.ndarray, p: float) -> float:
     candidates a >= lo (NaNs kept, so a NaN still gives NaN), and only they are
     partitioned (a strided rather than random sample: deterministic, and a bad
     bound only costs the fallback). The two order statistics are interpolated with numpy's own
-    formula (``_lerp``: a + (b - a) g, or b - (b - a)(1 - g) for g >= 0.5). If
+    formula (``_lerp``: a + (b - a) g, or b - (b - a)(1 - g) for g >= 0.5) in numpy's
+    precision (numpy >= 2 computes q = p / 100 in the array's float type, so a
+    float32 array interpolates in float32; numpy 1 in float64). If
     the sample's bound misses rank k, or leaves no saving, numpy does the work.
     """
     a = np.asarray(a).reshape(-1)
     n = a.size
     if n < 8 * _MIN_SAMPLE or a.dtype.kind != "f":
         return float(np.percentile(a, p))
-    q = np.true_divide(p, 100)
+    q = np.true_divide(p, a.dtype.type(100)) if _NUMPY2 else np.true_divide(p, 100)  # numpy's own q
     v = np.asarray((n - 1) * q)
     k = int(np.floor(v))
     k1 = min(k + 1, n - 1)
