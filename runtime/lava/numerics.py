@@ -143,7 +143,12 @@ class FixedPoint:
 
     def weights(self, node) -> np.ndarray:
         q, clipped = self._quantise(node)
-        self.stats[self.sinks[node.name]]["weights_clipped"] += clipped
+        st = self.stats[self.sinks[node.name]]
+        st["weights_clipped"] += clipped
+        w = np.asarray(_weight(node)).reshape(np.shape(_weight(node))[0], -1)
+        dead = int(np.count_nonzero(np.any(w != 0, axis=1) & ~np.any(q.reshape(w.shape) != 0, axis=1)))
+        if dead:  # output units whose every weight rounds to 0 at the layer's one exponent
+            st.setdefault("units_zeroed", {})[node.name] = f"{dead} of {w.shape[0]}"
         return q
 
     def _quantise(self, node) -> tuple[np.ndarray, int]:
@@ -194,5 +199,9 @@ class FixedPoint:
         syn = [(n, self._quantise(n)[0], x_max if n.name in self.graded else 1) for n in self.graph
                if n.type in SYNAPSES and n.name in self.sinks and n.name not in self.host]
         overflow, warnings = worst_cases(self, syn, stock=self.stock)
+        warnings += [f"layer {k!r}: synapse {n!r}: {c} output units have all weights quantised to 0 (the weights "
+                     f"span more than 2^{self.weight_bits - 1}, typically per-channel thresholds folded in by cltb; "
+                     f"compile with --method ltb for fixed point)"
+                     for k, v in self.stats.items() for n, c in v.get("units_zeroed", {}).items()]
         return {"format": "fixed_pt", "weight_bits": self.weight_bits, "layers": self.stats,
                 "input": self.input_stats, "overflow": overflow, "warnings": warnings}

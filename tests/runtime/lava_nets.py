@@ -85,3 +85,33 @@ def concat_net(rng) -> Graph:
             ("cat", Concat(), ["n1", "n2"]), ("f", Flatten(), ["cat"]),
             ("out", Linear(dyadic(rng.normal(0, 0.5, (3, 64))), None), ["f"])]
     return Graph.build(spec, ["out"])
+
+
+def mnist_chain_onnx(n_fit: int = 2000, seed: int = 0):
+    """A chain netx can express, as an ONNX model (onnx.helper), with a useful accuracy on MNIST:
+    conv(1->8, 3x3, stride 2) -> ReLU -> conv(8->16, 3x3, stride 2) -> ReLU -> flatten -> Gemm(784->10).
+    The convs are random features; the Gemm is the ridge-regression fit (closed form, no training loop)
+    of one-hot targets on the ReLU features of the first ``n_fit`` MNIST training images."""
+    from onnx import TensorProto, helper, numpy_helper
+    from snnc.compiler.data.mnist import load_split
+    from snnc.compiler.execute import run
+    from snnc.compiler.ir.ops import ReLU
+    rng = np.random.default_rng(seed)
+    x, y = load_split("train")
+    x, y = x[:n_fit], y[:n_fit]
+    w1 = rng.normal(0, 1 / 3, (8, 1, 3, 3)).astype(np.float32)
+    w2 = rng.normal(0, 1 / np.sqrt(72), (16, 8, 3, 3)).astype(np.float32)
+    conv = dict(stride=(2, 2), padding=(1,) * 4)
+    feat = Graph.build([("x", Input((1, 28, 28)), []), ("c1", Conv2d(w1, None, **conv), ["x"]), ("r1", ReLU(), ["c1"]),
+                        ("c2", Conv2d(w2, None, **conv), ["r1"]), ("r2", ReLU(), ["c2"])], ["r2"])
+    a = np.hstack([run(feat, x)["r2"].reshape(n_fit, -1).astype(np.float64), np.ones((n_fit, 1))])
+    sol = np.linalg.solve(a.T @ a + np.eye(a.shape[1]), a.T @ (2 * np.eye(10)[y] - 1))
+    w3, b3 = sol[:-1].T.astype(np.float32), sol[-1].astype(np.float32)
+    attrs = dict(strides=[2, 2], pads=[1, 1, 1, 1])
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], **attrs), helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("Conv", ["r1", "w2"], ["c2"], **attrs), helper.make_node("Relu", ["c2"], ["r2"]),
+             helper.make_node("Flatten", ["r2"], ["f"]), helper.make_node("Gemm", ["f", "w3", "b3"], ["logits"], transB=1)]
+    inits = [numpy_helper.from_array(v, k) for k, v in (("w1", w1), ("w2", w2), ("w3", w3), ("b3", b3))]
+    graph = helper.make_graph(nodes, "mnist_chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 28, 28])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])

@@ -77,3 +77,29 @@ def test_export_netx_cli(tmp_path, capsys, rng, model_and_data):
     info = _run(capsys, "export", str(ok), "--format", "netx", "-o", str(tmp_path / "ok.net"), "--json")
     assert (tmp_path / "ok.net").is_file() and [l["layer"] for l in info["layers"]] == ["c1", "c2", "d1", "out"]
     assert info["layers"][-1]["readout"] and info["input_scale"] == 128
+    assert (info["weight_bits"], info["weight_bits_from"]) == (8, "profile 'loihi2'")  # no target: the default
+
+
+def test_export_weight_bits_from_the_target_profile_or_the_option(tmp_path, capsys, rng, require):
+    h5py = require("h5py", "SNNC_REQUIRE_LAVA")
+    from .test_lava_netx import _net
+    g = _net(rng)
+    art = Artifact(g, g, {"target": "tianjic"}).save(tmp_path / "tianjic.snnc")  # the profile's limits.weight_bits
+    info = _run(capsys, "export", str(art), "-o", str(tmp_path / "tianjic.net"), "--json")
+    assert (info["weight_bits"], info["weight_bits_from"]) == (8, "profile 'tianjic'")
+    art = Artifact(g, g, {"target": "truenorth"}).save(tmp_path / "truenorth.snnc")  # 2-bit weights: too coarse
+    assert main(["export", str(art), "-o", str(tmp_path / "tn.net")]) == 7
+    assert "with 2-bit weights" in capsys.readouterr().err
+    art = str(Artifact(g, g, {"target": "loihi"}).save(tmp_path / "loihi.snnc"))  # Loihi 1: 9-bit weights
+    assert main(["export", art, "-o", str(tmp_path / "l.net")]) == 7
+    assert "--weight-bits 8" in capsys.readouterr().err
+    info = _run(capsys, "export", art, "-o", str(tmp_path / "l.net"), "--weight-bits", "4", "--json")
+    assert (info["weight_bits"], info["weight_bits_from"]) == (4, "--weight-bits")
+    with h5py.File(tmp_path / "l.net", "r") as f:
+        blocks = [f["layer"][str(i)] for i in range(len(f["layer"])) if "weight" in f["layer"][str(i)]]
+        for b in blocks:  # 4-bit signed weights: k = floor(log2(7 / max|W|)) gives 3.5 < max|q| <= 7 (x 2 on dense)
+            lim = 14 if b["type"][()].decode() == "dense" else 7
+            assert lim / 2 < np.abs(b["weight"][()]).max() <= lim
+    # the output path is checked before the model is read
+    assert main(["export", str(tmp_path / "missing.snnc"), "-o", str(tmp_path / "no" / "x.net")]) == 3
+    assert "folder" in capsys.readouterr().err
