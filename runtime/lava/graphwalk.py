@@ -79,8 +79,8 @@ def branch_delays(graph: Graph, host: set[str]) -> dict[str, tuple[int, str]]:
 
     Depth: host nodes 0, each node in ``LATENCY`` one step more than its input,
     others the largest depth of their inputs (as ``lower`` counts it). A shorter
-    branch must end in a synapse (looked through Flatten / Identity) that can
-    carry the delay; otherwise the branch is returned as (k, Add) under its own
+    branch must end in a synapse (looked through Flatten / Identity), read by
+    nothing else, that can carry the delay; otherwise the branch is returned as (k, Add) under its own
     name with a negative k, for the caller to refuse.
     """
     depth: dict[str, int] = {}
@@ -94,5 +94,6 @@ def branch_delays(graph: Graph, host: set[str]) -> dict[str, tuple[int, str]]:
             k = d - depth[i]
             if k > 0:
                 src = _producer(graph, i)
-                out[src.name] = (k, n.name) if src.type in SYNAPSES and src.name not in host else (-k, n.name)
+                ok = src.type in SYNAPSES and src.name not in host and len(graph.consumers(src.name)) == 1
+                out[src.name] = (k, n.name) if ok else (-k, n.name)
     return out

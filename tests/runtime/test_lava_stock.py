@@ -39,6 +39,21 @@ def test_stock_mode_refuses_a_max_pool_by_name(lava, rng):
         run_lava(residual_pool_net(rng), rng.random((2, 1, 8, 8)), 4, stock=True, timeout=120)
 
 
+def test_stock_mode_refuses_a_skip_without_a_synapse(lava, rng):
+    """Spikes added to a current without a synapse cannot be delayed by a stock process."""
+    from snnc.compiler.ir.ops import Add, GlobalAvgPool2d
+    from snnc.runtime.lava.runner import run_lava
+    from .lava_nets import dyadic
+    one, half = np.ones(4, np.float32), np.full(4, 0.5, np.float32)
+    conv = lambda: Conv2d(dyadic(rng.normal(0, 0.5, (4, 4, 3, 3))), None, padding=(1,) * 4)  # noqa: E731
+    spec = [("x", Input((4, 4, 4)), []), ("c1", conv(), ["x"]), ("n1", IFNeuron(one, half), ["c1"]),
+            ("c2", conv(), ["n1"]), ("add", Add(), ["c2", "n1"]), ("n2", IFNeuron(one, half), ["add"]),
+            ("g", GlobalAvgPool2d(), ["n2"]), ("f", Flatten(), ["g"]),
+            ("out", Linear(dyadic(rng.normal(0, 1, (3, 4))), None), ["f"])]
+    with pytest.raises(BackendError, match="branch n1->add.*does not end in a synapse"):
+        run_lava(Graph.build(spec, ["out"]), rng.random((2, 4, 4, 4)), 4, stock=True, timeout=120)
+
+
 def u_wrap_net() -> Graph:
     """n1 (128 x 4 x 4) fires at every step (input 1, weight 2); an interior n2 neuron sums 1152 spikes x 127 = 146,304 >= 2^17:
     u = a << 6 wraps at 24 bits in Lava's LIF (the edge neurons sum 768 x 127 or fewer and do not)."""
