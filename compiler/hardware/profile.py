@@ -127,7 +127,10 @@ def _constant(path: Path, key: str, d) -> Constant:
             raise _err(path, key, f"missing field {f!r}")
     dim, _ = schema.KEYS[key]
     value = _number(path, key, d["value"], "value")
-    if dim in schema.INTEGER_DIMENSIONS and (not isinstance(d["value"], int) or value <= 0):
+    if dim in schema.INTEGER_DIMENSIONS and key in schema.ZERO_ALLOWED and not isinstance(d["value"], int):
+        raise _err(path, key, f"value must be a non-negative integer, got {d['value']!r}")
+    if dim in schema.INTEGER_DIMENSIONS and key not in schema.ZERO_ALLOWED and (
+            not isinstance(d["value"], int) or value <= 0):
         raise _err(path, key, f"value must be a positive integer, got {d['value']!r}")
     units = schema.UNITS[dim]
     if d["unit"] not in units:

@@ -56,7 +56,11 @@ KEYS: dict[str, tuple[str, str]] = {
     "limits.max_fan_in": ("count", "input axons per core"),
     "limits.max_fan_out": ("count", "fan-out edges (neuron -> destination core) per core"),
     "limits.cores_per_chip": ("count", "neuromorphic cores per chip"),
+    "limits.graded_spike_bits": ("bits", "payload of a graded spike (0: binary spikes only); > 0 lets a neuron "
+                                         "whose inputs exceed a core be split into partial sums relayed as "
+                                         "graded spikes (hardware.fanin)"),
 }
+ZERO_ALLOWED = ("limits.graded_spike_bits",)   # integer keys whose 0 is meaningful (others must be > 0)
 
 SNN_ENERGY = ("energy.e_sop", "energy.e_nu_active", "energy.e_nu_idle", "energy.e_in_mac")
 STEP_TIMING = ("timing.t_sop", "timing.t_nu", "timing.t_sync")

@@ -62,6 +62,12 @@ def test_user_profile_by_path(tmp_path):
     assert p.name == "mine" and p.get("energy.e_sop") == pytest.approx(23.6e-12)
 
 
+def _drop(text, key):
+    """The profile text without the table ``[key]``."""
+    start = text.index(f"[{key}]")
+    return text[:start] + text[text.index("\n[", start) + 1:]
+
+
 @pytest.mark.parametrize("edit, key, words", [
     (lambda t: t.replace("[limits.cores_per_chip]", "[limits.cores_per_chiplet]"), "limits.cores_per_chiplet",
      "unknown key"),
@@ -75,6 +81,10 @@ def test_user_profile_by_path(tmp_path):
     (lambda t: t.replace('source = "Davies et al. 2018, Table 2"\n', "", 1), "timing.t_sop", "missing field 'source'"),
     (lambda t: t.replace('kind = "snn"', 'kind = "fpga"'), "kind", "must be one of"),
     (lambda t: "colour = 'blue'\n" + t, "colour", "unknown key"),
+    (lambda t: t.replace("[limits.graded_spike_bits]", "[limits.graded_spikes]"), "limits.graded_spikes", "unknown key"),
+    (lambda t: _drop(t, "limits.graded_spike_bits"), "limits.graded_spike_bits", "missing key"),
+    (lambda t: t.replace("value = 0\n", "value = -1\n"), "limits.graded_spike_bits", "must be >= 0"),
+    (lambda t: t.replace("value = 0\n", "value = 0.5\n"), "limits.graded_spike_bits", "non-negative integer"),
 ])
 def test_validation_errors_name_file_and_key(tmp_path, edit, key, words):
     path = _write(tmp_path, edit(_loihi_text()))
