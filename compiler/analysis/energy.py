@@ -15,6 +15,19 @@ P_static = p_static_chip x chips. S_c(t): a layer's incoming events at step t
 (each source's SOPs split over its consumers by synapse counts, the
 first-layer MACs added to the layers the input drives) spread evenly over
 the layer's cores; N_c its neurons per core. Host I/O is never included.
+
+A layer whose fan-in is split into k partial sums (:mod:`snnc.compiler.hardware.fanin`)
+adds, every step, k x N graded synaptic events into its integrating neurons and
+k x N relay compartment updates, each relay sending every step (partial sums are
+dense currents)::
+
+    E_relay = T x k x N x (e_sop + e_nu_active)
+
+(graded events at e_sop: no published figure separates a graded synaptic op).
+Its busiest core is the busier of a relay core, S(t) / relay_cores x t_sop +
+relay neurons per core x t_nu, and an integrating core, k x N / integrating
+cores x t_sop + N_c x t_nu. The +1 pipeline step per split layer is not in the
+latency: it is T x t_step, with no pipeline depth (fill) modelled at all.
 """
 from __future__ import annotations
 
@@ -43,8 +56,18 @@ def input_macs(activity: Activity) -> float:
     return float(activity.first_layer_macs) * len(input_steps(activity))
 
 
-def snn_dynamic(activity: Activity, profile: Profile, which: str = "nominal") -> dict:
-    """Dynamic energy (J) per sample: input, SOP and neuron terms, and per layer."""
+def relay_events(activity: Activity, mapping=None) -> dict:
+    """{split layer: (graded events, relay compartment updates) per sample} of the mapping's fan-in splits."""
+    if mapping is None:
+        return {}
+    T = activity.T
+    return {l.name: (float(l.split.graded_events_per_step * T), float(l.split.relay_compartments * T))
+            for l in mapping.layers if l.split}
+
+
+def snn_dynamic(activity: Activity, profile: Profile, which: str = "nominal", mapping=None) -> dict:
+    """Dynamic energy (J) per sample: input, SOP and neuron terms, and per layer (with the mapping's
+    fan-in split relays in their layer's SOP and neuron terms; ``relay``: their total)."""
     e_sop, e_act, e_idle, e_in = (profile.get(f"energy.{k}", which)
                                   for k in ("e_sop", "e_nu_active", "e_nu_idle", "e_in_mac"))
     per_layer = {}
@@ -53,11 +76,18 @@ def snn_dynamic(activity: Activity, profile: Profile, which: str = "nominal") ->
         sop = e_sop * float(sum(l.sop_per_step))
         neuron = e_act * spikes + e_idle * (l.neurons * activity.T - spikes)
         per_layer[l.name] = {"sop": sop, "neuron": neuron, "total": sop + neuron}
+    relay = 0.0
+    for name, (events, updates) in relay_events(activity, mapping).items():
+        v = per_layer.setdefault(name, {"sop": 0.0, "neuron": 0.0, "total": 0.0})   # a split readout: relays only
+        v["relay"] = e_sop * events + e_act * updates
+        v["sop"], v["neuron"] = v["sop"] + e_sop * events, v["neuron"] + e_act * updates
+        v["total"] += v["relay"]
+        relay += v["relay"]
     readout = e_idle * activity.output_neurons * activity.T
     parts = {"input": e_in * input_macs(activity),
              "sop": sum(v["sop"] for v in per_layer.values()),
              "neuron": sum(v["neuron"] for v in per_layer.values()) + readout}
-    return {**parts, "readout": readout, "dynamic": sum(parts.values()), "per_layer": per_layer}
+    return {**parts, "readout": readout, "relay": relay, "dynamic": sum(parts.values()), "per_layer": per_layer}
 
 
 def layer_loads(activity: Activity, mapping) -> dict:
@@ -93,10 +123,19 @@ def latency(activity: Activity, profile: Profile, mapping=None, which: str = "no
     loads = layer_loads(activity, mapping)
     total = 0.0
     for t in range(activity.T):
-        busiest = max(loads[l.name][t] / l.cores * t_sop + l.neurons_per_core * t_nu
-                      for l in mapping.layers if l.cores)
+        busiest = max(_busiest_core(l, loads[l.name][t], t_sop, t_nu) for l in mapping.layers if l.cores)
         total += busiest + t_sync
     return total
+
+
+def _busiest_core(l, load: float, t_sop: float, t_nu: float) -> float:
+    """One step of the layer's busiest core: its share of the incoming events, then its neuron updates."""
+    if l.split is None:
+        return load / l.cores * t_sop + l.neurons_per_core * t_nu
+    s = l.split
+    relay = load / s.relay_cores * t_sop + s.relay_neurons_per_core() * t_nu
+    integrate = s.graded_events_per_step / (l.cores - s.relay_cores) * t_sop + l.neurons_per_core * t_nu
+    return max(relay, integrate)
 
 
 def static_power(profile: Profile, mapping=None, which: str = "nominal") -> float:
@@ -109,7 +148,7 @@ def static_power(profile: Profile, mapping=None, which: str = "nominal") -> floa
 
 def snn_energy(activity: Activity, profile: Profile, mapping=None, which: str = "nominal") -> dict:
     """Full per-sample figures at one end of the constants' ranges (energy J, latency s, FPS, FPS/W)."""
-    dyn = snn_dynamic(activity, profile, which)
+    dyn = snn_dynamic(activity, profile, which, mapping)
     lat = latency(activity, profile, mapping, which)
     static = static_power(profile, mapping, which) * lat if lat is not None else 0.0
     total = dyn["dynamic"] + static

@@ -16,6 +16,12 @@ MACs of the direct-coded input are charged per the activity's convention
 (``activity.CONVENTIONS``: "per-step", every step, or "once" per sample when
 the host computes the first layer and injects it as a bias current), or per
 ``input_cost``; the report says which.
+
+A layer whose fan-in is split into partial sums relayed as graded spikes
+(:mod:`snnc.compiler.hardware.fanin`) is charged its relays' graded events and
+compartment updates every step (in its SOP / neuron terms; ``breakdown_j.relay``,
+``counts.graded_relay_events``); its +1 pipeline step is listed as not included,
+since the latency model has no pipeline depth.
 """
 from __future__ import annotations
 
@@ -111,6 +117,18 @@ def _ann(art: Artifact, ann_profile) -> Optional[dict]:
             "included": "MACs x e_mac (arithmetic only, no memory access, no static power)"}
 
 
+def _splits(mapping: Mapping) -> tuple[list, list]:
+    """(included, excluded) lines for the mapping's fan-in splits (partial sums relayed as graded spikes)."""
+    splits = [l for l in mapping.layers if l.split]
+    if not splits:
+        return [], []
+    names = ", ".join(f"{l.name} k={l.split.k}" for l in splits)
+    return ([f"fan-in split relays ({names}): k graded spikes per neuron every step into the integrating "
+             "neurons (at e_sop each) and the k relay compartments' updates every step (at e_nu_active)"],
+            [f"the +{mapping.extra_steps} pipeline step(s) of the fan-in splits: the latency is T x t_step, "
+             "with no pipeline depth modelled"])
+
+
 def _pool_note(mapping: Mapping) -> list:
     pools = [p for p in mapping.pools if not p.static]
     return [f"max pools over currents ({', '.join(f'{p.name} {p.mode}' for p in pools)}): host / x86 or a "
@@ -155,13 +173,15 @@ def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, 
                                                                  for w, f in figs.items()}).items() if k != "nominal"}}
                  for name, v in nominal["per_layer"].items()]
     conv = act.first_layer_convention
+    split_in, split_out = _splits(mapping)
     return {
         "profile": prof.name, "profile_kind": prof.kind, "profile_source": profile_why, "T": act.T,
         "activity_source": LABEL if act.source == SOURCE else f"simulation ({act.source}, {act.samples} samples)",
         "profile_notes": prof.notes,
         "counts": {"sop": act.sop, "spikes": sum(sum(l.spikes_per_step) for l in act.layers),
                    "neuron_updates": act.neuron_updates, "first_layer_macs_per_step": act.first_layer_macs,
-                   "first_layer_convention": conv, "input_macs": en.input_macs(act)},
+                   "first_layer_convention": conv, "input_macs": en.input_macs(act),
+                   "graded_relay_events": sum(e for e, _ in en.relay_events(act, mapping).values())},
         "input_cost": {"convention": conv, "meaning": CONVENTIONS[conv],
                        "chosen_by": "--input-cost" if input_cost is not None else "the activity"},
         "energy_j": _span({w: f["total"] for w, f in figs.items()}),
@@ -169,10 +189,10 @@ def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, 
         "fps": _span({w: f["fps"] for w, f in figs.items()}),
         "fps_per_watt": _span({w: f["fps_per_watt"] for w, f in figs.items()}),
         "breakdown_j": {k: _span({w: f[k] for w, f in figs.items()})
-                        for k in ("input", "sop", "neuron", "readout", "static", "dynamic")},
+                        for k in ("input", "sop", "neuron", "readout", "relay", "static", "dynamic")},
         "per_layer": per_layer,
-        "included": INCLUDED if prof.has("power.p_static_chip") else INCLUDED[:1],
-        "excluded": EXCLUDED + _pool_note(mapping)
+        "included": (INCLUDED if prof.has("power.p_static_chip") else INCLUDED[:1]) + split_in,
+        "excluded": EXCLUDED + _pool_note(mapping) + split_out
                     + ([] if prof.has("power.p_static_chip") else ["static power (profile has none)"]),
         "latency_note": None if nominal["latency"] is not None else "profile has no timing model: latency and FPS not estimated",
         "confidence": sorted({c.confidence for c in prof.constants.values()}),

@@ -30,6 +30,10 @@ padding borders excluded):
   connection stores its own weight (dense per-connection storage, no index
   overhead, no conv weight sharing). Loihi stores conv weights per connection
   unless shared-weight compression is used, so this is an upper bound for convs.
+* a neuron whose inputs fit no core is split, on a target with graded spikes,
+  into partial sums relayed as graded spikes (:mod:`snnc.compiler.hardware.fanin`):
+  its ``cores`` include the relays', ``split`` holds the costs, ``memory_bits``
+  the k unit weights per neuron; ``Mapping.extra_steps`` the pipeline steps added.
 * weight precision: each synaptic op's weights are quantised to the profile's
   signed weight bits with one power-of-two exponent per layer,
   scale = 2^ceil(log2(max|w| / (2^(b-1) - 1))); the relative L2 error
@@ -48,6 +52,7 @@ import numpy as np
 from snnc.compiler.errors import HardwareError
 from snnc.compiler.analysis.sop import fanout_maps
 from snnc.compiler.hardware import Profile, load_profile
+from snnc.compiler.hardware.fanin import Split, describe_splits, split_depth
 from snnc.compiler.hardware.partition import Issue, fan_out_check, partition
 from snnc.compiler.hardware.pools import pool_issues, pool_resources
 from snnc.compiler.hardware.synapses import SYNAPSES, WEIGHTS, Conn, quantisation_error, taps_1d  # noqa: F401
@@ -76,6 +81,7 @@ class LayerResources:
     axons_per_core: Optional[int] = None
     memory_per_core: Optional[int] = None
     tile: Optional[tuple] = None
+    split: Optional[Split] = None    # fan-in split into partial sums (hardware.fanin); cores include its relays
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -194,6 +200,7 @@ class Mapping:
     cores: Optional[int] = None
     chips: Optional[int] = None
     pools: list = field(default_factory=list)     # hardware.pools.PoolResources: max pools over currents
+    extra_steps: int = 0     # pipeline steps added by fan-in splits on the longest path (+1 per split layer)
 
     @property
     def errors(self) -> list:
@@ -217,6 +224,8 @@ class Mapping:
                 "layers": [l.to_json() for l in self.layers],
                 "pools": [p.to_json() for p in self.pools],
                 "pool_state_values": sum(p.state_values for p in self.pools),
+                "fan_in_splits": [l.split.brief(l.name) for l in self.layers if l.split],
+                "pipeline_extra_steps": self.extra_steps,
                 "issues": [asdict(i) for i in self.issues]}
 
 
@@ -249,7 +258,8 @@ def map_graph(graph: Graph, profile: Union[str, Profile, None] = None,
         consumers = [c for c in layers if l.name in c.sources]
         issues += fan_out_check(l, consumers, limits["max_fan_out"])
     cores = sum(l.cores or 0 for l in layers)
-    return Mapping(profile.name, layers, issues, cores, -(-cores // limits["cores_per_chip"]), pools)
+    return Mapping(profile.name, layers, issues, cores, -(-cores // limits["cores_per_chip"]), pools,
+                   split_depth(graph, {l.name for l in layers if l.split}))
 
 
 def check_fit(mapping: Mapping) -> Mapping:
@@ -273,17 +283,20 @@ def _bits(b: Optional[int]) -> str:
 
 def format_mapping(m: Mapping) -> str:
     from snnc.compiler.cli.common import table
-    rows = [[l.name, l.kind, l.neurons, l.synapses, _bits(l.memory_bits), l.fan_in, l.fan_out,
+    rows = [[l.name, l.kind, l.neurons, l.synapses, _bits(l.memory_bits), l.fan_in,
+             f"{l.split.k} x" if l.split else "-", l.fan_out,
              l.cores if l.cores is not None else "-", l.neurons_per_core or "-", l.axons_per_core or "-",
              f"{l.weight_error:.2%}"] for l in m.layers]
     rows.append(["total", "", sum(l.neurons for l in m.layers), sum(l.synapses for l in m.layers),
-                 _bits(sum(l.memory_bits for l in m.layers)), "", "", m.cores if m.cores is not None else "-",
+                 _bits(sum(l.memory_bits for l in m.layers)), "", "", "", m.cores if m.cores is not None else "-",
                  "", "", ""])
     fit = "" if m.fits else " - DOES NOT FIT (failing layers' cores are lower bounds)"
     out = [f"resources on {m.profile}: {m.cores if m.cores is not None else '-'} cores, "
            f"{m.chips if m.chips is not None else '-'} chip(s) (weights stored per connection){fit}",
-           table(["layer", "kind", "neurons", "synapses", "memory", "fan-in", "fan-out", "cores",
+           table(["layer", "kind", "neurons", "synapses", "memory", "fan-in", "split", "fan-out", "cores",
                   "neurons/core", "axons/core", "weight err"], rows)]
+    if any(l.split for l in m.layers):
+        out.append(describe_splits(m.layers, m.extra_steps))
     if m.pools:
         out.append("max pools over currents (not synapses; host / x86 or a custom process): " + ", ".join(
             f"{p.name} ({p.mode}{', static' if p.static else ''}"

@@ -15,12 +15,20 @@ The partitioner takes the feasible tile with the fewest cores (tile sizes
 ``ceil(D / k)``, largest feasible width by bisection). Then the fan-out check:
 a neuron sends one routing edge per destination core, estimated per consumer
 layer as ``min(cores_d, ceil(fan_out_d / neurons_per_core_d) + 1)``; when
-``neurons_per_core x edges > max_fan_out`` the layer is spread over more cores.
+``neurons_per_core x edges > max_fan_out`` the layer is spread over more cores
+(into a layer whose fan-in is split, a neuron's edges go to the relay cores of
+the groups that read it).
+
+When not even one neuron fits a core, a target with graded spikes
+(``graded_spike_bits > 0``) splits the neuron's inputs into partial sums
+relayed as graded spikes (:mod:`snnc.compiler.hardware.fanin`, the same tile
+search per group); on a binary-spike target the layer is an error.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Optional
 
 from snnc.compiler.ir import Graph, IFNeuron, Input
 
@@ -105,10 +113,8 @@ def _size(box: Box) -> int:
     return math.prod(max(0, hi - lo) for lo, hi in box)
 
 
-def input_axons(graph: Graph, starts, seg: list, box: Box) -> int:
-    """Distinct source elements read by a tile ``box`` of the layer whose segment starts at ``starts``."""
-    if any(hi <= lo for lo, hi in box):
-        return 0  # an empty tile reads nothing
+def source_boxes(graph: Graph, starts, seg: list, box: Box) -> dict:
+    """{source node: bounding box of its elements read by the tile ``box``} (sources: IFNeuron / Input)."""
     boxes = {s: box for s in starts}
     for name in reversed(seg):
         node = graph.node(name)
@@ -120,7 +126,25 @@ def input_axons(graph: Graph, starts, seg: list, box: Box) -> int:
         for src, b in zip(node.inputs, ins):
             if b is not None:
                 boxes[src] = _union(boxes.get(src), b)
-    return sum(_size(b) for n, b in boxes.items() if isinstance(graph.node(n).op, (IFNeuron, Input)))
+    return {n: b for n, b in boxes.items() if isinstance(graph.node(n).op, (IFNeuron, Input))}
+
+
+def input_axons(graph: Graph, starts, seg: list, box: Box, only: Optional[dict] = None) -> int:
+    """Distinct source elements read by a tile ``box`` of the layer whose segment starts at ``starts``.
+
+    ``only`` {source: (lo, hi) channel range, or None for all it reads}: count those sources only, their
+    boxes cut to the channel range (the input group of a fan-in split, :mod:`.fanin`)."""
+    if any(hi <= lo for lo, hi in box):
+        return 0  # an empty tile reads nothing
+    total = 0
+    for src, b in source_boxes(graph, starts, seg, box).items():
+        if only is not None:
+            if src not in only:
+                continue
+            if only[src] is not None:
+                b = ((max(b[0][0], only[src][0]), min(b[0][1], only[src][1])),) + tuple(b[1:])
+        total += _size(b)
+    return total
 
 
 def _sizes(n: int) -> list[int]:
@@ -176,6 +200,14 @@ def partition(graph: Graph, layer, seg: list, starts, limits: dict) -> list[Issu
         one = tuple(1 for _ in shape)
         why = (f"one neuron needs {axons(one):,} input axons > max_fan_in {axmax:,}" if axons(one) > axmax else
                f"one neuron's {layer.fan_in:,} synapses x {bits} bit > {mem:,} bit of synaptic memory per core")
+        if limits.get("graded_spike_bits", 0) > 0:
+            from snnc.compiler.hardware import fanin   # fanin builds on this module's tile search
+            try:
+                return fanin.split_fan_in(graph, layer, seg, starts, shape, limits)
+            except fanin.NoSplit as e:
+                why += f", and its inputs cannot be split into partial sums: {e}"
+        else:
+            why += " (graded_spike_bits 0: binary spikes only, no partial sums relayed as graded spikes)"
         layer.neurons_per_core = min(npc, layer.neurons)   # lower bound, so estimates can still run
         layer.cores = -(-layer.neurons // layer.neurons_per_core)
         layer.memory_per_core = layer.neurons_per_core * layer.fan_in * bits
@@ -189,12 +221,21 @@ def partition(graph: Graph, layer, seg: list, starts, limits: dict) -> list[Issu
     return []
 
 
+def _edges(consumer, source: str) -> int:
+    """Routing edges of one ``source`` neuron into ``consumer``: min(cores, ceil(fan-out / neurons per core) + 1),
+    over the relay cores of the groups that read it when the consumer's fan-in is split."""
+    fan = consumer.source_fan_out[source]
+    if consumer.split is None:
+        return min(consumer.cores, -(-fan // consumer.neurons_per_core) + 1)
+    return max((min(g.cores, -(-fan // g.neurons_per_core) + 1) for g in consumer.split.source_groups(source)),
+               default=0)
+
+
 def fan_out_check(layer, consumers: list, max_fan_out: int) -> list[Issue]:
     """Spread ``layer`` over more cores when its routing edges exceed ``max_fan_out`` per core."""
     if not consumers or layer.cores is None:
         return []
-    per_neuron = sum(min(c.cores, -(-c.source_fan_out[layer.name] // c.neurons_per_core) + 1)
-                     for c in consumers if c.cores)
+    per_neuron = sum(_edges(c, layer.name) for c in consumers if c.cores)
     if per_neuron > max_fan_out:
         return [Issue("error", layer.name, f"layer {layer.name!r}: one neuron needs {per_neuron} routing edges "
                                            f"> max_fan_out {max_fan_out}; split its consumers differently")]
@@ -204,7 +245,7 @@ def fan_out_check(layer, consumers: list, max_fan_out: int) -> list[Issue]:
     if layer.memory_per_core is not None:
         layer.memory_per_core = layer.memory_per_core // layer.neurons_per_core * npc
     layer.neurons_per_core, layer.tile = npc, None
-    layer.cores = -(-layer.neurons // npc)
+    layer.cores = -(-layer.neurons // npc) + (layer.split.relay_cores if layer.split else 0)
     return [Issue("warning", layer.name, f"layer {layer.name!r} spread over {layer.cores} cores ({npc} neurons "
                                          f"per core) to keep {per_neuron} routing edges per neuron within "
                                          f"max_fan_out {max_fan_out}")]
