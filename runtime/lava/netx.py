@@ -201,10 +201,12 @@ def _scalar_theta(neuron) -> float:
 def import_netx():
     """``lava.lib.dl.netx.hdf5``; lava-dl 0.6 imports OpenCV through slayer's object-detection
     utilities, which netx never uses: without cv2 installed, an empty stand-in module lets it load."""
+    import contextlib
     import importlib.util
     import sys
     import types
     if importlib.util.find_spec("cv2") is None and "cv2" not in sys.modules:
         sys.modules["cv2"] = types.ModuleType("cv2")
-    from lava.lib.dl.netx import hdf5
+    with contextlib.redirect_stdout(sys.stderr):  # lava-dl prints import warnings on stdout (breaks --json)
+        from lava.lib.dl.netx import hdf5
     return hdf5
