@@ -14,7 +14,6 @@ import numpy as np
 
 from snnc.runtime.lava.lower import Ctx, Kit, Signal, batch_to_lava, connect, to_lava
 
-PROCESSES = "IntegrateFire, MaxPoolCurrent, Delay, Readout, SpikeCounter, CurrentSource"
 
 
 def inject(ctx: Ctx, name: str, values) -> Signal:

@@ -31,7 +31,7 @@ import numpy as np
 
 from snnc.compiler.execute import apply
 from snnc.compiler.ir import Graph, Node
-from snnc.compiler.ir.ops import AvgPool2d, Conv2d, Linear
+from snnc.compiler.ir.ops import Conv2d, Linear
 from snnc.compiler.passes.base import rebuild, sole_consumer, spec_of
 
 POOLS = ("AvgPool2d", "GlobalAvgPool2d")

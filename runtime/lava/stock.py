@@ -160,4 +160,3 @@ def _weights(ctx: Ctx, m: np.ndarray) -> dict:
 
 
 STOCK = Kit("stock", inject, neuron, count, readout, delay, maxpool, latency=1)
-PROCESSES = "RingBuffer (io.source / io.sink), Conv, Dense, DelayDense, LIFReset"
