@@ -10,7 +10,8 @@ from snnc.compiler.cli.common import print_json, table
 
 HELP = "list the hardware profiles"
 KEY_FIGURES = [("energy.e_sop", "pJ", 1e-12), ("energy.e_mac", "pJ", 1e-12), ("power.p_static_chip", "mW", 1e-3),
-               ("limits.neurons_per_core", "", 1), ("limits.weight_bits", "", 1), ("limits.cores_per_chip", "", 1)]
+               ("limits.neurons_per_core", "", 1), ("limits.weight_bits", "", 1), ("limits.graded_spike_bits", "", 1),
+               ("limits.cores_per_chip", "", 1)]
 
 
 def add_arguments(p) -> None:

@@ -14,7 +14,7 @@ floating-point run equals spike for spike (tested).
 """
 from __future__ import annotations
 
-from snnc.compiler.cli.common import print_json, table
+from snnc.compiler.cli.common import check_writable, print_json, table
 from snnc.compiler.cli.simulate_cmd import Evaluation, _pct, _text
 
 HELP = "run a compiled network on a backend (numpy or lava)"
@@ -30,7 +30,8 @@ def add_arguments(p) -> None:
     p.add_argument("--fixed-point", action="store_true", help="Lava: Loihi fixed-point (bit-accurate) models")
     p.add_argument("--stock-lif", action="store_true",
                    help="Lava: stock lava-nc processes only (Lava's LIF: reset to zero)")
-    p.add_argument("--profile", default="loihi2", help="hardware profile for the weight bit width (default loihi2)")
+    p.add_argument("--profile", default=None,
+                   help="hardware profile for the weight bit width (default: the artifact's compile target)")
     p.add_argument("--timeout", type=float, default=3600.0, help="stop a Lava run after this many seconds")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--activity-out", default=None,
@@ -45,12 +46,14 @@ def run(args) -> int:
 
     if args.backend == "numpy" and (args.fixed_point or args.stock_lif):
         raise UsageError("--fixed-point and --stock-lif need --backend lava")
+    check_writable(args.activity_out, "activity record")
     if args.backend == "lava":
         from snnc.runtime.lava.available import require_lava
         require_lava()  # one line at once, before the model and the data are loaded
     ev = Evaluation(args)
+    bits = _weight_bits(args.profile or ev.art.meta.get("target", "loihi2"))
     options = {} if args.backend == "numpy" else dict(fixed=args.fixed_point, stock=args.stock_lif,
-                                                        weight_bits=_weight_bits(args.profile), timeout=args.timeout)
+                                                        weight_bits=bits, timeout=args.timeout)
     res = get_backend(args.backend, **options).run(ev.art, ev.data.x, ev.Ts, y=ev.data.y, delay=ev.delay)
     summary = ev.summary(args.model, res)
     if args.activity_out:

@@ -35,6 +35,7 @@ class LavaBackend:
     def run(self, model, x, T, y=None, delay=None):
         from snnc.runtime.lava.runner import run_lava
         from snnc.runtime.numpy_sim import SimResult, parse_T
+        from snnc.runtime.numpy_sim.simulate import readout_delays
         graph = model.snn if isinstance(model, Artifact) else model
         Ts = parse_T(T)
         x = np.asarray(x, np.float32)
@@ -43,7 +44,7 @@ class LavaBackend:
                             f"(samples of shape {graph.inputs[0].shape})")
         raw = run_lava(graph, x, Ts[-1], fixed=self.fixed, stock=self.stock, weight_bits=self.weight_bits,
                        timeout=self.timeout)
-        delays = {t: _delay(model, delay, t) for t in Ts}
+        delays = readout_delays(model, delay, Ts)  # the NumPy simulator's rule, warnings included
         logits = {t: raw.trace[:, delays[t]:t].mean(axis=1).astype(np.float32) for t in Ts}
         act = activity(graph, raw, len(x), Ts[-1], self.source, self.stock)
         acc = {}
@@ -57,12 +58,6 @@ class LavaBackend:
     @property
     def source(self) -> str:
         return "lava" + ("-stock" if self.stock else "") + ("-fixed" if self.fixed else "")
-
-
-def _delay(model, delay, T: int) -> int:
-    if delay is None or delay == "auto":
-        return model.readout_delay(T) if isinstance(model, Artifact) else 0
-    return min(int(delay), T - 1)
 
 
 def activity(graph, raw, n: int, T: int, source: str, stock: bool = False) -> Activity:

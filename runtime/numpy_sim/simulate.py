@@ -71,7 +71,7 @@ def parse_T(T) -> tuple:
     return tuple(sorted({int(t) for t in Ts}))
 
 
-def _delays(model, delay, Ts) -> dict:
+def readout_delays(model, delay, Ts) -> dict:
     """{T: D} by the rule of ``snnc.compiler.readout`` (auto: clamp(floor(t0), 0, T-4); fixed: min(D, T-1))."""
     if callable(delay):
         return {t: max(0, min(int(delay(t)), t - 1)) for t in Ts}
@@ -112,7 +112,7 @@ def simulate(model: Union[Artifact, Graph], x, T: Union[int, Sequence[int]] = 32
     Ts = parse_T(T)
     x = _check_data(graph, x)
     plan, batch, tc = _memory_plan(graph, x.shape[0], Ts, batch_size, time_chunk, record, memory_limit)
-    delays = _delays(model, delay, Ts)
+    delays = readout_delays(model, delay, Ts)
     run = _Run(plan, x.shape[0], Ts[-1], delays, set(record))
     log.debug("simulate: %d samples, batch %d, T=%d, %d steps per chunk", x.shape[0], batch, Ts[-1], tc)
     n_chunks = -(-Ts[-1] // tc)
