@@ -121,13 +121,17 @@ def _pct(v):
     return "-" if v is None else f"{100 * v:.2f}%"
 
 
+INPUT_COST = {"per-step": "per step (the dense input layer runs on chip every step)",
+              "once": "per sample (computed once on the host, injected as a current)"}
+
+
 def _text(s: dict, args) -> str:
     head = (f"{s['model']} on {s['data']} ({s['samples']} samples): ANN {_pct(s['ann_accuracy'])}, "
             f"clip-ANN {_pct(s['clip_ann_accuracy'])}")
     rows = [[r["T"], r["delay"], _pct(r["accuracy"]), _pct(r["agreement"]), f"{r['sop_per_image']:,.0f}",
              f"{r['firing_rate']:.4f}"] for r in s["sweep"]]
     lines = [head, "", table(["T", "delay", "accuracy", "agree ANN", "SOP/image", "firing rate"], rows, "rrrrrr"),
-             "", f"first-layer MACs: {s['first_layer_macs_per_step']:,} per step ({s['first_layer_convention']}); "
+             "", f"first-layer MACs: {s['first_layer_macs_per_step']:,} {INPUT_COST[s['first_layer_convention']]}; "
              f"neuron updates: {s['neuron_updates_per_image']:,} per image at T={s['sweep'][-1]['T']}"]
     if args.activity_out:
         lines.append(f"activity record: {args.activity_out} (use with `snnc estimate --activity`)")

@@ -64,7 +64,7 @@ def test_simulate_cli_table(files, capsys):
     model, data, *_ = files
     assert main(["simulate", str(model), "--data", str(data), "--T", "8,32"]) == 0
     text = capsys.readouterr().out
-    assert "clip-ANN 100.00%" in text and "SOP/image" in text and "per-step" in text
+    assert "clip-ANN 100.00%" in text and "SOP/image" in text and "per step (the dense input layer" in text
 
 
 def test_simulate_cli_errors(files, tmp_path, capsys):
