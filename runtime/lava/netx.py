@@ -9,10 +9,16 @@ What the file computes differs from the compiled SNN in four ways, so its
 accuracy is measured by running the file (``run_netx``), not estimated:
 reset to zero and v(0) = 0 instead of reset by subtraction from theta / 2; the
 input as graded spikes round(x * 2**input_bits) into the first block; the
-weights quantised per block (below); and the readout as the spike counts of a
-CUBA layer with threshold 1 instead of the mean readout current. (``snnc run
---stock-lif`` shares the first two but keeps the current readout and its own
+weights quantised per block (below); and the readout as the spike counts of the
+last block's CUBA neurons instead of the mean readout current. Given calibration
+data, ``export_netx`` calibrates the file for the last two (``netx_calibrate``:
+hidden thresholds refitted for reset to zero, a common readout bias shift and a
+readout threshold chosen for a spike-count readout over T steps); without, the
+readout has threshold 1 and mostly stays silent. (``snnc run --stock-lif``
+shares the reset and the input but keeps the current readout and its own
 exponents, so it approximates the file's accuracy without measuring it.)
+Predictions from the counts: ``netx_model.predict`` (ties to the class that
+reached the top count first).
 
 Integer format per block b (Loihi fixed point, netx reads ``bias`` as bias_mant
 with bias_exp = 6, so bias and a_in both enter v << 6)::
@@ -24,9 +30,10 @@ with bias_exp = 6, so bias and a_in both enter v << 6)::
     vThMant = round(theta * scale_b)  (17 bit),  bias = round(b * scale_b)  (13 bit signed)
     iDecay = 4096 (du = 4095: the current is cleared every step), vDecay = 0
 
-The last (readout) layer gets CUBA neurons with threshold 1: predictions are
-the argmax of its spike counts. ``neuron/messageBits`` is never written (netx
-reads it back as an object, not an int).
+A block after an IF layer of threshold theta gets W * theta (the IR spike is
+s * theta, a netx spike is 1). The last (readout) block gets CUBA neurons with
+threshold 1 (IR units) unless calibrated. ``neuron/messageBits`` is never
+written (netx reads it back as an object, not an int).
 """
 from __future__ import annotations
 
@@ -36,11 +43,11 @@ from pathlib import Path
 
 import numpy as np
 
-from snnc.compiler.errors import BackendError
+from snnc.compiler.errors import BackendError, UsageError
 from snnc.compiler.ir import Graph
+from snnc.runtime.lava.netx_model import BIAS_MAX, VTH_MAX, Block
 
 log = logging.getLogger(__name__)
-VTH_MAX, BIAS_MAX = 2 ** 17 - 1, 4095
 NETX_OPS = {"Input", "Conv2d", "Linear", "IFNeuron", "Flatten"}
 
 
@@ -73,36 +80,80 @@ def netx_layers(graph: Graph) -> list[tuple]:
     return layers
 
 
-def export_netx(graph: Graph, path, input_bits: int = 7, weight_bits: int = 8) -> dict:
-    """Write ``path``; returns what a loader needs (input scaling) and a per-layer summary.
+def netx_blocks(graph: Graph, input_bits: int = 7, weight_bits: int = 8) -> tuple[list, list[Block], list]:
+    """(netx_layers(graph), the integer blocks, a summary per block) or BackendError naming the layer.
 
-    ``weight_bits``: the synaptic weight width (the target profile's ``limits.weight_bits``),
-    2..8 (Loihi 2's mixed-sign synapses hold 8 bits)."""
-    import h5py
+    A neuron's IR output is s * theta (``IFNeuron``), a netx spike is 1: the next block's weights carry theta."""
     if not 2 <= int(weight_bits) <= 8:
         raise BackendError(f"netx weights of {weight_bits} bits: Loihi 2 synapses (lava-dl netx) hold 2..8-bit "
                            f"weights; choose --weight-bits 8 or less")
-    layers = netx_layers(graph)
-    summary, first = [], True
+    layers, blocks, summary, amp = netx_layers(graph), [], [], 1.0
+    for kind, syn, neuron in layers:
+        if kind in ("conv", "dense"):
+            block, info = _quantise(kind, syn, neuron, input_bits if not blocks else 0, weight_bits, amp)
+            blocks.append(block)
+            summary.append(info)
+            amp = 1.0 if neuron is None else _scalar_theta(neuron)
+    return layers, blocks, summary
+
+
+def export_netx(graph: Graph, path, input_bits: int = 7, weight_bits: int = 8, calib=None, T: int = 32,
+                fit_hidden: bool = True) -> dict:
+    """Write ``path``; returns what a loader needs (input scaling), a per-layer summary and warnings.
+
+    ``weight_bits``: the synaptic weight width (the target profile's ``limits.weight_bits``),
+    2..8 (Loihi 2's mixed-sign synapses hold 8 bits). ``calib``: calibration inputs (N, *input shape):
+    the hidden thresholds are refitted for reset to zero (``fit_hidden``) and the readout gets a bias
+    shift and a threshold for a spike-count readout over ``T`` steps (``netx_calibrate``; the record is
+    ``info["calibration"]``). Without ``calib`` the readout neurons have threshold 1 (IR units) and no
+    shift: on reset-to-zero networks they mostly stay silent (docs/lava.md)."""
+    layers = netx_layers(graph)  # refuse what netx cannot express before anything else
+    h5py = require_h5py()
+    layers, blocks, summary = netx_blocks(graph, input_bits, weight_bits)
+    info = {"path": str(path), "input_bits": input_bits, "input_scale": 2 ** input_bits, "weight_bits": weight_bits,
+            "neurons": "CUBA (Lava LIF): reset to zero, v > vth", "layers": summary}
+    if calib is not None:
+        from snnc.compiler.execute import predict as ann_logits
+        from snnc.runtime.lava.netx_calibrate import calibrate
+        x = np.asarray(calib, np.float32)
+        blocks, info["calibration"] = calibrate(blocks, quantise_input(x, input_bits), ann_logits(graph, x), T,
+                                                fit_hidden)
+        for row, b in zip(summary, blocks):
+            row["vThMant"] = b.vth
     with h5py.File(Path(path), "w") as f:
         grp = f.create_group("layer")
-        for idx, (kind, syn, neuron) in enumerate(layers):
+        it = iter(blocks)
+        for idx, (kind, syn, _) in enumerate(layers):
             g = grp.create_group(str(idx))
             g.create_dataset("type", data=np.bytes_(kind))
             g.create_dataset("shape", data=np.asarray(syn.shape, np.int64))
             if kind in ("conv", "dense"):
-                summary.append(_write_block(g, kind, syn, neuron, input_bits if first else 0, weight_bits))
-                first = False
-    info = {"path": str(path), "input_bits": input_bits, "input_scale": 2 ** input_bits, "weight_bits": weight_bits,
-            "neurons": "CUBA (Lava LIF): reset to zero, v > vth", "layers": summary}
+                _write_block(g, next(it))
     info["warnings"] = warnings_of(info)
     for w in info["warnings"]:
         log.warning("netx export: %s", w)
     return info
 
 
-def run_netx(path, x: np.ndarray, T: int, input_bits: int = 7, timeout: float = 1800.0) -> np.ndarray:
-    """Spike counts (n, outputs) of the netx file's last layer over T steps per sample.
+def quantise_input(x: np.ndarray, input_bits: int) -> np.ndarray:
+    """The graded input spikes the file expects: round(x * 2**input_bits)."""
+    return np.round(np.asarray(x, np.float64) * 2 ** input_bits).astype(np.int64)
+
+
+def require_h5py():
+    """``h5py``, or a UsageError (exit 2, one line) saying how to install it."""
+    try:
+        import h5py
+    except ImportError as e:
+        raise UsageError(f"writing a netx file needs h5py ({e}); install it: pip install h5py (part of snnc's "
+                         f"lava extra, make setup)") from None
+    return h5py
+
+
+def run_netx(path, x: np.ndarray, T: int, input_bits: int = 7, timeout: float = 1800.0,
+             spikes: bool = False) -> np.ndarray:
+    """Spike counts (n, outputs) of the netx file's last layer over T steps per sample; with ``spikes``
+    the spike trains (n, T, outputs) instead (``netx_model.predict`` turns them into classes).
 
     lava-dl's ``netx.hdf5.Network`` (fixed_pt, Loihi2SimCfg) in a watchdog worker:
     every sample is held for T steps as graded spikes round(x * 2**input_bits)
@@ -110,9 +161,9 @@ def run_netx(path, x: np.ndarray, T: int, input_bits: int = 7, timeout: float = 
     reset_offset=1), and sample s's output is read k steps late (k = the number
     of blocks, one step of latency each)."""
     from snnc.runtime.lava.watchdog import run_isolated
-    xq = np.round(np.asarray(x, np.float64) * 2 ** input_bits).astype(np.int64)
-    out, _ = run_isolated(_netx_worker, (str(path), xq, int(T)), timeout=timeout, what="netx run")
-    return out
+    out, _ = run_isolated(_netx_worker, (str(path), quantise_input(x, input_bits), int(T)), timeout=timeout,
+                          what="netx run")
+    return out if spikes else out.sum(axis=1)
 
 
 def _netx_worker(path: str, xq: np.ndarray, T: int) -> np.ndarray:
@@ -134,45 +185,54 @@ def _netx_worker(path: str, xq: np.ndarray, T: int) -> np.ndarray:
         out = np.asarray(sink.data.get())
     finally:
         net.stop()
-    return np.rint(out[:, depth:depth + n * T]).reshape(-1, n, T).sum(axis=2).T.astype(np.int64)
+    return np.rint(out[:, depth:depth + n * T]).reshape(-1, n, T).transpose(1, 2, 0).astype(np.int64)
 
 
-def _write_block(g, kind, syn, neuron, in_bits: int, weight_bits: int) -> dict:
+def _quantise(kind, syn, neuron, in_bits: int, weight_bits: int, amp: float) -> tuple[Block, dict]:
     op = syn.op
     theta = 1.0 if neuron is None else _scalar_theta(neuron)
+    weight = np.asarray(op.weight, np.float64) * amp
     extra = in_bits + (1 if kind == "dense" else 0)
-    wmax = float(np.abs(op.weight).max(initial=0.0))
+    wmax = float(np.abs(weight).max(initial=0.0))
     qmax = 2 ** (weight_bits - 1) - 1
     k = math.floor(math.log2(qmax / wmax)) if wmax > 0 else 0
     k = min(k, math.floor(math.log2(VTH_MAX / theta)) - extra)
     scale = 2.0 ** (k + extra)
-    w = np.clip(np.round(op.weight * 2.0 ** k), -qmax - 1, qmax).astype(np.int64) << (1 if kind == "dense" else 0)
+    w = np.clip(np.round(weight * 2.0 ** k), -qmax - 1, qmax).astype(np.int64) << (1 if kind == "dense" else 0)
     vth = int(round(theta * scale))
     if vth < 1:
         raise BackendError(f"node {syn.name!r}: with {weight_bits}-bit weights the block's scale is {scale:g}, so its "
                            f"threshold {theta:g} rounds to vThMant 0; export with more weight bits (--weight-bits)")
     if vth > VTH_MAX:
         raise BackendError(f"node {syn.name!r}: threshold {theta} cannot be expressed in 17 bits at scale {scale}")
-    g.create_dataset("weight", data=w)
+    bias = None
     if op.bias is not None:
-        b = np.round(op.bias * scale)
-        if np.abs(b).max() > BIAS_MAX:
+        bias = np.round(op.bias * scale).astype(np.int64)
+        if np.abs(bias).max() > BIAS_MAX:
             raise BackendError(f"node {syn.name!r}: bias {np.abs(op.bias).max():.3g} exceeds the 13-bit bias "
                                f"mantissa at scale {scale:g}")
-        g.create_dataset("bias", data=b.astype(np.int64))
     if kind == "conv":
         pt, pl, pb, pr = op.padding
         if (pt, pl) != (pb, pr):
             raise BackendError(f"node {syn.name!r}: asymmetric padding {op.padding} has no netx form")
-        for key, val in (("stride", op.stride), ("padding", (pt, pl)), ("dilation", op.dilation)):
+    block = Block(kind, syn.name, w, bias, vth, scale, op if kind == "conv" else None)
+    return block, {"layer": syn.name, "type": kind, "exponent": k, "scale": scale, "vThMant": vth,
+                   "readout": neuron is None, **_lost(weight, w)}
+
+
+def _write_block(g, block: Block) -> None:
+    g.create_dataset("weight", data=block.weight)
+    if block.bias is not None:
+        g.create_dataset("bias", data=np.asarray(block.bias, np.int64))
+    if block.kind == "conv":
+        op = block.op
+        for key, val in (("stride", op.stride), ("padding", op.padding[:2]), ("dilation", op.dilation)):
             g.create_dataset(key, data=np.asarray(val, np.int64))  # (Y, X): netx reverses to (X, Y)
         g.create_dataset("groups", data=np.int64(op.groups))
     ng = g.create_group("neuron")
     ng.create_dataset("type", data=np.bytes_("CUBA"))
-    for key, val in (("iDecay", 4096), ("vDecay", 0), ("vThMant", vth), ("refDelay", 1)):
+    for key, val in (("iDecay", 4096), ("vDecay", 0), ("vThMant", block.vth), ("refDelay", 1)):
         ng.create_dataset(key, data=np.int64(val))
-    return {"layer": syn.name, "type": kind, "exponent": k, "scale": scale, "vThMant": vth,
-            "readout": neuron is None, **_lost(op.weight, w)}
 
 
 def _lost(weight: np.ndarray, wq: np.ndarray) -> dict:

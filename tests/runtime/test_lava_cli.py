@@ -67,33 +67,55 @@ def test_run_rejects_lava_options_on_numpy(capsys, model_and_data):
     assert "--backend lava" in capsys.readouterr().err
 
 
-def test_export_netx_cli(tmp_path, capsys, rng, model_and_data):
+def test_export_netx_cli(tmp_path, capsys, rng, model_and_data, require):
+    require("h5py", "SNNC_REQUIRE_LAVA")
     from .test_lava_netx import _net
-    model, _ = model_and_data
-    assert main(["export", model, "--format", "netx", "-o", str(tmp_path / "bad.net")]) == 7
+    model, data = model_and_data
+    assert main(["export", model, "--format", "netx", "-o", str(tmp_path / "bad.net"), "--calib", data]) == 7
     assert "MaxPool2d 'p3'" in capsys.readouterr().err
     g = _net(rng)
     ok = Artifact(g, g, {}).save(tmp_path / "ok.snnc")
-    info = _run(capsys, "export", str(ok), "--format", "netx", "-o", str(tmp_path / "ok.net"), "--json")
+    info = _run(capsys, "export", str(ok), "--format", "netx", "-o", str(tmp_path / "ok.net"), "--json",
+                "--calib", data, "--T", "16")
     assert (tmp_path / "ok.net").is_file() and [l["layer"] for l in info["layers"]] == ["c1", "c2", "d1", "out"]
     assert info["layers"][-1]["readout"] and info["input_scale"] == 128
     assert (info["weight_bits"], info["weight_bits_from"]) == (8, "profile 'loihi2'")  # no target: the default
+    cal = info["calibration"]
+    assert (cal["data"], cal["samples"], cal["T"]) == (data, 8, 16)
+    assert info["layers"][-1]["vThMant"] == cal["readout"]["vThMant"] and set(cal["hidden"]["layers"]) == {"c1", "c2", "d1"}
 
 
-def test_export_weight_bits_from_the_target_profile_or_the_option(tmp_path, capsys, rng, require):
+def test_export_calibrates_on_the_artifacts_data_or_asks_for_it(tmp_path, capsys, rng, model_and_data, require):
+    require("h5py", "SNNC_REQUIRE_LAVA")
+    from .test_lava_netx import _net
+    _, data = model_and_data
+    g = _net(rng)
+    art = Artifact(g, g, {"calibration": {"data": data}}).save(tmp_path / "a.snnc")  # a path that still exists
+    info = _run(capsys, "export", str(art), "-o", str(tmp_path / "a.net"), "--json", "--calib-n", "5")
+    assert (info["calibration"]["data"], info["calibration"]["samples"]) == (data, 5)
+    text = main(["export", str(art), "-o", str(tmp_path / "a.net")]) == 0 and capsys.readouterr().out
+    assert "readout: bias shift" in text and "calibrated on" in text and "tied top count" in text
+    for stored in ("calibration array", str(tmp_path / "gone.npz")):
+        art = Artifact(g, g, {"calibration": {"data": stored}}).save(tmp_path / "b.snnc")
+        assert main(["export", str(art), "-o", str(tmp_path / "b.net")]) == 2
+        err = capsys.readouterr().err
+        assert "--calib DATA" in err and repr(stored) in err and not (tmp_path / "b.net").exists()
+
+
+def test_export_weight_bits_from_the_target_profile_or_the_option(tmp_path, capsys, rng, model_and_data, require):
     h5py = require("h5py", "SNNC_REQUIRE_LAVA")
     from .test_lava_netx import _net
-    g = _net(rng)
+    g, calib = _net(rng), ["--calib", model_and_data[1]]
     art = Artifact(g, g, {"target": "tianjic"}).save(tmp_path / "tianjic.snnc")  # the profile's limits.weight_bits
-    info = _run(capsys, "export", str(art), "-o", str(tmp_path / "tianjic.net"), "--json")
+    info = _run(capsys, "export", str(art), "-o", str(tmp_path / "tianjic.net"), "--json", *calib)
     assert (info["weight_bits"], info["weight_bits_from"]) == (8, "profile 'tianjic'")
     art = Artifact(g, g, {"target": "truenorth"}).save(tmp_path / "truenorth.snnc")  # 2-bit weights: too coarse
-    assert main(["export", str(art), "-o", str(tmp_path / "tn.net")]) == 7
+    assert main(["export", str(art), "-o", str(tmp_path / "tn.net"), *calib]) == 7
     assert "with 2-bit weights" in capsys.readouterr().err
     art = str(Artifact(g, g, {"target": "loihi"}).save(tmp_path / "loihi.snnc"))  # Loihi 1: 9-bit weights
-    assert main(["export", art, "-o", str(tmp_path / "l.net")]) == 7
+    assert main(["export", art, "-o", str(tmp_path / "l.net"), *calib]) == 7
     assert "--weight-bits 8" in capsys.readouterr().err
-    info = _run(capsys, "export", art, "-o", str(tmp_path / "l.net"), "--weight-bits", "4", "--json")
+    info = _run(capsys, "export", art, "-o", str(tmp_path / "l.net"), "--weight-bits", "4", "--json", *calib)
     assert (info["weight_bits"], info["weight_bits_from"]) == (4, "--weight-bits")
     with h5py.File(tmp_path / "l.net", "r") as f:
         blocks = [f["layer"][str(i)] for i in range(len(f["layer"])) if "weight" in f["layer"][str(i)]]
