@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snnc.compiler.errors import BackendError, UsageError
+from snnc.compiler.errors import BackendError, DataError, UsageError
 from snnc.compiler.ir import Graph
 from snnc.runtime.lava.netx_model import BIAS_MAX, VTH_MAX, Block
 
@@ -116,6 +116,9 @@ def export_netx(graph: Graph, path, input_bits: int = 7, weight_bits: int = 8, c
         from snnc.compiler.execute import predict as ann_logits
         from snnc.runtime.lava.netx_calibrate import calibrate
         x = np.asarray(calib, np.float32)
+        if x.ndim < 2 or tuple(x.shape[1:]) != tuple(graph.inputs[0].shape):
+            raise DataError(f"netx calibration data of shape {x.shape} does not match the model input "
+                            f"{graph.inputs[0].name!r} (samples of shape {tuple(graph.inputs[0].shape)})")
         blocks, info["calibration"] = calibrate(blocks, quantise_input(x, input_bits), ann_logits(graph, x), T,
                                                 fit_hidden)
         for row, b in zip(summary, blocks):
