@@ -106,6 +106,9 @@ def calibrate_readout(block, currents: np.ndarray, T: int) -> tuple[object, dict
 def calibrate(blocks: list, xq: np.ndarray, target: np.ndarray, T: int, fit_hidden: bool = True
               ) -> tuple[list, dict]:
     """Both steps; ``target``: the clip-ANN logits of the calibration inputs (for step 1)."""
+    if blocks[-1].kind != "dense":
+        raise BackendError(f"node {blocks[-1].name!r}: the spike-count readout is calibrated per class; the "
+                           f"netx chain must end in a dense (Linear) layer, not a {blocks[-1].kind}")
     record = {"T": int(T), "samples": int(len(xq))}
     if fit_hidden and len(blocks) > 1:
         blocks, record["hidden"] = fit_hidden_thresholds(blocks, xq, target, T)
