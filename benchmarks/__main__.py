@@ -9,6 +9,8 @@ BENCHMARKS = [
     "benchmarks.bench_pool_convergence",
     "benchmarks.bench_estimate",
     "benchmarks.bench_lava",
+    "benchmarks.bench_netx",
+    "benchmarks.accuracy_table",
 ]
 
 

@@ -12,7 +12,8 @@
 2. A chain netx can express (conv -> conv -> dense, ``mnist_chain_onnx`` of tests/runtime/lava_nets.py,
    compiled with one threshold per layer, ``ltb``): the float SNN (NumPy), ``lava-stock`` and
    ``lava-stock-fixed`` (stock lava-nc processes only: reset to zero, readout current) and the netx
-   file run by lava-dl (reset to zero, spike-count readout).
+   file run by lava-dl (reset to zero, spike-count readout), exported as ``snnc export`` does
+   (calibrated on 256 MNIST training images for this T; ``bench_netx`` measures the calibration).
 Lava runs on Loihi2SimCfg on the host CPU.
 """
 from __future__ import annotations
@@ -76,17 +77,19 @@ def _part(art, data, T, modes, netx_dir=None) -> list:
     t_np = time.perf_counter() - t0
     rows = [_row("numpy", t_np, len(data) * T, t_np, 1, ref.accuracy[T], 1.0)]
     rows += _lava_rows(art, data, T, modes, ref, t_np)
-    if netx_dir is not None:
+    if netx_dir is not None:  # the file `snnc export` writes: calibrated on 256 training images for this T
+        from snnc.compiler.data import load_data
         from snnc.runtime.lava.netx import export_netx, run_netx
+        from snnc.runtime.lava.netx_model import predict
         path = Path(netx_dir) / "chain.net"
-        export_netx(art.snn, path, input_bits=7, weight_bits=8)
+        export_netx(art.snn, path, input_bits=7, weight_bits=8, calib=load_data("mnist:train", n=256).x, T=T)
         t0 = time.perf_counter()
-        counts = run_netx(path, data.x, T, input_bits=7)
+        spikes = run_netx(path, data.x, T, input_bits=7, spikes=True)
         dt = time.perf_counter() - t0
-        pred = counts.argmax(axis=1)
+        pred = predict(spikes)  # most output spikes; ties: first to reach the count; no spike: wrong
         rows.append(_row("netx (lava-dl)", dt, len(data) * T, t_np, None, float(np.mean(pred == data.y)),
                          float(np.mean(pred == ref.predictions(T)))))
-        rows[-1]["silent_samples"] = float(np.mean(counts.sum(axis=1) == 0))
+        rows[-1]["silent_samples"] = float(np.mean(spikes.sum(axis=(1, 2)) == 0))
     return rows
 
 
