@@ -59,6 +59,10 @@ def calibration_inputs(calib, input_shape: Sequence[int], preprocessing: Optiona
     if peak > MAX_ABS:
         raise DataError(f"{ds.name}: input values reach {peak:g}; snnc expects normalised inputs "
                         f"(|x| <= {MAX_ABS:g}). Apply the model's input normalisation first")
+    if float(x.min()) == float(x.max()):
+        raise DataError(f"{ds.name}: every calibration input value equals {float(x.min()):g} (constant data); "
+                        f"thresholds calibrated on it would not describe real inputs: pass real samples, "
+                        f"preprocessed as in training")
     warn_if_raw_pixels(x, ds.name)
     return np.ascontiguousarray(x, dtype=np.float32), ds.name
 

@@ -202,5 +202,6 @@ def test_nonfinite_activations_raise_calibration_error(rng):
 
 
 def test_uint8_images_are_scaled(rng):
-    x, name = calibration_inputs(np.full((2, 3, 5, 5), 255, np.uint8), (3, 5, 5))
-    assert x.dtype == np.float32 and x.max() == 1.0
+    raw = rng.integers(0, 256, (2, 3, 5, 5)).astype(np.uint8)
+    x, name = calibration_inputs(raw, (3, 5, 5))
+    assert x.dtype == np.float32 and np.array_equal(x, raw.astype(np.float32) / 255)

@@ -12,7 +12,7 @@ import snnc
 from snnc.compiler.artifact import load
 from snnc.compiler.cli import main
 from snnc.compiler.data import example_model_path
-from snnc.compiler.errors import CalibrationError, HardwareError, OutputError
+from snnc.compiler.errors import CalibrationError, DataError, HardwareError, OutputError
 from snnc.compiler.ir import Conv2d, Flatten, Graph, Input, Linear, ReLU
 
 
@@ -58,13 +58,20 @@ def test_artifact_save_raises_output_error(tmp_path):
         art.save(tmp_path / "file" / "x.snnc")
 
 
-@pytest.mark.parametrize("fill", [0.0, -0.5])
-def test_dead_network_names_its_first_dead_layer(fill):
-    """Positive weights, no bias: all-zero or all-negative inputs leave every channel of 'r' at threshold 0."""
+@pytest.mark.parametrize("low, high", [(-1.0, 0.0), (-0.5, -0.1)])
+def test_dead_network_names_its_first_dead_layer(low, high):
+    """Positive weights, no bias: non-positive inputs leave every channel of 'r' at threshold 0."""
+    x = np.random.default_rng(0).uniform(low, high, (8, 1, 6, 6)).astype(np.float32)
     with pytest.raises(CalibrationError, match=r"neuron layer 'r': all 3 channel\(s\) are dead.*normalisation"):
-        snnc.compile(tiny_graph(), np.full((8, 1, 6, 6), fill, np.float32), iters=2)
+        snnc.compile(tiny_graph(), x, iters=2)
     # one live channel is enough: a bias of 1 keeps channel 0 of 'r' firing
-    snnc.compile(tiny_graph(bias=np.array([1, 0, 0], np.float32)), np.zeros((8, 1, 6, 6), np.float32), iters=2)
+    snnc.compile(tiny_graph(bias=np.array([1, 0, 0], np.float32)), x, iters=2)
+
+
+@pytest.mark.parametrize("fill", [0.0, 0.5])
+def test_constant_calibration_data_is_rejected(fill):
+    with pytest.raises(DataError, match=rf"every calibration input value equals {fill:g} \(constant data\)"):
+        snnc.compile(tiny_graph(bias=np.array([1, 0, 0], np.float32)), np.full((8, 1, 6, 6), fill, np.float32))
 
 
 def test_raw_pixel_values_warn(caplog):
