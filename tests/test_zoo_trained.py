@@ -30,7 +30,7 @@ def test_mnist_inputs_are_padded_repeated_and_normalised():
     assert np.all(x[:, :, border] == -1.0)
 
 
-def test_unwritable_json_fails_before_any_work(tmp_path):
+def test_unwritable_json_fails_before_any_work(tmp_path, torch):
     from snnc.compiler.errors import OutputError
     with pytest.raises(OutputError, match="--json"):
         load().main(["--models", "resnet18", "--json", str(tmp_path / "missing" / "out.json")])
