@@ -111,11 +111,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _silence_stdout() -> None:
+    import contextlib
     import os
-    try:
+    with contextlib.suppress(OSError):  # no real stdout to redirect (already closed): nothing to silence
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except OSError:
-        pass
 
 
 def entry() -> None:  # console script

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from snnc.compiler.hardware.partition import Issue
-from snnc.compiler.ir import Graph, IFNeuron, Input, MaxPool2d
+from snnc.compiler.ir import Graph, MaxPool2d, static_nodes
 
 
 @dataclass(frozen=True)
@@ -41,16 +41,6 @@ class PoolResources:
 
     def to_json(self) -> dict:
         return {**asdict(self), "state_values": self.state_values}
-
-
-def static_nodes(graph: Graph) -> set:
-    """Nodes constant in time under direct coding: the Input and non-neuron ops of static inputs only."""
-    static = set()
-    for n in graph.nodes:
-        if isinstance(n.op, Input) or (not isinstance(n.op, IFNeuron) and n.inputs
-                                       and all(i in static for i in n.inputs)):
-            static.add(n.name)
-    return static
 
 
 def pool_resources(graph: Graph) -> list[PoolResources]:

@@ -134,6 +134,16 @@ class Graph:
     __str__ = dump
 
 
+def static_nodes(graph: Graph) -> set[str]:
+    """Nodes whose value is constant over time steps under direct input coding: the Input and every
+    non-neuron op all of whose inputs are static (the dense prefix the host or the first layer computes)."""
+    static: set[str] = set()
+    for n in graph.nodes:
+        if isinstance(n.op, Input) or (n.type != "IFNeuron" and n.inputs and all(i in static for i in n.inputs)):
+            static.add(n.name)
+    return static
+
+
 def node_macs(graph: Graph, node: Node) -> int:
     shapes = [graph.node(i).shape for i in node.inputs]
     return node.op.macs(shapes, node.shape)

@@ -20,19 +20,10 @@ is recorded in ``MaxPool2d.mode`` and in the change log.
 from __future__ import annotations
 
 from snnc.compiler.errors import UsageError
-from snnc.compiler.ir import Graph, IFNeuron, Input, MaxPool2d
+from snnc.compiler.ir import Graph, MaxPool2d, static_nodes
 from snnc.compiler.passes.base import PassResult, rebuild, replace_op, spec_of
 
 POOL_MODES = ("auto", "pre-neuron", "cumulative")
-
-
-def static_nodes(graph: Graph) -> set[str]:
-    """Nodes whose value is constant over time steps under direct input coding."""
-    static = set()
-    for n in graph.nodes:
-        if isinstance(n.op, Input) or (not isinstance(n.op, IFNeuron) and all(i in static for i in n.inputs)):
-            static.add(n.name)
-    return static
 
 
 def choose_pool_modes(graph: Graph, pool_mode: str = "auto") -> PassResult:

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 
-from snnc.compiler.ir import Graph
+from snnc.compiler.ir import Graph, static_nodes
 
 PASS_THROUGH = {"Flatten", "Identity", "MaxPool2d", "Add", "AvgPool2d", "GlobalAvgPool2d"}
 SYNAPSES = {"Conv2d", "Linear", "ChannelAffine"}
@@ -24,11 +24,7 @@ ROUTING = {"Flatten", "Identity"}                        # virtual ports, no pro
 
 def host_prefix(graph: Graph) -> set[str]:
     """Names of nodes that depend on the input only through non-neuron ops."""
-    host: set[str] = set()
-    for n in graph:
-        if n.type == "Input" or (n.type != "IFNeuron" and n.inputs and all(i in host for i in n.inputs)):
-            host.add(n.name)
-    return host
+    return static_nodes(graph)
 
 
 def host_frontier(graph: Graph, host: set[str]) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Optional
 import numpy as np
 
 from snnc.compiler.errors import SimulationError
-from snnc.compiler.ir import Graph, IFNeuron, Input, MaxPool2d
+from snnc.compiler.ir import Graph, IFNeuron, MaxPool2d, static_nodes
 
 DEFAULT_CHUNK_BYTES = 16 * 2 ** 20    # working-set target of one time chunk (cache-sized chunks run fastest)
 RAM_FRACTION = 0.8                   # share of available RAM a run may use
@@ -52,11 +52,7 @@ def is_cumulative(node) -> bool:
 
 
 def make_plan(graph: Graph) -> Plan:
-    static = set()
-    for n in graph.nodes:
-        if isinstance(n.op, Input) or (not isinstance(n.op, IFNeuron) and n.inputs
-                                       and all(i in static for i in n.inputs)):
-            static.add(n.name)
+    static = static_nodes(graph)
     dynamic = tuple(n for n in graph.nodes if n.name not in static)
     last_use = {}
     for i, n in enumerate(dynamic):
