@@ -118,11 +118,11 @@ def compile(ann: Graph, calib, target: str = "loihi2", method: str = "cltb", ite
             "calibration": cal, "readout": readout, "spike_comparison": ">=",
             "pool_modes": {n.name: n.op.mode for n in snn.of_type(MaxPool2d)},
             "snnc_version": __version__}
-    meta["resources"] = resource_summary(snn, target)
+    snn = Graph(snn.nodes, snn.outputs, {k: v for k, v in snn.meta.items() if k != "onnx_tensors"})
+    meta["resources"] = resource_summary(snn, target)   # on the artifact's own graph: the report reuses it
     if not meta["resources"]["fits"]:
         log.warning("the network does not fit target %r (see the artifact's resources); the artifact is "
                     "valid for simulation", target)
-    snn = Graph(snn.nodes, snn.outputs, {k: v for k, v in snn.meta.items() if k != "onnx_tensors"})
     return Artifact(snn, ann, meta)
 
 

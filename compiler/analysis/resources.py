@@ -44,6 +44,7 @@ per op, not as one composite connection.
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import asdict, dataclass, field
 from typing import Optional, Union
 
@@ -233,10 +234,25 @@ def _limits(profile: Profile) -> dict:
     return {k.split(".", 1)[1]: int(c.value) for k, c in profile.constants.items() if k.startswith("limits.")}
 
 
+_MAPPINGS: "weakref.WeakKeyDictionary[Graph, dict]" = weakref.WeakKeyDictionary()
+
+
 def map_graph(graph: Graph, profile: Union[str, Profile, None] = None,
               tolerance: float = WEIGHT_TOLERANCE) -> Mapping:
-    """Count every layer and partition it onto the profile's cores; collect errors and warnings."""
+    """Count every layer and partition it onto the profile's cores; collect errors and warnings.
+
+    Graphs are immutable and a Mapping is never changed after it is built, so the result is
+    memoised per graph object and profile (``snnc compile`` stores it and prints it: one mapping).
+    """
     profile = load_profile(profile)
+    key = (profile.name, str(profile.path), tolerance)
+    done = _MAPPINGS.setdefault(graph, {})
+    if key not in done:
+        done[key] = _map_graph(graph, profile, tolerance)
+    return done[key]
+
+
+def _map_graph(graph: Graph, profile: Profile, tolerance: float) -> Mapping:
     if not profile.is_snn:
         raise HardwareError(f"profile {profile.name!r} ({profile.path}) is an ANN profile with no neuromorphic "
                             "cores; use it as the ANN baseline (--ann-profile) and pick an snn profile")
