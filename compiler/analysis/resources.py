@@ -54,12 +54,19 @@ from snnc.compiler.errors import HardwareError
 from snnc.compiler.analysis.sop import fanout_maps
 from snnc.compiler.hardware import Profile, load_profile
 from snnc.compiler.hardware.fanin import Split, describe_splits, split_depth
+from snnc.compiler.hardware.lava_rules import lava_partition
 from snnc.compiler.hardware.partition import Issue, fan_out_check, partition
 from snnc.compiler.hardware.pools import pool_issues, pool_resources
 from snnc.compiler.hardware.synapses import SYNAPSES, WEIGHTS, Conn, quantisation_error, taps_1d  # noqa: F401
 from snnc.compiler.ir import Graph, IFNeuron, Input, node_macs
 
 WEIGHT_TOLERANCE = 0.05
+WEIGHT_CONVENTION = {
+    "per-connection": "dense per-connection storage (no conv weight sharing), signed weights with one "
+                      "power-of-two exponent per layer",
+    "lava": "Loihi 2 as Lava maps it (hardware.lava_rules): conv kernels shared per core, dense weights packed "
+            "per input axon in synapse words, population routing",
+}
 
 
 @dataclass
@@ -83,6 +90,7 @@ class LayerResources:
     memory_per_core: Optional[int] = None
     tile: Optional[tuple] = None
     split: Optional[Split] = None    # fan-in split into partial sums (hardware.fanin); cores include its relays
+    bound: str = ""                  # the rule that set the layer's cores (neurons, synaptic memory, ...)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -202,6 +210,7 @@ class Mapping:
     chips: Optional[int] = None
     pools: list = field(default_factory=list)     # hardware.pools.PoolResources: max pools over currents
     extra_steps: int = 0     # pipeline steps added by fan-in splits on the longest path (+1 per split layer)
+    mapping: str = "per-connection"   # the profile's mapping rules (schema.MAPPINGS)
 
     @property
     def errors(self) -> list:
@@ -220,8 +229,8 @@ class Mapping:
                 "neurons": sum(l.neurons for l in self.layers),
                 "synapses": sum(l.synapses for l in self.layers),
                 "memory_bits": sum(l.memory_bits for l in self.layers),
-                "weight_convention": "dense per-connection storage (no conv weight sharing), "
-                                     "signed weights with one power-of-two exponent per layer",
+                "mapping": self.mapping,
+                "weight_convention": WEIGHT_CONVENTION[self.mapping],
                 "layers": [l.to_json() for l in self.layers],
                 "pools": [p.to_json() for p in self.pools],
                 "pool_state_values": sum(p.state_values for p in self.pools),
@@ -267,15 +276,16 @@ def _map_graph(graph: Graph, profile: Profile, tolerance: float) -> Mapping:
         return Mapping(profile.name, layers, issues, pools=pools)
     issues += pool_issues(pools, profile.name)
     limits = _limits(profile)
+    place = lava_partition if profile.mapping == "lava" else partition
     for l in layers:
         starts = segment_starts(graph, l.name)
-        issues += partition(graph, l, segment_ops(graph, starts), starts, limits)
-    for l in layers:
+        issues += place(graph, l, segment_ops(graph, starts), starts, limits)
+    for l in layers if profile.mapping != "lava" else ():   # Lava routes per destination core (lava_rules)
         consumers = [c for c in layers if l.name in c.sources]
         issues += fan_out_check(l, consumers, limits["max_fan_out"])
     cores = sum(l.cores or 0 for l in layers)
     return Mapping(profile.name, layers, issues, cores, -(-cores // limits["cores_per_chip"]), pools,
-                   split_depth(graph, {l.name for l in layers if l.split}))
+                   split_depth(graph, {l.name for l in layers if l.split}), profile.mapping)
 
 
 def check_fit(mapping: Mapping) -> Mapping:
@@ -302,15 +312,15 @@ def format_mapping(m: Mapping) -> str:
     rows = [[l.name, l.kind, l.neurons, l.synapses, _bits(l.memory_bits), l.fan_in,
              f"{l.split.k} x" if l.split else "-", l.fan_out,
              l.cores if l.cores is not None else "-", l.neurons_per_core or "-", l.axons_per_core or "-",
-             f"{l.weight_error:.2%}"] for l in m.layers]
+             f"{l.weight_error:.2%}", l.bound or "-"] for l in m.layers]
     rows.append(["total", "", sum(l.neurons for l in m.layers), sum(l.synapses for l in m.layers),
                  _bits(sum(l.memory_bits for l in m.layers)), "", "", "", m.cores if m.cores is not None else "-",
-                 "", "", ""])
+                 "", "", "", ""])
     fit = "" if m.fits else " - DOES NOT FIT (failing layers' cores are lower bounds)"
     out = [f"resources on {m.profile}: {m.cores if m.cores is not None else '-'} cores, "
-           f"{m.chips if m.chips is not None else '-'} chip(s) (weights stored per connection){fit}",
+           f"{m.chips if m.chips is not None else '-'} chip(s) ({WEIGHT_CONVENTION[m.mapping]}){fit}",
            table(["layer", "kind", "neurons", "synapses", "memory", "fan-in", "split", "fan-out", "cores",
-                  "neurons/core", "axons/core", "weight err"], rows)]
+                  "neurons/core", "axons/core", "weight err", "bound by"], rows)]
     if any(l.split for l in m.layers):
         out.append(describe_splits(m.layers, m.extra_steps))
     if m.pools:

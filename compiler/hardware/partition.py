@@ -203,6 +203,7 @@ def partition(graph: Graph, layer, seg: list, starts, limits: dict) -> list[Issu
         if limits.get("graded_spike_bits", 0) > 0:
             from snnc.compiler.hardware import fanin   # fanin builds on this module's tile search
             try:
+                layer.bound = "fan-in split (partial sums)"
                 return fanin.split_fan_in(graph, layer, seg, starts, shape, limits)
             except fanin.NoSplit as e:
                 why += f", and its inputs cannot be split into partial sums: {e}"
@@ -218,6 +219,8 @@ def partition(graph: Graph, layer, seg: list, starts, limits: dict) -> list[Issu
     n = math.prod(layer.tile)
     layer.neurons_per_core, layer.axons_per_core = n, axons(layer.tile)
     layer.memory_per_core = n * layer.fan_in * bits
+    use = {"neurons": n / npc, "synaptic memory": layer.memory_per_core / mem, "input axons": layer.axons_per_core / axmax}
+    layer.bound = max(use, key=use.get) if layer.cores > 1 else "fits one core"   # the tightest limit
     return []
 
 
@@ -244,7 +247,7 @@ def fan_out_check(layer, consumers: list, max_fan_out: int) -> list[Issue]:
         return []
     if layer.memory_per_core is not None:
         layer.memory_per_core = layer.memory_per_core // layer.neurons_per_core * npc
-    layer.neurons_per_core, layer.tile = npc, None
+    layer.neurons_per_core, layer.tile, layer.bound = npc, None, "fan-out (routing edges)"
     layer.cores = -(-layer.neurons // npc) + (layer.split.relay_cores if layer.split else 0)
     return [Issue("warning", layer.name, f"layer {layer.name!r} spread over {layer.cores} cores ({npc} neurons "
                                          f"per core) to keep {per_neuron} routing edges per neuron within "

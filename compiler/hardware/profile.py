@@ -9,7 +9,7 @@ converted to SI units; ``Profile.get(key, "low"|"nominal"|"high")`` reads them.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional, Union
 
@@ -55,6 +55,7 @@ class Profile:
     path: Path
     constants: dict = field(default_factory=dict)   # "section.key" -> Constant
     notes: str = ""
+    mapping: str = "per-connection"   # schema.MAPPINGS: how layers are put on cores
 
     def has(self, key: str) -> bool:
         return key in self.constants
@@ -66,6 +67,11 @@ class Profile:
                 return default
             raise HardwareError(f"profile {self.name!r} ({self.path}) does not define {key}")
         return c.at(which)
+
+    def at(self, key: str, which: str) -> "Profile":
+        """This profile with constant ``key`` moved to its ``which`` end (the others unchanged): sensitivity."""
+        c = self.constants[key]
+        return replace(self, constants={**self.constants, key: replace(c, value=c.at(which))})
 
     def limit(self, name: str) -> Optional[int]:
         """A resource limit (``limits.<name>``) as an int, or None when the profile sets none."""
@@ -94,7 +100,7 @@ class Profile:
 
     def to_json(self) -> dict:
         return {"name": self.name, "kind": self.kind, "description": self.description, "path": str(self.path),
-                "notes": self.notes,
+                "notes": self.notes, "mapping": self.mapping,
                 "constants": {k: {"value": c.raw, "unit": c.unit, "si": c.value, "low_si": c.low,
                                   "high_si": c.high, "source": c.source, "confidence": c.confidence,
                                   **({"note": c.note} if c.note else {}),
@@ -147,6 +153,8 @@ def _constant(path: Path, key: str, d) -> Constant:
         if not isinstance(r, list) or len(r) != 2:
             raise _err(path, key, f"range must be [low, high], got {r!r}")
         low, high = (_number(path, key, x, "range bound") for x in r)
+        if low > high:
+            raise _err(path, key, f"range [{low}, {high}]: its low bound exceeds its high bound (write [low, high])")
         if not low <= value <= high:
             raise _err(path, key, f"range [{low}, {high}] does not contain the value {value}")
         bounds = _bounds(path, key, d)
@@ -193,17 +201,23 @@ def parse_profile(doc: dict, path: Path) -> Profile:
         if k not in schema.TOP_LEVEL and k not in schema.SECTIONS:
             raise _err(path, k, f"unknown key; allowed: {list(schema.TOP_LEVEL) + list(schema.SECTIONS)}")
     for k, typ in schema.TOP_LEVEL.items():
-        if k != "notes" and k not in doc:
+        if k not in schema.OPTIONAL_TOP and k not in doc:
             raise _err(path, k, "missing key")
         if k in doc and not isinstance(doc[k], typ):
             raise _err(path, k, f"must be a {typ.__name__}, got {type(doc[k]).__name__}")
     if doc["kind"] not in schema.KINDS:
         raise _err(path, "kind", f"must be one of {list(schema.KINDS)}, got {doc['kind']!r}")
+    if doc.get("mapping", "per-connection") not in schema.MAPPINGS:
+        raise _err(path, "mapping", f"must be one of {list(schema.MAPPINGS)}, got {doc['mapping']!r}")
     consts = _constants(path, doc)
     for key in schema.REQUIRED[doc["kind"]]:
         if key not in consts:
             raise _err(path, key, f"missing key (required for kind {doc['kind']!r}: {schema.KEYS[key][1]})")
-    p = Profile(doc["name"], doc["kind"], doc["description"], path, consts, doc.get("notes", ""))
+    p = Profile(doc["name"], doc["kind"], doc["description"], path, consts, doc.get("notes", ""),
+                doc.get("mapping", "per-connection"))
+    if p.mapping == "lava" and "limits.synapse_word_bits" not in consts:
+        raise _err(path, "limits.synapse_word_bits", "missing key (required with mapping = \"lava\": "
+                                                       f"{schema.KEYS['limits.synapse_word_bits'][1]})")
     if p.kind == "snn" and not p.has_timing:
         raise _err(path, "timing", "an snn profile needs timing.t_step_fixed or all of "
                                    f"{list(schema.STEP_TIMING)}")

@@ -6,6 +6,7 @@ A profile is a TOML file::
     kind = "snn"                  # "snn", "ann" or "snn+ann"
     description = "..."
     notes = "..."                 # optional: what is (not) included, caveats
+    mapping = "lava"              # optional: "per-connection" (default) or "lava" (Loihi 2 as Lava maps it)
 
     [energy.e_sop]                # section.key
     value = 23.6
@@ -49,6 +50,11 @@ KEYS: dict[str, tuple[str, str]] = {
     "timing.t_nu": ("time", "time per neuron update on one core"),
     "timing.t_sync": ("time", "barrier synchronisation at the end of a time step"),
     "timing.t_step_fixed": ("time", "fixed time step (chip throttled to a tick)"),
+    "timing.t_step_overhead": ("time", "per-step management / synchronisation overhead of the runtime (embedded "
+                                       "CPUs), added to every step besides the barrier t_sync"),
+    "timing.t_io_byte": ("time", "host I/O: time to move one byte of input between the host and the chip "
+                                 "(charged only when host I/O is included, --host-io)"),
+    "energy.e_hop": ("energy", "routing one spike message over one mesh hop between cores"),
     "power.p_static_chip": ("power", "static (leakage + management) power per chip"),
     "limits.neurons_per_core": ("count", "neurons per core"),
     "limits.synaptic_memory_per_core": ("memory", "synaptic weight memory per core"),
@@ -56,6 +62,8 @@ KEYS: dict[str, tuple[str, str]] = {
     "limits.max_fan_in": ("count", "input axons per core"),
     "limits.max_fan_out": ("count", "fan-out edges (neuron -> destination core) per core"),
     "limits.cores_per_chip": ("count", "neuromorphic cores per chip"),
+    "limits.synapse_word_bits": ("bits", "synaptic memory word (mapping = \"lava\"): a dense layer stores, per input "
+                                         "axon, ceil(targets x weight_bits / word) words"),
     "limits.graded_spike_bits": ("bits", "payload of a graded spike (0: binary spikes only); > 0 lets a neuron "
                                          "whose inputs exceed a core be split into partial sums relayed as "
                                          "graded spikes (hardware.fanin)"),
@@ -64,7 +72,8 @@ ZERO_ALLOWED = ("limits.graded_spike_bits",)   # integer keys whose 0 is meaning
 
 SNN_ENERGY = ("energy.e_sop", "energy.e_nu_active", "energy.e_nu_idle", "energy.e_in_mac")
 STEP_TIMING = ("timing.t_sop", "timing.t_nu", "timing.t_sync")
-LIMITS = tuple(k for k in KEYS if k.startswith("limits."))
+OPTIONAL = ("limits.synapse_word_bits",)      # keys a profile may leave out whatever its kind
+LIMITS = tuple(k for k in KEYS if k.startswith("limits.") and k not in OPTIONAL)
 
 # kind -> keys every profile of that kind must define
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -72,7 +81,10 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "ann": ("energy.e_mac",),
     "snn+ann": SNN_ENERGY + ("energy.e_mac",),
 }
-TOP_LEVEL = {"name": str, "kind": str, "description": str, "notes": str}
+TOP_LEVEL = {"name": str, "kind": str, "description": str, "notes": str, "mapping": str}
+OPTIONAL_TOP = ("notes", "mapping")
+# mapping -> how layers are put on cores (hardware.partition: per-connection; hardware.lava_rules: lava)
+MAPPINGS = ("per-connection", "lava")
 SECTIONS = ("energy", "timing", "power", "limits")
 BOUND_FIELDS = ("low_source", "low_confidence", "high_source", "high_confidence")   # required with a range
 CONSTANT_FIELDS = {"value", "unit", "range", "source", "confidence", "note", *BOUND_FIELDS}

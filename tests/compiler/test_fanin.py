@@ -22,6 +22,7 @@ else:
 def profile(name="loihi2", **limits):
     """A bundled profile with some limits replaced (memory in bits)."""
     doc = tomllib.loads((PROFILE_DIR / f"{name}.toml").read_text())
+    doc["mapping"] = "per-connection"   # the per-connection partitioner, where fan-in splits arise
     for k, v in limits.items():
         doc["limits"][k]["value"] = v
         if k == "synaptic_memory_per_core":
@@ -147,7 +148,8 @@ def test_example_model_mapping_is_unchanged():
     import snnc
     from snnc.compiler.data import example_model_path
     snn = snnc.compile(str(example_model_path()), "mnist").snn
-    graded, binary = (map_graph(snn, profile("loihi2", graded_spike_bits=b)) for b in (24, 0))
+    graded, binary = (map_graph(snn, profile("loihi2", graded_spike_bits=b, synaptic_memory_per_core=128 * 8192))
+                      for b in (24, 0))
     assert graded.layers == binary.layers and graded.issues == binary.issues
     assert graded.cores == 13 and graded.chips == 1 and not any(l.split for l in graded.layers)
 

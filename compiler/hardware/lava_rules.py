@@ -1,0 +1,116 @@
+"""Loihi 2 as Lava maps it (a profile with ``mapping = "lava"``): rules read off Lava's own mappings.
+
+Source: the per-core distribution tables that lava-nc's Loihi 2 compiler prints in lava-dl's netx
+PilotNet benchmark notebooks (``tutorials/lava/lib/dl/netx/pilotnet_snn/benchmark.ipynb``: 74 cores
+with the input layer, ``pilotnet_sdnn/benchmark.ipynb``: 61 cores, 1 chip). The per-connection
+partitioner (:mod:`.partition`) stores every weight once per connection and bounds every neuron's
+routing edges; Lava does neither:
+
+* **convolution (weight sharing)**: a core stores its kernel once, shared by all its neurons (the
+  tables' Synapses column: 81-2,880 words for kernels of 648-36,864 weights), and receives its input
+  on 1-2 population axons. Neither synaptic memory nor input axons bind; the neuron count does. Lava
+  tiles a (C, H, W) layer into all channels x all rows x ``w`` columns, ``w`` a power of two: the
+  largest with ``C * H * w <= neurons_per_core`` (PilotNet: 4x32x24, 4x15x36, 8x7x48, 8x4x64,
+  16x2x64 and the input's 16x66x3 columns x rows x channels; conv4 at w = 16 and conv5 at w = 32,
+  4,096 neurons, were split). Rule "neurons". A layer whose one column does not fit is tiled over rows
+  too (:func:`.partition._tile_search`, neurons only). A conv layer's cores each hold the layer's
+  kernels: ``memory_per_core = kernel weights x weight_bits``.
+* **dense synapse encoding**: per input axon, a core stores its ``n`` targets' weights packed in words,
+  ``ceil(n x weight_bits / word_bits)`` words per axon (the tables: 100 -> 50 takes 1,300 words, 50 ->
+  10 150, 10 -> 1 10: exactly that at 8 bit in 32-bit words), at most
+  ``synaptic_memory_per_core / word_bits`` words a core. Lava splits a layer that exceeds it by the
+  ratio ``r = ceil(allocation / capacity)`` and checks again, multiplying the ratios (its printed
+  "Violation ... SynMem allocation=61440 ... 12000", then "allocation=12800", "Final max_ratio"): the
+  2,560 -> 100 layer ends on 6 x 2 = 12 cores of 9 neurons (Lava: 12 cores). Rule "synaptic memory"
+  (or "neurons" when the count binds); input axons <= ``max_fan_in``.
+* **fan-out**: Lava routes a core's spikes with one axon per destination core (population routing);
+  the per-neuron routing-edge bound of :func:`.partition.fan_out_check` is not applied (PilotNet's
+  conv5 holds 2,048 neurons a core, each reaching all 12 cores of the dense layer: 24,576 edges,
+  unsplit).
+
+A layer of any other kind, or one whose input axons exceed ``max_fan_in``, falls back to the
+per-connection partitioner (with its fan-in split on a graded-spike target).
+"""
+from __future__ import annotations
+
+import math
+
+from snnc.compiler.hardware.partition import Issue, _tile_search, partition
+
+SHARED = ("Conv2d", "AvgPool2d", "GlobalAvgPool2d", "ChannelAffine")   # weight-shared synaptic ops
+DENSE = ("Linear",)
+
+
+def kind(graph, layer) -> str:
+    """"conv" (weight-shared ops only), "dense" (Linear only) or "other"."""
+    types = {graph.node(n).type for n in layer.ops}
+    if types and types <= set(SHARED) and len(layer.shape) == 3:
+        return "conv"
+    if types and types <= set(DENSE):
+        return "dense"
+    return "other"
+
+
+def _kernel_bits(graph, layer, bits: int) -> int:
+    return sum(int(getattr(graph.node(n).op, "weight", getattr(graph.node(n).op, "scale", None)).size)
+               for n in layer.ops if graph.node(n).type in ("Conv2d", "Linear", "ChannelAffine")) * bits
+
+
+def _conv(graph, layer, limits: dict) -> list[Issue]:
+    c, h, w = layer.shape
+    npc = limits["neurons_per_core"]
+    kernel = _kernel_bits(graph, layer, limits["weight_bits"])
+    if kernel > limits["synaptic_memory_per_core"]:
+        return None
+    widths = [2 ** k for k in range(w.bit_length() + 1) if c * h * 2 ** k <= npc]
+    if widths:
+        tile = (c, h, min(widths[-1], w))
+    else:   # one column does not fit: tile over rows and channels too, by the neuron count alone
+        tile = _tile_search(layer.shape, lambda t: math.prod(t) <= npc)[1]
+    layer.tile = tile
+    layer.cores = math.prod(-(-d // t) for d, t in zip(layer.shape, tile))
+    layer.neurons_per_core = math.prod(tile)
+    layer.axons_per_core = None
+    layer.memory_per_core = kernel
+    layer.memory_bits = kernel * layer.cores
+    layer.bound = "neurons (shared conv weights)" if layer.cores > 1 else "fits one core"
+    return []
+
+
+def dense_words(axons: int, n: int, bits: int, word: int) -> int:
+    """Synapse words of a core holding ``n`` targets of ``axons`` input axons: axons x ceil(n x bits / word)."""
+    return axons * -(-n * bits // word)
+
+
+def _dense(layer, limits: dict) -> list[Issue]:
+    axons, N = layer.fan_in, layer.neurons
+    npc, bits, word = limits["neurons_per_core"], limits["weight_bits"], limits["synapse_word_bits"]
+    cap = limits["synaptic_memory_per_core"] // word
+    if axons > limits["max_fan_in"] or dense_words(axons, 1, bits, word) > cap:
+        return None
+    ratio, bound = 1, "fits one core"
+    while True:
+        n = -(-N // ratio)
+        words = dense_words(axons, n, bits, word)
+        over = max(words / cap, n / npc)
+        if over <= 1:
+            break
+        bound = "synaptic memory (dense words)" if words / cap >= n / npc else "neurons"
+        ratio *= math.ceil(over)
+    layer.cores, layer.tile = -(-N // n), (n,)
+    layer.neurons_per_core, layer.axons_per_core = n, axons
+    layer.memory_per_core = words * word
+    layer.memory_bits = sum(dense_words(axons, min(n, N - i), bits, word) for i in range(0, N, n)) * word
+    layer.bound = bound
+    return []
+
+
+def lava_partition(graph, layer, seg: list, starts, limits: dict) -> list[Issue]:
+    """Fill the layer's cores / tile / per-core figures as Lava maps it; fall back to :func:`partition`."""
+    k = kind(graph, layer)
+    done = _conv(graph, layer, limits) if k == "conv" else _dense(layer, limits) if k == "dense" else None
+    if done is not None:
+        return done
+    issues = partition(graph, layer, seg, starts, limits)
+    layer.bound = (layer.bound or "") + " (per-connection fallback)"
+    return issues
