@@ -14,7 +14,7 @@ neurons incl. the non-spiking readout (updated every step, never active).
 P_static = p_static_chip x chips. S_c(t): a layer's incoming events at step t
 (each source's SOPs split over its consumers by synapse counts, the
 first-layer MACs added to the layers the input drives) spread evenly over
-the layer's cores; N_c its neurons per core. Host I/O is never included.
+the layer's cores; N_c its neurons per core.
 
 A layer whose fan-in is split into k partial sums (:mod:`snnc.compiler.hardware.fanin`)
 adds, every step, k x N graded synaptic events into its integrating neurons and
@@ -28,14 +28,28 @@ Its busiest core is the busier of a relay core, S(t) / relay_cores x t_sop +
 relay neurons per core x t_nu, and an integrating core, k x N / integrating
 cores x t_sop + N_c x t_nu. The +1 pipeline step per split layer is not in the
 latency: it is T x t_step, with no pipeline depth (fill) modelled at all.
+
+Terms of a profile that gives them (each reported on its own line)::
+
+    E_route  = e_hop x hops x sum_l spikes_l x edges_l      (energy.e_hop; spike routing on the mesh)
+    t_step  += t_step_overhead                              (timing.t_step_overhead; runtime management)
+    t_io     = input bytes x t_io_byte                      (timing.t_io_byte; only with host I/O included)
+
+edges_l: destination cores one spike of layer l reaches (per consumer min(cores, ceil(fan-out /
+neurons per core) + 1), as :func:`snnc.compiler.hardware.partition._edges`); hops = 2/3 x sqrt(cores
+on one chip), the mean Manhattan distance between two cores of a square mesh of that many. Host I/O
+(``input_bytes``, off unless asked for) adds its time to the latency, so the chips' static power runs
+on over it, but no host-side energy: snnc has no model of the host CPU.
 """
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 from snnc.compiler.analysis.activity import Activity
-from snnc.compiler.errors import DataError
+from snnc.compiler.errors import DataError, HardwareError
 from snnc.compiler.hardware import Profile
+from snnc.compiler.hardware.partition import _edges
 
 
 # first-layer convention (activity.CONVENTIONS) -> the steps in which the input MACs run
@@ -86,8 +100,28 @@ def snn_dynamic(activity: Activity, profile: Profile, which: str = "nominal", ma
     readout = e_idle * activity.output_neurons * activity.T
     parts = {"input": e_in * input_macs(activity),
              "sop": sum(v["sop"] for v in per_layer.values()),
-             "neuron": sum(v["neuron"] for v in per_layer.values()) + readout}
+             "neuron": sum(v["neuron"] for v in per_layer.values()) + readout,
+             "routing": routing_energy(activity, profile, mapping, which)}
     return {**parts, "readout": readout, "relay": relay, "dynamic": sum(parts.values()), "per_layer": per_layer}
+
+
+def mean_hops(cores: int) -> float:
+    """Mean Manhattan distance between two cores of a square mesh of ``cores`` (2/3 x side)."""
+    return 2.0 / 3.0 * math.sqrt(max(cores, 1))
+
+
+def routing_energy(activity: Activity, profile: Profile, mapping=None, which: str = "nominal") -> float:
+    """e_hop x hops x spike messages (one per destination core); 0 without e_hop or a core mapping."""
+    if not profile.has("energy.e_hop") or mapping is None or mapping.cores is None:
+        return 0.0
+    consumers = {}
+    for c in mapping.layers:
+        for s in c.sources:
+            consumers.setdefault(s, []).append(c)
+    per_chip = min(mapping.cores, profile.limit("cores_per_chip") or mapping.cores)
+    messages = sum(sum(l.spikes_per_step) * sum(_edges(c, l.name) for c in consumers.get(l.name, []) if c.cores)
+                   for l in activity.layers)
+    return profile.get("energy.e_hop", which) * mean_hops(per_chip) * messages
 
 
 def layer_loads(activity: Activity, mapping) -> dict:
@@ -120,12 +154,23 @@ def latency(activity: Activity, profile: Profile, mapping=None, which: str = "no
     if not profile.has_timing or mapping is None or mapping.cores is None:
         return None
     t_sop, t_nu, t_sync = (profile.get(f"timing.{k}", which) for k in ("t_sop", "t_nu", "t_sync"))
+    t_sync += profile.get("timing.t_step_overhead", which) if profile.has("timing.t_step_overhead") else 0.0
     loads = layer_loads(activity, mapping)
     total = 0.0
     for t in range(activity.T):
         busiest = max(_busiest_core(l, loads[l.name][t], t_sop, t_nu) for l in mapping.layers if l.cores)
         total += busiest + t_sync
     return total
+
+
+def host_io_time(profile: Profile, input_bytes: Optional[float], which: str = "nominal") -> float:
+    """Seconds per inference to move ``input_bytes`` between host and chip (0 when host I/O is excluded)."""
+    if input_bytes is None:
+        return 0.0
+    if not profile.has("timing.t_io_byte"):
+        raise HardwareError(f"profile {profile.name!r} ({profile.path}) has no host I/O timing (timing.t_io_byte); "
+                            "estimate without host I/O")
+    return input_bytes * profile.get("timing.t_io_byte", which)
 
 
 def _busiest_core(l, load: float, t_sop: float, t_nu: float) -> float:
@@ -146,14 +191,37 @@ def static_power(profile: Profile, mapping=None, which: str = "nominal") -> floa
     return profile.get("power.p_static_chip", which) * chips
 
 
-def snn_energy(activity: Activity, profile: Profile, mapping=None, which: str = "nominal") -> dict:
-    """Full per-sample figures at one end of the constants' ranges (energy J, latency s, FPS, FPS/W)."""
+def snn_energy(activity: Activity, profile: Profile, mapping=None, which: str = "nominal",
+               input_bytes: Optional[float] = None) -> dict:
+    """Full per-sample figures at one end of the constants' ranges (energy J, latency s, FPS, FPS/W).
+
+    ``input_bytes``: host I/O per inference to include (its time in the latency, ``host_io`` s), or None."""
     dyn = snn_dynamic(activity, profile, which, mapping)
     lat = latency(activity, profile, mapping, which)
+    io = host_io_time(profile, input_bytes, which) if lat is not None else 0.0
+    lat = lat + io if lat is not None else None
     static = static_power(profile, mapping, which) * lat if lat is not None else 0.0
     total = dyn["dynamic"] + static
-    return {**dyn, "static": static, "total": total, "latency": lat,
+    return {**dyn, "static": static, "total": total, "latency": lat, "host_io": io,
             "fps": (1.0 / lat) if lat else None, "fps_per_watt": (1.0 / total) if total > 0 else None}
+
+
+def sensitivity(activity: Activity, profile: Profile, mapping=None, input_bytes: Optional[float] = None) -> list:
+    """Per uncertain constant: FPS/W with it at its low and high end, every other constant nominal; sorted by
+    the factor it spans (max / min FPS/W), largest first."""
+    base = snn_energy(activity, profile, mapping, "nominal", input_bytes)["fps_per_watt"]
+    out = []
+    for key, c in profile.constants.items():
+        if not c.uncertain or key.startswith("limits."):
+            continue
+        ends = {w: snn_energy(activity, profile.at(key, w), mapping, "nominal", input_bytes)["fps_per_watt"]
+                for w in ("low", "high")}
+        vals = [v for v in (*ends.values(), base) if v]
+        if not vals:
+            continue
+        out.append({"constant": key, "confidence": c.confidence, "fps_per_watt_at_low": ends["low"],
+                    "fps_per_watt_at_high": ends["high"], "factor": max(vals) / min(vals)})
+    return sorted(out, key=lambda d: -d["factor"])
 
 
 def ann_energy(macs: float, profile: Profile, which: str = "nominal") -> dict:

@@ -26,6 +26,8 @@ since the latency model has no pipeline depth.
 from __future__ import annotations
 
 import logging
+
+import numpy as np
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Union
@@ -43,9 +45,30 @@ DEFAULT_T = 32
 DEFAULT_ANN_PROFILE = "seed-generic"
 INCLUDED = ["on-chip dynamic energy: synaptic ops, neuron updates (active / idle), first-layer input MACs "
             "(per the input-cost convention)",
-            "static chip power over the latency (when the profile gives it)"]
-EXCLUDED = ["host I/O (input injection, output readback, host CPU)", "off-chip memory",
-            "energy of the ANN baseline's memory accesses (arithmetic only)"]
+            "static chip power over the latency, per occupied chip (unused chips of a board power-gated / not "
+            "counted; unused cores of an occupied chip are in the chip's static power)"]
+EXCLUDED = ["off-chip memory", "energy of the ANN baseline's memory accesses (arithmetic only)"]
+IO_BYTES_PER_VALUE = 1   # 8-bit input values, as Lava's input encoders send them
+
+
+def _terms(prof: Profile, host_io: bool) -> tuple[list, list]:
+    """(included, excluded) lines for the optional terms of the profile (routing, step overhead, host I/O)."""
+    inc, exc = [], []
+    (inc if prof.has("energy.e_hop") else exc).append("spike routing energy on the mesh (e_hop x hops x messages)")
+    if prof.has("timing.t_step_overhead"):
+        inc.append("per-step runtime management / synchronisation overhead (timing.t_step_overhead)")
+    if host_io:
+        inc.append("host I/O time (input bytes x timing.t_io_byte) in the latency, with static power over it; "
+                   "host CPU energy not modelled")
+    else:
+        exc.append("host I/O (input injection, output readback, host CPU): include its time with --host-io")
+    return inc, exc
+
+
+def input_bytes(art: Artifact, act: Activity) -> float:
+    """Bytes of input per inference: the graph inputs' values at 1 byte, every step or once per the convention."""
+    per_step = sum(int(np.prod(i.shape)) for i in art.snn.inputs) * IO_BYTES_PER_VALUE
+    return float(per_step * len(en.input_steps(act)))
 
 
 def _ranged(fn) -> dict:
@@ -148,7 +171,7 @@ def target_profile(art: Artifact, profile=None) -> tuple:
 def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, None] = None,
              activity: Union[Activity, str, Path, None] = None, T: Optional[int] = None,
              ann_profile: Union[str, Profile, None] = DEFAULT_ANN_PROFILE, ignore_fit: bool = False,
-             input_cost: Optional[str] = None) -> dict:
+             input_cost: Optional[str] = None, host_io: bool = False) -> dict:
     """Resources, energy / latency / FPS / FPS/W ranges, per-layer breakdown and the ANN baseline.
 
     ``profile`` None: the artifact's compile target (``meta["target"]``), else loihi2.
@@ -157,6 +180,7 @@ def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, 
     (``activity.CONVENTIONS``). A network that does not fit the profile raises
     HardwareError, unless ``ignore_fit``: then the failing layers count as
     ceil(neurons / neurons_per_core) cores (a lower bound) and the report says it does not fit.
+    ``host_io``: include the host I/O time (input bytes x ``timing.t_io_byte``) in the latency.
     """
     art = artifact if isinstance(artifact, Artifact) else load(artifact)
     profile, profile_why = target_profile(art, profile)
@@ -167,13 +191,15 @@ def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, 
     if not ignore_fit:
         check_fit(mapping)
     act = _activity(art, mapping, activity, T, input_cost)
-    figs = _ranged(lambda w: en.snn_energy(act, prof, mapping, w))
+    io = input_bytes(art, act) if host_io else None
+    figs = _ranged(lambda w: en.snn_energy(act, prof, mapping, w, io))
     nominal = figs["nominal"]
     per_layer = [{"layer": name, **v, **{k: x for k, x in _span({w: f["per_layer"][name]["total"]
                                                                  for w, f in figs.items()}).items() if k != "nominal"}}
                  for name, v in nominal["per_layer"].items()]
     conv = act.first_layer_convention
     split_in, split_out = _splits(mapping)
+    terms = _terms(prof, host_io)
     return {
         "profile": prof.name, "profile_kind": prof.kind, "profile_source": profile_why, "T": act.T,
         "activity_source": LABEL if act.source == SOURCE else f"simulation ({act.source}, {act.samples} samples)",
@@ -189,11 +215,15 @@ def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, 
         "fps": _span({w: f["fps"] for w, f in figs.items()}),
         "fps_per_watt": _span({w: f["fps_per_watt"] for w, f in figs.items()}),
         "breakdown_j": {k: _span({w: f[k] for w, f in figs.items()})
-                        for k in ("input", "sop", "neuron", "readout", "relay", "static", "dynamic")},
+                        for k in ("input", "sop", "neuron", "readout", "relay", "routing", "static", "dynamic")},
+        "host_io": {"included": host_io, "input_bytes": io,
+                    "latency_s": _span({w: f["host_io"] for w, f in figs.items()}) if host_io else None},
         "per_layer": per_layer,
-        "included": (INCLUDED if prof.has("power.p_static_chip") else INCLUDED[:1]) + split_in,
-        "excluded": EXCLUDED + _pool_note(mapping) + split_out
+        "included": (INCLUDED if prof.has("power.p_static_chip") else INCLUDED[:1]) + split_in + terms[0],
+        "excluded": EXCLUDED + terms[1] + _pool_note(mapping) + split_out
                     + ([] if prof.has("power.p_static_chip") else ["static power (profile has none)"]),
+        "sensitivity": en.sensitivity(act, prof, mapping, io),
+        "sop_only": en.sop_energy(act.sop, prof),
         "latency_note": None if nominal["latency"] is not None else "profile has no timing model: latency and FPS not estimated",
         "confidence": sorted({c.confidence for c in prof.constants.values()}),
         "ann": _ann(art, ann_profile),

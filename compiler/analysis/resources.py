@@ -187,16 +187,28 @@ def count_layers(graph: Graph, weight_bits: Optional[int] = None) -> list[LayerR
     return layers
 
 
-def first_layer_macs(graph: Graph) -> int:
-    """MACs per step of the synaptic ops driven directly by the analog input (direct coding)."""
-    total = 0
+def _input_ops(graph: Graph) -> list[str]:
+    """The synaptic ops driven directly by an analog input (direct coding), once each."""
+    ops = []
     for inp in graph.inputs:
         for name in layer_nodes(graph):
             for op_name in (n for n in segment_ops(graph, segment_starts(graph, name))
                             if graph.node(n).type in SYNAPSES):
-                if inp.name in reach(graph, graph.node(op_name).inputs)[0]:
-                    total += node_macs(graph, graph.node(op_name))
-    return total
+                if inp.name in reach(graph, graph.node(op_name).inputs)[0] and op_name not in ops:
+                    ops.append(op_name)
+    return ops
+
+
+def first_layer_macs(graph: Graph) -> int:
+    """MACs per step of the synaptic ops driven directly by the analog input, padding taps included (the
+    ANN's count; what a host computing the first layer with a dense kernel does)."""
+    return sum(node_macs(graph, graph.node(n)) for n in _input_ops(graph))
+
+
+def first_layer_synapses(graph: Graph) -> int:
+    """Synaptic events per step of the input-driven ops: their synapses, padding taps excluded (zero padding
+    sends no event on chip; counted like every other layer's SOPs)."""
+    return sum(_conn(graph, n).total for n in _input_ops(graph))
 
 
 @dataclass

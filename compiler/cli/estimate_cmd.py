@@ -31,6 +31,13 @@ def add_arguments(p) -> None:
                         "drives the first layer on chip each step), 'once' = once per sample (the host computes "
                         "the first layer and injects it as a bias current); default: the activity record's "
                         "convention (simulate and the pre-run estimate: per-step; run --backend lava: once)")
+    p.add_argument("--host-io", action="store_true",
+                   help="include host I/O in the latency: the input's bytes (1 byte a value, every step or once per "
+                        "--input-cost) x the profile's timing.t_io_byte, with static power over that time "
+                        "(default: excluded, and the report says so)")
+    p.add_argument("--sop-only", action="store_true",
+                   help="also print the seed paper's op-count convention: energy = SOPs x e_sop only (no neuron "
+                        "updates, input MACs, static power or routing), its FPS/W = 1 / that energy")
     p.add_argument("--ignore-fit", action="store_true",
                    help="estimate even if the network does not fit the profile (failing layers' cores are lower bounds)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -59,6 +66,10 @@ def _range_rows(r: dict) -> list:
         a = r["ann"]
         rows += [[f"ANN energy ({a['profile']})"] + [_si(a["energy_j"][w], "J") for w in ("low", "nominal", "high")],
                  [f"ANN FPS/W ({a['profile']})"] + [_num(a["fps_per_watt"][w]) for w in ("low", "nominal", "high")]]
+    if r.get("host_io") and r["host_io"]["included"]:
+        h = r["host_io"]
+        rows.append([f"  of which host I/O ({_num(h['input_bytes'])} B)"]
+                    + [_si(h["latency_s"][w], "s") for w in ("low", "nominal", "high")])
     for k, v in r["at_accuracy"].items():
         if v.get("sop") is not None:
             rows.append([f"SOP{k} (T={v['T']}) {_num(v['sop'])} SOP: FPS/W"]
@@ -73,7 +84,14 @@ def _range_rows(r: dict) -> list:
     return rows
 
 
-def format_report(r: dict) -> str:
+def _sensitivity(r: dict, top: int = 5) -> str:
+    rows = [[d["constant"], d["confidence"], _num(d["fps_per_watt_at_low"]), _num(d["fps_per_watt_at_high"]),
+             f"{d['factor']:.2f}x"] for d in r["sensitivity"][:top]]
+    return ("sensitivity of FPS/W (one constant at its low / high end, the others nominal):\n"
+            + table(["constant", "confidence", "FPS/W at low", "FPS/W at high", "spans"], rows, "llrrr"))
+
+
+def format_report(r: dict, sop_only: bool = False) -> str:
     c = r["counts"]
     ic = r["input_cost"]
     head = [f"estimate on {r['profile']} ({r['profile_kind']}; {r['profile_source']}), T={r['T']}, "
@@ -86,12 +104,19 @@ def format_report(r: dict) -> str:
     rows = [[l["layer"], _si(l["sop"], "J"), _si(l["neuron"], "J"), _si(l["total"], "J"),
              f"{_si(l['low'], 'J')} - {_si(l['high'], 'J')}"] for l in r["per_layer"]]
     b = r["breakdown_j"]
-    for label, k in (("input (first-layer MACs)", "input"), ("readout accumulators", "readout"), ("static", "static")):
+    for label, k in (("input (first-layer MACs)", "input"), ("readout accumulators", "readout"),
+                     ("spike routing (mesh hops)", "routing"), ("static", "static")):
         rows.append([label, "", _si(b[k]["nominal"], "J") if k == "readout" else "", _si(b[k]["nominal"], "J"),
                      f"{_si(b[k]['low'], 'J')} - {_si(b[k]['high'], 'J')}"])
     parts = head + ["", table(["layer", "SOP energy", "neuron energy", "total (nominal)", "range"], rows, "lrrrr"),
-                    "", table(["per inference", "low", "nominal", "high"], _range_rows(r), "lrrr"), "",
-                    "included: " + "; ".join(r["included"]), "not included: " + "; ".join(r["excluded"])]
+                    "", table(["per inference", "low", "nominal", "high"], _range_rows(r), "lrrr"), ""]
+    if sop_only:
+        so = r["sop_only"]
+        parts += [f"SOP-only (the seed paper's convention: SOPs x e_sop, nothing else): {_si(so['energy'], 'J')}, "
+                  f"FPS/W {_num(so['fps_per_watt'])}", ""]
+    if r["sensitivity"]:
+        parts += [_sensitivity(r), ""]
+    parts += ["included: " + "; ".join(r["included"]), "not included: " + "; ".join(r["excluded"])]
     if r["latency_note"]:
         parts.append("note: " + r["latency_note"])
     res = r["resources"]
@@ -144,13 +169,13 @@ def run(args) -> int:
     if args.T is not None and args.T < 1:
         raise UsageError(f"--T must be >= 1, got {args.T}")
     r = estimate(args.model, profile=args.profile, activity=args.activity, T=args.T, ann_profile=args.ann_profile,
-                 ignore_fit=args.ignore_fit, input_cost=args.input_cost)
+                 ignore_fit=args.ignore_fit, input_cost=args.input_cost, host_io=args.host_io)
     if args.plot:
         plot(r, args.plot)
     if args.json:
         print_json(r)
     else:
-        print(format_report(r))
+        print(format_report(r, sop_only=args.sop_only))
         if args.plot:
             print(f"plot written to {args.plot}")
     return 0
