@@ -11,8 +11,11 @@ source ANN's MACs x e_mac of an ANN profile. With an accuracy sweep
 SOPs per sample at the first T reaching 90% / 95% of the ANN's accuracy (or,
 when not reached, the sweep's best accuracy and its T).
 
-The profile defaults to the artifact's compile target. The dense first-layer
-MACs of the direct-coded input are charged per the activity's convention
+The profile defaults to the artifact's compile target. The first-layer
+input events of the direct-coded input (under "per-step": the input-driven
+ops' synapses, zero-padding taps excluded as for every other layer's SOPs;
+``counts.first_layer_macs_with_padding`` gives the ANN's MAC count) are charged
+per the activity's convention
 (``activity.CONVENTIONS``: "per-step", every step, or "once" per sample when
 the host computes the first layer and injects it as a bias current), or per
 ``input_cost``; the report says which.
@@ -35,7 +38,7 @@ from typing import Optional, Union
 from snnc.compiler.analysis import energy as en
 from snnc.compiler.analysis.activity import CONVENTIONS, Activity, check_activity, check_network
 from snnc.compiler.analysis.expected import LABEL, SOURCE, expected_activity, truncate
-from snnc.compiler.analysis.resources import Mapping, check_fit, map_graph
+from snnc.compiler.analysis.resources import Mapping, check_fit, first_layer_macs, first_layer_synapses, map_graph
 from snnc.compiler.artifact import Artifact, load
 from snnc.compiler.errors import HardwareError, UsageError
 from snnc.compiler.hardware import DEFAULT_PROFILE, WHICH, Profile, load_profile
@@ -97,6 +100,8 @@ def _activity(art: Artifact, mapping: Mapping, activity, T: Optional[int], input
         if input_cost not in CONVENTIONS:
             raise UsageError(f"input cost {input_cost!r} is not one of {sorted(CONVENTIONS)}")
         act = replace(act, first_layer_convention=input_cost)
+    if act.first_layer_convention == "per-step":   # on chip: synaptic events, zero-padding taps send none
+        act = replace(act, first_layer_macs=first_layer_synapses(art.snn))
     return act
 
 
@@ -206,6 +211,7 @@ def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, 
         "profile_notes": prof.notes,
         "counts": {"sop": act.sop, "spikes": sum(sum(l.spikes_per_step) for l in act.layers),
                    "neuron_updates": act.neuron_updates, "first_layer_macs_per_step": act.first_layer_macs,
+                   "first_layer_macs_with_padding": first_layer_macs(art.snn),
                    "first_layer_convention": conv, "input_macs": en.input_macs(act),
                    "graded_relay_events": sum(e for e, _ in en.relay_events(act, mapping).values())},
         "input_cost": {"convention": conv, "meaning": CONVENTIONS[conv],

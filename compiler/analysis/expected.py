@@ -7,7 +7,8 @@ clip(z, 0, theta) / theta over its neurons on the calibration data, stored in
     spikes_l(t) = r_l * N_l
     SOP_l(t)    = r_l * (synapses driven by layer l's neurons)   (expected rate x fan-out)
 
-plus the dense first-layer MACs every step (direct coding) and the readout's
+plus the first-layer input events every step (direct coding: the input-driven
+synapses, zero-padding taps excluded) and the readout's
 N_out accumulator updates. This is a *pre-run estimate from calibration
 statistics*: it assumes the steady-state rate from step 1 (no warm-up) and
 uniform rates within a layer.
@@ -17,7 +18,7 @@ from __future__ import annotations
 from typing import Optional
 
 from snnc.compiler.analysis.activity import Activity, LayerActivity
-from snnc.compiler.analysis.resources import count_layers, first_layer_macs
+from snnc.compiler.analysis.resources import count_layers, first_layer_synapses
 from snnc.compiler.errors import DataError
 
 LABEL = "pre-run estimate from calibration statistics"
@@ -48,7 +49,7 @@ def expected_activity(artifact, T: int, layers: Optional[list] = None) -> Activi
             raise DataError(f"layer {l.name!r}: calibrated expected_rate {r} is not in [0, 1]")
         out.append(LayerActivity(l.name, l.neurons, [r * l.neurons] * T, [r * l.out_synapses] * T))
     readout = sum(l.neurons for l in layers if l.kind == "readout")
-    return Activity(T=T, samples=0, source=SOURCE, layers=out, first_layer_macs=first_layer_macs(artifact.snn),
+    return Activity(T=T, samples=0, source=SOURCE, layers=out, first_layer_macs=first_layer_synapses(artifact.snn),
                     first_layer_convention="per-step", output_neurons=readout)
 
 

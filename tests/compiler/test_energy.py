@@ -50,6 +50,10 @@ def test_closed_form_energy_and_latency_on_loihi():
     r = snn_energy(act, load_profile("loihi"), m)
     # constants typed in from Davies 2018 / Frady 2020 (hardware.md)
     e_dyn = 23.6e-12 * 10_000 + 81e-12 * 1000 + 52e-12 * (4000 - 1000) + 52e-12 * 10 * T + 23.6e-12 * 100_000 * T
+    # routing: 1,000 spikes, each one message to the readout's single core, over 2/3 x sqrt(2 cores) hops
+    e_route = 3.5e-12 * (2 / 3) * 2 ** 0.5 * 1000
+    assert r["routing"] == pytest.approx(e_route)
+    e_dyn += e_route
     # per step: layer n receives the 100,000 input MACs; the readout receives that step's SOPs
     steps = [max(100_000 * 3.5e-9 + 1000 * 8.4e-9, s * 3.5e-9 + 10 * 8.4e-9) + 290e-9 for s in sop]
     assert r["latency"] == pytest.approx(sum(steps))

@@ -36,8 +36,11 @@ def test_pre_run_estimate_from_calibration_counts_by_hand():
     assert r["activity_source"] == LABEL == "pre-run estimate from calibration statistics"
     # 108 neurons, each spike drives 5 readout synapses; conv 3x3 pad 1 on 6x6: 16 taps per axis
     assert r["counts"]["sop"] == pytest.approx(RATE * 108 * 5 * 10)
-    assert r["counts"]["first_layer_macs_per_step"] == 3 * 36 * 9
-    e = RATE * 108 * 5 * 10 * 77e-15 + 3 * 36 * 9 * 10 * 12.5e-12
+    # on chip the input sends one event per synapse: 3 x 16 x 16, zero-padding taps excluded (the ANN's 3 x 36 x 9
+    # MACs include them)
+    assert r["counts"]["first_layer_macs_per_step"] == 3 * 16 * 16
+    assert r["counts"]["first_layer_macs_with_padding"] == 3 * 36 * 9
+    e = RATE * 108 * 5 * 10 * 77e-15 + 3 * 16 * 16 * 10 * 12.5e-12
     assert r["energy_j"]["nominal"] == pytest.approx(e)
     assert r["fps_per_watt"]["nominal"] == pytest.approx(1 / e)
     assert r["ann"]["macs"] == 3 * 36 * 9 + 540 and r["ann"]["energy_j"]["nominal"] == pytest.approx((972 + 540) * 4.6e-12)
@@ -76,7 +79,9 @@ def test_simulated_activity_matches_rate_times_fan_out():
     r = snnc.estimate(art, "loihi", activity=act)
     assert r["activity_source"].startswith("simulation (numpy, 32 samples)")
     e = (23.6e-12 * act.sop + 81e-12 * sum(lay.spikes_per_step) + 52e-12 * (108 * 16 - sum(lay.spikes_per_step))
-         + 52e-12 * 5 * 16 + 23.6e-12 * 972 * 16)
+         + 52e-12 * 5 * 16 + 23.6e-12 * 768 * 16)     # the input's 768 synaptic events per step (no padding taps)
+    # routing: each spike is one message to the readout's single core, over 2/3 x sqrt(cores) mesh hops
+    e += 3.5e-12 * (2 / 3) * r["resources"]["cores"] ** 0.5 * sum(lay.spikes_per_step)
     assert r["breakdown_j"]["dynamic"]["nominal"] == pytest.approx(e)
     # accuracy sweep: SOP90 / SOP95 at the first T reaching 90% / 95% of the ANN
     for frac, key in ((0.9, "90"), (0.95, "95")):
@@ -99,7 +104,7 @@ def test_sop90_sop95_from_a_recorded_sweep(tmp_path):
     a90, a95 = r["at_accuracy"]["90"], r["at_accuracy"]["95"]
     assert (a90["T"], a95["T"]) == (6, 8)                # 0.93 >= 0.882; 0.97 >= 0.931
     assert a90["sop"] == 50 * (1 + 2 + 3 + 4 + 5 + 6)
-    assert a90["energy_j"]["nominal"] == pytest.approx(a90["sop"] * 77e-15 + 972 * 6 * 12.5e-12)
+    assert a90["energy_j"]["nominal"] == pytest.approx(a90["sop"] * 77e-15 + 768 * 6 * 12.5e-12)
     assert a90["sop_only"]["fps_per_watt"] == pytest.approx(1 / (a90["sop"] * 77e-15))
     short = snnc.estimate(tiny_artifact(), "seed-generic", activity=act, T=4)
     assert short["T"] == 4 and short["counts"]["sop"] == 50 * 10
@@ -237,7 +242,7 @@ def test_input_cost_conventions_in_closed_form(tmp_path, capsys):
     sop = 50.0 * 8
     by = {c: snnc.estimate(art, "seed-generic", activity=str(path), input_cost=c) for c in (None, "per-step", "once")}
     assert by[None]["input_cost"]["convention"] == "per-step" and by[None]["input_cost"]["chosen_by"] == "the activity"
-    assert by["per-step"]["energy_j"]["nominal"] == pytest.approx(sop * 77e-15 + 972 * 8 * 12.5e-12)
+    assert by["per-step"]["energy_j"]["nominal"] == pytest.approx(sop * 77e-15 + 768 * 8 * 12.5e-12)  # no padding
     assert by["once"]["energy_j"]["nominal"] == pytest.approx(sop * 77e-15 + 972 * 12.5e-12)
     assert by["once"]["counts"]["input_macs"] == 972 and by["once"]["input_cost"]["chosen_by"] == "--input-cost"
     with pytest.raises(UsageError, match="twice"):
