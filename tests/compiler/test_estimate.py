@@ -11,6 +11,7 @@ from snnc.compiler.analysis.resources import first_layer_macs
 from snnc.compiler.artifact import Artifact
 from snnc.compiler.cli import main
 from snnc.compiler.errors import DataError, HardwareError, UsageError
+from snnc.compiler.hardware import load_profile
 from snnc.compiler.execute import predict
 from snnc.compiler.ir import Conv2d, Flatten, Graph, IFNeuron, Input, Linear, ReLU
 
@@ -276,3 +277,24 @@ def test_bad_plot_path_fails_before_the_estimate(tmp_path, capsys, monkeypatch):
     assert main(["estimate", str(path), "--plot", str(tmp_path / "missing" / "e.png")]) == 3
     err = capsys.readouterr().err
     assert "--plot" in err and "does not exist" in err
+
+
+def test_cli_host_io_sop_only_and_sensitivity(tmp_path, capsys):
+    """--host-io adds a latency line (input bytes x t_io_byte); --sop-only prints the seed's convention;
+    the per-constant sensitivity is in the text and the JSON."""
+    art = tiny_artifact()
+    model = str(art.save(tmp_path / "t.snnc"))
+    off, on = (snnc.estimate(art, "loihi2", T=8, host_io=h) for h in (False, True))
+    io = 36 * 8 * load_profile("loihi2").get("timing.t_io_byte")     # 1 x 6 x 6 bytes every step (per-step)
+    assert on["host_io"]["input_bytes"] == 36 * 8 and on["host_io"]["latency_s"]["nominal"] == pytest.approx(io)
+    assert on["latency_s"]["nominal"] == pytest.approx(off["latency_s"]["nominal"] + io)
+    assert any("host I/O" in x for x in on["included"]) and any("--host-io" in x for x in off["excluded"])
+    assert main(["estimate", model, "--profile", "loihi2", "--T", "8", "--host-io", "--sop-only"]) == 0
+    out = capsys.readouterr().out
+    assert "of which host I/O (288 B)" in out and "SOP-only (the seed paper's convention" in out
+    assert "sensitivity of FPS/W" in out and "power.p_static_chip" in out
+    sop = off["counts"]["sop"]
+    assert off["sop_only"]["fps_per_watt"] == pytest.approx(1 / (sop * load_profile("loihi2").get("energy.e_sop")))
+    assert main(["estimate", model, "--profile", "loihi2", "--T", "8", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["sensitivity"][0]["factor"] >= doc["sensitivity"][-1]["factor"] >= 1.0
