@@ -12,7 +12,7 @@ For both profiles and both first-layer conventions (``--input-cost per-step``:
 the dense first-layer MACs every step; ``once``: once per sample, host-computed
 and injected as a bias current) it prints energy per inference (low / nominal /
 high), its breakdown, latency and FPS/W at the largest T, SOP90 / SOP95, the
-ANN baseline (seed-generic, 12.5 pJ per MAC) and the pre-run estimate from the
+ANN baseline (seed-generic, 12.5 pJ per MAC: the seed's per-FLOP figure as it applies it) and the pre-run estimate from the
 calibration statistics against the simulated SOPs at T = 32.
 """
 from __future__ import annotations
@@ -85,8 +85,9 @@ def render(d: dict) -> str:
                        rows, "lrrrrrrrrr"))
     a = next(iter(d["estimates"].values()))["ann"]
     e = d["estimates"]["seed-generic per-step"]
-    lines += ["", f"SOP per image at T={d['T'][-1]}: {e['sop']:,.0f}; first-layer MACs per image: "
-                  f"{e['input_macs']:,.0f} (per-step) or {d['estimates']['seed-generic once']['input_macs']:,.0f} (once)",
+    lines += ["", f"SOP per image at T={d['T'][-1]}: {e['sop']:,.0f}; first-layer input events per image: "
+                  f"{e['input_macs']:,.0f} (per-step: synapses, no padding taps) or "
+                  f"{d['estimates']['seed-generic once']['input_macs']:,.0f} MACs (once, on the host)",
               f"ANN baseline (seed-generic, 12.5 pJ/MAC): {a['macs']:,} MACs, {_si(a['energy_j'], 'J')}, "
               f"{a['fps_per_watt']:,.0f} FPS/W",
               f"pre-run estimate from calibration statistics at T={d['pre_run']['T']}: "
