@@ -30,6 +30,10 @@ padding borders excluded):
   connection stores its own weight (dense per-connection storage, no index
   overhead, no conv weight sharing). Loihi stores conv weights per connection
   unless shared-weight compression is used, so this is an upper bound for convs.
+  A profile with ``mapping = "lava"`` (loihi2) maps as Lava does instead
+  (:mod:`snnc.compiler.hardware.lava_rules`: conv kernels shared per core, dense
+  weights packed per input axon in synapse words, no per-neuron fan-out split);
+  each layer's ``bound`` names the rule that set its cores.
 * a neuron whose inputs fit no core is split, on a target with graded spikes,
   into partial sums relayed as graded spikes (:mod:`snnc.compiler.hardware.fanin`):
   its ``cores`` include the relays', ``split`` holds the costs, ``memory_bits``

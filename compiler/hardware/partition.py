@@ -19,6 +19,12 @@ layer as ``min(cores_d, ceil(fan_out_d / neurons_per_core_d) + 1)``; when
 (into a layer whose fan-in is split, a neuron's edges go to the relay cores of
 the groups that read it).
 
+``layer.bound`` names the rule that set the cores: the tightest of neurons,
+synaptic memory and input axons at the chosen tile ("fits one core" when one
+does), "fan-out (routing edges)" after a spread, "fan-in split" for a split.
+A profile with ``mapping = "lava"`` uses :mod:`.lava_rules` instead, which
+falls back to this partitioner for layers it has no rule for.
+
 When not even one neuron fits a core, a target with graded spikes
 (``graded_spike_bits > 0``) splits the neuron's inputs into partial sums
 relayed as graded spikes (:mod:`snnc.compiler.hardware.fanin`, the same tile
