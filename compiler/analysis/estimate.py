@@ -105,7 +105,7 @@ def _activity(art: Artifact, mapping: Mapping, activity, T: Optional[int], input
     return act
 
 
-def _at_accuracy(act: Activity, profile: Profile, mapping: Mapping) -> dict:
+def _at_accuracy(act: Activity, profile: Profile, mapping: Mapping, art: Artifact, host_io: bool) -> dict:
     """SOP90 / SOP95 and FPS/W at the first T reaching 90% / 95% of the ANN accuracy; when a level is not
     reached, the best accuracy of the sweep and its T (``best``)."""
     if not act.accuracy or act.ann_accuracy is None:
@@ -123,7 +123,8 @@ def _at_accuracy(act: Activity, profile: Profile, mapping: Mapping) -> dict:
             out[key] = {"reached": True, "T": hits[0], "note": f"T={hits[0]} is beyond the {act.T} recorded steps"}
         else:
             a = truncate(act, hits[0])
-            figs = _ranged(lambda w: en.snn_energy(a, profile, mapping, w))
+            io = input_bytes(art, a) if host_io else None
+            figs = _ranged(lambda w: en.snn_energy(a, profile, mapping, w, io))
             out[key] = {"reached": True, "T": hits[0], "accuracy": act.accuracy[hits[0]], "sop": a.sop,
                         "energy_j": _span({w: f["total"] for w, f in figs.items()}),
                         "fps_per_watt": _span({w: f["fps_per_watt"] for w, f in figs.items()}),
@@ -233,6 +234,6 @@ def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, 
         "latency_note": None if nominal["latency"] is not None else "profile has no timing model: latency and FPS not estimated",
         "confidence": sorted({c.confidence for c in prof.constants.values()}),
         "ann": _ann(art, ann_profile),
-        "at_accuracy": _at_accuracy(act, prof, mapping),
+        "at_accuracy": _at_accuracy(act, prof, mapping, art, host_io),
         "resources": mapping.to_json(),
     }
