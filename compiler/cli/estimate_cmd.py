@@ -104,7 +104,7 @@ def format_report(r: dict, sop_only: bool = False) -> str:
     rows = [[l["layer"], _si(l["sop"], "J"), _si(l["neuron"], "J"), _si(l["total"], "J"),
              f"{_si(l['low'], 'J')} - {_si(l['high'], 'J')}"] for l in r["per_layer"]]
     b = r["breakdown_j"]
-    for label, k in (("input (first-layer MACs)", "input"), ("readout accumulators", "readout"),
+    for label, k in (("input (first-layer events)", "input"), ("readout accumulators", "readout"),
                      ("spike routing (mesh hops)", "routing"), ("static", "static")):
         rows.append([label, "", _si(b[k]["nominal"], "J") if k == "readout" else "", _si(b[k]["nominal"], "J"),
                      f"{_si(b[k]['low'], 'J')} - {_si(b[k]['high'], 'J')}"])

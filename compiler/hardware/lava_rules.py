@@ -12,9 +12,11 @@ routing edges; Lava does neither:
   tiles a (C, H, W) layer into all channels x all rows x ``w`` columns, ``w`` a power of two: the
   largest with ``C * H * w <= neurons_per_core`` (PilotNet: 4x32x24, 4x15x36, 8x7x48, 8x4x64,
   16x2x64 and the input's 16x66x3 columns x rows x channels; conv4 at w = 16 and conv5 at w = 32,
-  4,096 neurons, were split). Rule "neurons". A layer whose one column does not fit is tiled over rows
-  too (:func:`.partition._tile_search`, neurons only). A conv layer's cores each hold the layer's
-  kernels: ``memory_per_core = kernel weights x weight_bits``.
+  4,096 neurons, were split). Rule "neurons". A core holds the kernels of its output channels,
+  ``memory_per_core = channels x I/g x kh x kw x weight_bits``; when all channels' kernels exceed a
+  core's synaptic memory (not in the published tables: an extrapolation) or one column exceeds the
+  neuron count, a tile holds at most the channels whose kernels fit, tiled by the neuron count
+  (:func:`.partition._tile_search`); rule "synaptic memory (shared kernels)".
 * **dense synapse encoding**: per input axon, a core stores its ``n`` targets' weights packed in words,
   ``ceil(n x weight_bits / word_bits)`` words per axon (the tables: 100 -> 50 takes 1,300 words, 50 ->
   10 150, 10 -> 1 10: exactly that at 8 bit in 32-bit words), at most
@@ -51,29 +53,37 @@ def kind(graph, layer) -> str:
     return "other"
 
 
-def _kernel_bits(graph, layer, bits: int) -> int:
-    return sum(int(getattr(graph.node(n).op, "weight", getattr(graph.node(n).op, "scale", None)).size)
-               for n in layer.ops if graph.node(n).type in ("Conv2d", "Linear", "ChannelAffine")) * bits
+def _channel_bits(graph, layer, bits: int) -> int:
+    """Kernel bits one output channel needs (summed over the layer's weighted ops): I/g x kh x kw x bits a conv."""
+    total = 0
+    for n in layer.ops:
+        op = graph.node(n).op
+        arr = getattr(op, "weight", None) if graph.node(n).type == "Conv2d" else getattr(op, "scale", None)
+        if arr is not None:
+            total += int(arr.size) // max(int(arr.shape[0]), 1) if graph.node(n).type == "Conv2d" else 1
+    return total * bits
 
 
 def _conv(graph, layer, limits: dict) -> list[Issue]:
     c, h, w = layer.shape
-    npc = limits["neurons_per_core"]
-    kernel = _kernel_bits(graph, layer, limits["weight_bits"])
-    if kernel > limits["synaptic_memory_per_core"]:
+    npc, mem = limits["neurons_per_core"], limits["synaptic_memory_per_core"]
+    per_ch = _channel_bits(graph, layer, limits["weight_bits"])
+    cb = min(c, mem // per_ch) if per_ch else c          # output channels whose kernels fit one core
+    if cb < 1:
         return None
     widths = [2 ** k for k in range(w.bit_length() + 1) if c * h * 2 ** k <= npc]
-    if widths:
-        tile = (c, h, min(widths[-1], w))
-    else:   # one column does not fit: tile over rows and channels too, by the neuron count alone
-        tile = _tile_search(layer.shape, lambda t: math.prod(t) <= npc)[1]
+    if cb == c and widths:    # Lava's tiling: all channels x all rows x a power-of-two number of columns
+        tile, bound = (c, h, min(widths[-1], w)), "neurons (shared conv weights)"
+    else:   # kernels or one column too large: at most cb channels a core, tiled by the neuron count
+        tile = _tile_search(layer.shape, lambda t: t[0] <= cb and math.prod(t) <= npc)[1]
+        bound = "synaptic memory (shared kernels)" if cb < c else "neurons (shared conv weights)"
     layer.tile = tile
     layer.cores = math.prod(-(-d // t) for d, t in zip(layer.shape, tile))
     layer.neurons_per_core = math.prod(tile)
     layer.axons_per_core = None
-    layer.memory_per_core = kernel
-    layer.memory_bits = kernel * layer.cores
-    layer.bound = "neurons (shared conv weights)" if layer.cores > 1 else "fits one core"
+    layer.memory_per_core = tile[0] * per_ch
+    layer.memory_bits = layer.memory_per_core * layer.cores
+    layer.bound = bound if layer.cores > 1 else "fits one core"
     return []
 
 

@@ -126,3 +126,15 @@ def test_sensitivity_moves_one_constant_at_a_time():
     assert hi["dynamic"] == pytest.approx(en.snn_energy(act, prof, m)["dynamic"])   # only the static part moved
     assert all(not k.startswith("limits.") for k in by) and "timing.t_io_byte" in by
     json.dumps(sens)
+
+
+def test_conv_kernels_larger_than_a_core_split_by_output_channel():
+    # 512 -> 512 3x3 on 7x7: one output channel's kernel is 512 x 9 x 8 bit = 36,864 bit; 384,000 bit hold 10
+    w = np.zeros((512, 512, 3, 3), np.float32)
+    g = Graph.build([("x", Input((512, 7, 7)), []), ("c", Conv2d(w, None, padding=(1, 1, 1, 1)), ["x"]),
+                     ("n", IF(512), ["c"])], ["n"])
+    lay = map_graph(g, "loihi2").layer("n")
+    assert 384000 // (512 * 9 * 8) == 10
+    assert lay.tile == (10, 7, 7) and lay.cores == -(-512 // 10) == 52
+    assert lay.memory_per_core == 10 * 512 * 9 * 8 and lay.bound == "synaptic memory (shared kernels)"
+    assert lay.split is None                        # shared kernels, population axons: no fan-in split
