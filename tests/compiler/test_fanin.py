@@ -168,24 +168,24 @@ def test_resnet18_at_224_compiles_for_loihi2(tmp_path, require, capsys):
     res = json.loads(capsys.readouterr().out)["resources"]
     assert rc == 0 and res["fits"] and res["profile"] == "loihi2"
     splits = {s["layer"]: s for s in res["fan_in_splits"]}
-    # by hand: layer4's 3x3 convs over 512 channels read 512 x 9 = 4,608 axons (+ 1 skip, + 256 through the
-    # 1x1 downsample) > 4,096, and two halves of the channels fit: k = 2 on its last three neuron layers
-    layer4 = sorted(n for n in splits if n.startswith("layer4"))
-    assert len(layer4) == 3 and all(splits[n]["k"] == 2 and splits[n]["relay_compartments"] == 2 * 512 * 7 * 7
-                                    for n in layer4)
-    # the readout reads 512 x 7 x 7 = 25,088 axons through the global pool: 4,096 // 49 = 83 channels a core,
-    # ceil(512 / 83) = 7 groups of 1,000 relays
-    (readout,) = set(splits) - set(layer4)
+    # as Lava maps it (mapping = "lava"), layer4's 3x3 convs over 512 channels share their kernels and read
+    # population axons: no fan-in split; a core holds the kernels of 384,000 // (512 x 9 x 8) = 10 channels
+    layers = {l["name"]: l for l in res["layers"]}
+    layer4 = [n for n in layers if n.startswith("layer4") and layers[n]["bound"].startswith("synaptic memory")]
+    assert len(layer4) == 4 and all(layers[n]["memory_per_core"] <= 384000 and not layers[n]["split"] for n in layer4)
+    plain = layers["layer4_layer4.1_relu_Relu_output_0"]        # one 3x3 conv over 512 channels, nothing else
+    assert plain["cores"] == 52 and plain["tile"] == [10, 7, 7]
+    # the readout (a Linear behind the global pool: the per-connection fallback) reads 512 x 7 x 7 = 25,088 axons:
+    # 4,096 // 49 = 83 channels a core, ceil(512 / 83) = 7 groups of 1,000 relays
+    (readout,) = splits
     assert splits[readout]["k"] == 7 and splits[readout]["relay_compartments"] == 7000
-    assert res["pipeline_extra_steps"] == 4 and res["chips"] == -(-res["cores"] // 128)
-    assert any("fan-in 4,608 > 4,096: split into 2 partial sums relayed as graded spikes (+50,176 compartments"
-               in i["message"] for i in res["issues"] if i["level"] == "warning")
-    # the estimate charges the relays: T x (3 x 2 x 25,088 + 7 x 1,000) x (e_sop + e_nu_active), nominal loihi2
+    assert res["pipeline_extra_steps"] == 1 and res["chips"] == -(-res["cores"] // 128)
+    # the estimate charges the relays: T x 7 x 1,000 x (e_sop + e_nu_active), nominal loihi2
     assert main(["estimate", str(tmp_path / "r18.snnc"), "--T", "8", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
     prof = load_profile("loihi2")
-    events = 8 * (3 * 2 * 25088 + 7000)
+    events = 8 * 7000
     assert r["counts"]["graded_relay_events"] == events
     assert r["breakdown_j"]["relay"]["nominal"] == pytest.approx(
         events * (prof.get("energy.e_sop") + prof.get("energy.e_nu_active")))
-    assert any("+4 pipeline step(s)" in x for x in r["excluded"])
+    assert any("+1 pipeline step(s)" in x for x in r["excluded"])
