@@ -35,8 +35,12 @@ def test_run_lava_matches_run_numpy(lava, capsys, model_and_data, tmp_path):
     assert "lava" in est["lava"]["activity_source"] and "numpy" in est["np"]["activity_source"]
     assert est["lava"]["counts"]["sop"] == pytest.approx(est["np"]["counts"]["sop"]) and est["np"]["counts"]["sop"] > 0
     c_np, c_lava = est["np"]["counts"], est["lava"]["counts"]
-    for key in ("neuron_updates", "spikes", "first_layer_macs_per_step"):
+    for key in ("neuron_updates", "spikes", "first_layer_macs_with_padding"):
         assert c_lava[key] == pytest.approx(c_np[key])
+    # on the host ("once") the first layer's MACs include the zero-padding taps; on chip ("per-step") the input
+    # sends one event per synapse, padding taps excluded
+    assert c_lava["first_layer_macs_per_step"] == c_lava["first_layer_macs_with_padding"]
+    assert c_np["first_layer_macs_per_step"] < c_np["first_layer_macs_with_padding"]
     # Lava computes the direct-coded input current once per sample on the host; NumPy counts it every step
     assert (c_np["first_layer_convention"], c_lava["first_layer_convention"]) == ("per-step", "once")
     assert c_np["input_macs"] == 8 * c_np["first_layer_macs_per_step"] and c_lava["input_macs"] == c_lava["first_layer_macs_per_step"]
