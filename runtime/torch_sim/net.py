@@ -158,7 +158,7 @@ class SpikingNet(nn.Module):
     def _record(self, name, s, res: RunResult, record, v) -> None:
         T, n = s.shape[:2]
         with torch.no_grad():
-            per_neuron = s.detach().sum(1).reshape(T, -1).to(torch.float64)      # exact integers
+            per_neuron = _batch_sum(s.detach()).reshape(T, -1).to(torch.float64)      # exact integers
             res.spikes_per_step[name] = per_neuron.sum(1)
             res.sop_per_step[name] = per_neuron @ self.fanout()[name].to(per_neuron.device)
         if "counts" in record:
@@ -211,6 +211,14 @@ class SpikingNet(nn.Module):
                 op = self.module(n.name).to_op(op)
             spec.append((n.name, op, n.inputs))
         return Graph.build(spec, self.graph.outputs, self.graph.meta)
+
+
+def _batch_sum(s: torch.Tensor) -> torch.Tensor:
+    """sum over the batch of (T, N, C, H, W) spikes, read in memory order when the maps are channels-last
+    (a reduction over N along contiguous (H, W, C) rows is ~7x faster than over the strided NCHW view)."""
+    if s.ndim == 5 and s[0].is_contiguous(memory_format=torch.channels_last):
+        return s.permute(0, 1, 3, 4, 2).sum(1).permute(0, 3, 1, 2)
+    return s.sum(1)
 
 
 def _np(t):

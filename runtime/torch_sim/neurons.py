@@ -142,10 +142,9 @@ class IFLayer(nn.Module):
         cmp = 1.0 if unit else theta
         for t in range(T):
             v.add_(cur if const else cur[t])
-            s = v >= cmp
-            spikes[t] = s
+            s = torch.ge(v, cmp, out=spikes[t])       # the comparison written as 0/1 in v's dtype
             if self.reset == "zero":
-                v.masked_fill_(s, 0.0)
+                v.masked_fill_(s.bool(), 0.0)
             elif unit:
                 v.sub_(spikes[t])
             else:
