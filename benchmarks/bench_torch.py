@@ -17,9 +17,11 @@ images, T steps, batches of B, the same number of CPU threads for all three:
 * ``numpy``: ``snnc.runtime.numpy_sim.simulate`` (BLAS limited to the same threads).
 
 Each round times the three one after the other (SpikingJelly in a subprocess:
-one warm-up run, then one timed run); the figure is the median over ``--reps``
-rounds of wall seconds / (N x T). Target: torch >= 2x SpikingJelly per image-step.
-The predictions of SpikingJelly's network are compared with the torch backend's.
+one warm-up run, then one timed run); the figures are the medians over ``--reps``
+rounds of wall and of CPU seconds / (N x T) (CPU time is the steadier figure on a
+shared machine). Target: torch >= 2x SpikingJelly per image-step. Check that the
+SpikingJelly network is the same network: with every max pool in pre-neuron
+mode its predictions must equal the torch backend's (``same_network_agreement``).
 """
 from __future__ import annotations
 
@@ -51,7 +53,7 @@ def export(art, x, path) -> None:
 def sj_python(given=None) -> Path:
     p = Path(given or os.environ.get("SNNC_SJ_PYTHON") or ROOT / ".venv-sj" / "bin" / "python")
     if not p.exists():
-        raise SystemExit(f"SpikingJelly's Python not found at {p}: create the venv with "
+        raise RuntimeError(f"SpikingJelly's Python not found at {p}: create the venv with "
                          f"`make .venv-sj/.installed` (Python 3.11) or pass --sj-python")
     return p
 
@@ -63,14 +65,28 @@ def run_sj(py, net, T, delay, batch, threads):
                           "--delay", str(delay), "--batch", str(batch), "--threads", str(threads), "--reps", "1"],
                          capture_output=True, text=True, env=env, check=False)
     if out.returncode:
-        raise SystemExit(f"SpikingJelly run failed:\n{out.stderr[-2000:]}")
+        raise RuntimeError(f"SpikingJelly run failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _timed(fn):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     r = fn()
-    return time.perf_counter() - t0, r
+    return time.perf_counter() - t0, time.process_time() - c0, r
+
+
+def same_network(art, data, T, batch, threads, py, tmp) -> float:
+    """Agreement of SpikingJelly's and the torch backend's predictions with every max pool pre-neuron."""
+    from dataclasses import replace
+    from snnc.compiler.artifact import Artifact
+    from snnc.runtime.torch_sim import simulate
+    spec = [(n.name, replace(n.op, mode="pre-neuron") if n.type == "MaxPool2d" else n.op, n.inputs)
+            for n in art.snn.nodes]
+    pre = Artifact(art.snn.rebuild(spec), art.ann, art.meta)
+    r = simulate(pre, data.x, T=T, batch_size=batch, threads=threads, show_progress=False)
+    export(pre, data.x, Path(tmp) / "pre.npz")
+    out = run_sj(py, Path(tmp) / "pre.npz", T, r.delays[T], batch, threads)
+    return float(np.mean(np.array(out["pred"]) == r.predictions(T)))
 
 
 def bench(n=128, batch=64, T=32, threads=1, reps=3, sj=None) -> dict:
@@ -86,24 +102,35 @@ def bench(n=128, batch=64, T=32, threads=1, reps=3, sj=None) -> dict:
     run_t = lambda: torch_sim(art, data.x, T=T, y=data.y, batch_size=batch, threads=threads, show_progress=False)
     run_n = lambda: np_sim(art, data.x, T=T, y=data.y, batch_size=batch, show_progress=False)
     times = {"torch": [], "spikingjelly": [], "numpy": []}
+    cpu = {k: [] for k in times}
     with tempfile.TemporaryDirectory() as tmp, threadpool_limits(threads):
         net = Path(tmp) / "net.npz"
         export(art, data.x, net)
         res_t = run_t()                                   # warm-up (and the reference predictions)
         delay = res_t.delays[T]
+        agree_pre = same_network(art, data, T, batch, threads, py, tmp)
         for _ in range(reps):
-            times["torch"].append(_timed(run_t)[0])
+            dt, dc, _ = _timed(run_t)
+            times["torch"].append(dt)
+            cpu["torch"].append(dc)
             sj_out = run_sj(py, net, T, delay, batch, threads)
             times["spikingjelly"].append(sj_out["seconds"][0])
-            dt, res_n = _timed(run_n)
+            cpu["spikingjelly"].append(sj_out["cpu_seconds"][0])
+            dt, dc, res_n = _timed(run_n)
             times["numpy"].append(dt)
+            cpu["numpy"].append(dc)
     per = {k: float(np.median(v)) / (n * T) for k, v in times.items()}
+    per_cpu = {k: float(np.median(v)) / (n * T) for k, v in cpu.items()}
     pred_t = res_t.predictions(T)
     return {"model": "example mnist_cnn", "n": n, "batch": batch, "T": T, "threads": threads, "reps": reps,
-            "torch_threads": torch.get_num_threads(), "seconds": times,
+            "torch_threads": torch.get_num_threads(), "seconds": times, "cpu_seconds": cpu,
             "us_per_image_step": {k: 1e6 * v for k, v in per.items()},
+            "cpu_us_per_image_step": {k: 1e6 * v for k, v in per_cpu.items()},
             "speedup_vs_spikingjelly": per["spikingjelly"] / per["torch"],
             "speedup_vs_numpy": per["numpy"] / per["torch"],
+            "cpu_speedup_vs_spikingjelly": per_cpu["spikingjelly"] / per_cpu["torch"],
+            "cpu_speedup_vs_numpy": per_cpu["numpy"] / per_cpu["torch"],
+            "same_network_agreement": agree_pre,
             "accuracy": {"torch": res_t.accuracy[T], "numpy": res_n.accuracy[T],
                          "spikingjelly": float(np.mean(np.array(sj_out["pred"]) == data.y))},
             "agreement_spikingjelly_torch": float(np.mean(np.array(sj_out["pred"]) == pred_t)),
@@ -113,13 +140,17 @@ def bench(n=128, batch=64, T=32, threads=1, reps=3, sj=None) -> dict:
 
 
 def report(r: dict) -> str:
-    us = r["us_per_image_step"]
+    us, cu = r["us_per_image_step"], r["cpu_us_per_image_step"]
     rows = [f"{r['model']}: {r['n']} images, T={r['T']}, batch {r['batch']}, {r['threads']} thread(s), "
             f"median of {r['reps']} interleaved rounds",
-            f"{'simulator':<14}{'us / image-step':>16}{'accuracy':>10}",
-            *(f"{k:<14}{us[k]:>16.1f}{100 * r['accuracy'][k]:>9.1f}%" for k in ("torch", "spikingjelly", "numpy")),
-            f"torch vs SpikingJelly: {r['speedup_vs_spikingjelly']:.2f}x (target >= 2x); "
-            f"torch vs NumPy: {r['speedup_vs_numpy']:.2f}x",
+            f"{'simulator':<14}{'wall us / image-step':>22}{'CPU us / image-step':>21}{'accuracy':>10}",
+            *(f"{k:<14}{us[k]:>22.1f}{cu[k]:>21.1f}{100 * r['accuracy'][k]:>9.1f}%"
+              for k in ("torch", "spikingjelly", "numpy")),
+            f"torch vs SpikingJelly: {r['speedup_vs_spikingjelly']:.2f}x wall, "
+            f"{r['cpu_speedup_vs_spikingjelly']:.2f}x CPU (target >= 2x); "
+            f"torch vs NumPy: {r['speedup_vs_numpy']:.2f}x wall, {r['cpu_speedup_vs_numpy']:.2f}x CPU",
+            f"same network (all pools pre-neuron): SpikingJelly/torch predictions agree on "
+            f"{100 * r['same_network_agreement']:.1f}%",
             f"same predictions: SpikingJelly/torch {100 * r['agreement_spikingjelly_torch']:.1f}%, "
             f"NumPy/torch {100 * r['agreement_numpy_torch']:.1f}%",
             f"versions: {r['versions']}"]

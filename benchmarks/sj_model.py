@@ -10,7 +10,7 @@ layers in ``layer.SeqToANNContainer`` (the (T*N) batch of SpikingJelly's
 multi-step mode), with the artifact's weights. The input is the image repeated
 T times (direct coding), as SpikingJelly's ann2snn examples feed it. Max pools
 pool each step's current (SpikingJelly has no cumulative pool). Prints one JSON
-line: seconds per timed run (after one warm-up run) and the readout predictions.
+line: wall and CPU seconds per timed run (after one warm-up run) and the readout predictions.
 """
 from __future__ import annotations
 
@@ -142,13 +142,14 @@ def main(argv=None):
     net = SJNet(spec, arrays).eval()
     x = z["x"]
     run(net, x, args.T, args.delay, args.batch)                       # warm-up
-    times = []
+    times, cpu = [], []
     for _ in range(args.reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         preds = run(net, x, args.T, args.delay, args.batch)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     from importlib.metadata import version
-    print(json.dumps({"seconds": times, "pred": preds.tolist(), "torch": torch.__version__,
+    print(json.dumps({"seconds": times, "cpu_seconds": cpu, "pred": preds.tolist(), "torch": torch.__version__,
                       "spikingjelly": version("spikingjelly"),
                       "threads": torch.get_num_threads()}))
 
