@@ -12,8 +12,10 @@ module level; the rest of snnc imports it lazily.
 
 Interface (``snnc finetune`` builds on it)::
 
-    net = SpikingNet(graph, dtype=torch.float32, device="cpu", spike_fn=heaviside, learn_threshold=False)
-        # graph: a compiled (folded, unit-threshold) spiking IR graph (art.snn).
+    net = SpikingNet(graph, dtype=torch.float32, device="cpu", spike_fn=heaviside, learn_threshold=False,
+                     reset=None)
+        # graph: a compiled (folded, unit-threshold) spiking IR graph (art.snn); pool modes from the graph,
+        # reset rule from each IF op unless reset="subtract" | "zero" overrides it for all.
         # Conv/Linear weight & bias, BatchNorm gamma/beta, ChannelAffine scale/shift: nn.Parameter.
         # IF threshold, v_init: nn.Parameter with requires_grad=learn_threshold.
         # net.module(node_name) -> that node's torch module (IFLayer for IF nodes).

@@ -65,16 +65,21 @@ class SpikingNet(nn.Module):
     parameters as an ANN; ``to_graph`` writes the parameters back into a new IR graph."""
 
     def __init__(self, graph: Graph, *, dtype=torch.float32, device="cpu", spike_fn: Callable = heaviside,
-                 learn_threshold: bool = False):
+                 learn_threshold: bool = False, reset: Optional[str] = None):
+        """``reset``: None keeps every IF layer's own reset rule; "subtract" or "zero" sets it for all
+        (``to_graph`` then writes that rule). Pool modes always come from the graph."""
         super().__init__()
         check_supported(graph)
+        if reset not in (None, "subtract", "zero"):
+            raise ValueError(f"reset must be None, 'subtract' or 'zero', got {reset!r}")
         dtype = DTYPES.get(dtype, dtype)
         self.graph, self.dtype, self.spike_fn = graph, dtype, spike_fn
         self.keys = {n.name: _key(i, n.name) for i, n in enumerate(graph.nodes)}
         mods = {}
         for n in graph.nodes:
             if n.type == "IFNeuron":
-                mods[self.keys[n.name]] = IFLayer(n.op, dtype, learn_threshold)
+                mods[self.keys[n.name]] = IFLayer(n.op if reset is None else replace(n.op, reset=reset), dtype,
+                                                  learn_threshold)
             elif n.type != "Input":
                 mods[self.keys[n.name]] = LOWERING[n.type](n.op, n, graph, dtype)
         self.layers = nn.ModuleDict(mods)
@@ -206,7 +211,7 @@ class SpikingNet(nn.Module):
             op = n.op
             if n.type == "IFNeuron":
                 mod = self.module(n.name)
-                op = replace(op, threshold=_np(mod.threshold), v_init=_np(mod.v_init))
+                op = replace(op, threshold=_np(mod.threshold), v_init=_np(mod.v_init), reset=mod.reset)
             elif n.type != "Input":
                 op = self.module(n.name).to_op(op)
             spec.append((n.name, op, n.inputs))

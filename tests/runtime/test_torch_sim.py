@@ -148,3 +148,20 @@ def test_readout_logits_is_the_window_mean(torch):
         np.testing.assert_array_equal(readout_logits(r.output, T, 3).detach().numpy().astype(np.float32), ref.logits[T])
     with pytest.raises(ValueError, match="does not fit"):
         readout_logits(r.output, 17, 0)
+
+
+def test_reset_override_equals_a_graph_with_that_reset(torch):
+    from dataclasses import replace
+    from snnc.runtime.numpy_sim import simulate as np_sim
+    from snnc.runtime.torch_sim import SpikingNet
+    rng = np.random.default_rng(7)
+    g = feature_graph(rng, "subtract")
+    x = dyadic_input(rng, 3)
+    net = SpikingNet(g, dtype=torch.float64, reset="zero")
+    zero = g.rebuild([(n.name, replace(n.op, reset="zero") if n.type == "IFNeuron" else n.op, n.inputs)
+                      for n in g.nodes])
+    ref = np_sim(zero, x, T=10, record=("output",), show_progress=False)
+    np.testing.assert_array_equal(net(x, 10).output.detach().numpy(), ref.records["output"])
+    assert {n.op.reset for n in net.to_graph().nodes if n.type == "IFNeuron"} == {"zero"}
+    with pytest.raises(ValueError, match="reset must be"):
+        SpikingNet(g, reset="leak")
