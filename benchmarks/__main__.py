@@ -6,6 +6,7 @@ BENCHMARKS = [
     "benchmarks.bench_executor",
     "benchmarks.bench_calibration",
     "benchmarks.bench_simulator",
+    "benchmarks.bench_torch",
     "benchmarks.bench_pool_convergence",
     "benchmarks.bench_estimate",
     "benchmarks.validate_loihi2",
