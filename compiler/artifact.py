@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Union
 
 from snnc.compiler.errors import ModelLoadError, OutputError
+from snnc.compiler.files import input_path
 from snnc.compiler.ir import Graph, from_bytes, jsonio, to_bytes
 
 FORMAT = "snnc-artifact"
@@ -74,9 +75,7 @@ class Artifact:
 
 
 def load(path: Union[str, Path]) -> Artifact:
-    path = Path(path)
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: no such file; create it with `snnc compile`")
+    path = input_path(path, "artifact", hint="create it with `snnc compile`")
     try:
         zf = zipfile.ZipFile(path)
         doc = jsonio.loads(zf.read("artifact.json"))

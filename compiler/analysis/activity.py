@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 from snnc.compiler.errors import DataError, ModelLoadError
+from snnc.compiler.files import input_path
 
 FORMAT, VERSION = "snnc-activity", 1
 CONVENTIONS = {   # how the dense first-layer MACs of the direct-coded input are charged
@@ -117,7 +118,7 @@ class Activity:
 
     @staticmethod
     def load(path: Union[str, Path]) -> "Activity":
-        p = Path(path)
+        p = input_path(path, "activity record")
         try:
             doc = json.loads(p.read_text())
         except (OSError, ValueError) as e:

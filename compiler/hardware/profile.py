@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 from snnc.compiler.errors import HardwareError
+from snnc.compiler.files import input_path, kind
 from snnc.compiler.hardware import schema
 from snnc.hardware_profiles import profile_files
 
@@ -211,7 +212,7 @@ def parse_profile(doc: dict, path: Path) -> Profile:
 
 
 def read_profile(path: Union[str, Path]) -> Profile:
-    path = Path(path)
+    path = input_path(path, "hardware profile", HardwareError)
     try:
         doc = tomllib.loads(path.read_text())
     except OSError as e:
@@ -229,9 +230,7 @@ def load_profile(name_or_path: Union[str, Path, Profile, None] = None) -> Profil
     files = profile_files()
     if name in files:
         return read_profile(files[name])
-    if name.endswith(".toml") or Path(name).is_file():
-        if not Path(name).is_file():
-            raise HardwareError(f"{name}: no such hardware profile file")
+    if name.endswith(".toml") or kind(name) is not None:
         return read_profile(name)
     raise HardwareError(f"unknown hardware profile {name!r}; bundled profiles: {sorted(files)} "
                         "(or pass a path to your own .toml file)")

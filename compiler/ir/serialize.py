@@ -17,6 +17,7 @@ from typing import Union
 import numpy as np
 
 from snnc.compiler.errors import GraphError, ModelLoadError
+from snnc.compiler.files import input_path
 from snnc.compiler.ir import jsonio
 from snnc.compiler.ir.graph import Graph
 from snnc.compiler.ir.ops import OP_TYPES
@@ -96,7 +97,5 @@ def save(graph: Graph, path: Union[str, Path]) -> Path:
 
 
 def load(path: Union[str, Path]) -> Graph:
-    path = Path(path)
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: no such file")
+    path = input_path(path, "graph file")
     return from_bytes(path.read_bytes(), str(path))

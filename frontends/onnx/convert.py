@@ -20,13 +20,14 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from snnc.compiler.errors import SnncError, UnsupportedModelError
+from snnc.compiler.errors import GraphError, SnncError, UnsupportedModelError
 from snnc.compiler.ir import Graph
 from snnc.compiler.progress import progress
 from snnc.frontends.onnx.context import Context
 from snnc.frontends.onnx.fold import FOLDERS
 from snnc.frontends.onnx.loader import graph_inputs, opset_of
 from snnc.frontends.onnx.registry import HANDLERS, UNREPRESENTABLE, _load_handlers, activation_message, attrs
+from snnc.frontends.onnx.validate import problems_error
 
 log = logging.getLogger(__name__)
 FINAL_OK = ("Softmax", "LogSoftmax")
@@ -58,11 +59,6 @@ def scan(proto: onnx.ModelProto) -> list[dict]:
     return problems
 
 
-def unsupported_error(problems: list[dict], label: str) -> UnsupportedModelError:
-    lines = "\n".join(f"  - {p['message']}" for p in problems)
-    return UnsupportedModelError(f"{label} has {len(problems)} unsupported node(s):\n{lines}")
-
-
 def convert(proto: onnx.ModelProto, shapes: dict, meta: dict, lenient: bool = False
             ) -> tuple[Graph, list[dict]]:
     """IR graph of ``proto`` with per-sample input ``shapes``; problems met (lenient mode only)."""
@@ -86,7 +82,7 @@ def convert(proto: onnx.ModelProto, shapes: dict, meta: dict, lenient: bool = Fa
         except SnncError as e:
             if not lenient:
                 raise
-            problems.append(_problem(node, "op", str(e)))
+            problems.append(_problem(node, "invalid" if isinstance(e, GraphError) else "op", str(e)))
             _pass_through(ctx, node, inferred)
     outs = _outputs(ctx, g, lenient)
     notes = list(meta.get("notes", [])) + ctx.notes
@@ -162,7 +158,8 @@ def convert_all(proto: onnx.ModelProto, shapes: dict, source: dict) -> tuple[Gra
     Problems are the pre-scan's (unsupported op types, activations, custom
     domains) followed by those only conversion finds (unsupported attribute
     values such as Pad mode=reflect, run-time operands that must be constant,
-    ...), one per node. ``snnc inspect`` lists exactly these; ``load`` raises
+    ..., kind "op"; attribute values the ONNX spec forbids, kind "invalid"),
+    one per node. ``snnc inspect`` lists exactly these; ``load`` raises
     them in one error.
     """
     problems = scan(proto)
@@ -177,7 +174,9 @@ def load(proto: onnx.ModelProto, source: dict, input_shape: Optional[tuple] = No
     The fast path converts strictly; only when the scan or the strict run
     fails is the model converted again leniently to collect every problem. A
     single problem is raised as its own error (its class and message: a
-    GraphError stays a GraphError), several as one UnsupportedModelError.
+    GraphError stays a GraphError), several as one error listing them
+    (:func:`~snnc.frontends.onnx.validate.problems_error`: GraphError when every
+    node is invalid, else UnsupportedModelError).
     """
     from snnc.frontends.onnx.loader import input_shapes
     label = source.get("path") or "the model"
@@ -192,4 +191,4 @@ def load(proto: onnx.ModelProto, source: dict, input_shape: Optional[tuple] = No
     _, problems = convert_all(proto, shapes, source)
     if strict_error is not None and len(problems) <= 1:
         raise strict_error
-    raise unsupported_error(problems, label)
+    raise problems_error(problems, label)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from snnc.compiler.errors import ModelLoadError
+from snnc.compiler.files import input_path
 
 CHECKPOINT_KEYS = ("state_dict", "model")
 # buffers that eval-mode inference never reads; old checkpoints lack them
@@ -22,9 +23,7 @@ def read_state_dict(path) -> dict:
     """The ``{name: tensor}`` dict stored in ``path`` (ModelLoadError if it is none)."""
     import torch
 
-    path = Path(path)
-    if not path.is_file():
-        raise ModelLoadError(f"weights file {path} does not exist")
+    path = input_path(path, "weights file")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch raises many types for a bad file
