@@ -10,7 +10,9 @@ the same graph always gives the same bytes.
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Union
 
@@ -57,18 +59,39 @@ def to_bytes(graph: Graph) -> bytes:
     return out.getvalue()
 
 
+ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, ValueError, OSError, EOFError, zlib.error,
+              NotImplementedError, RuntimeError, struct.error)
+"""What ``zipfile`` raises on a truncated, bit-flipped or hand-made archive (bad CRC, bad deflate
+stream, unknown compression method, encrypted member, broken header)."""
+
+
 def from_bytes(data: bytes, source: str = "<bytes>") -> Graph:
+    """The graph stored in ``data``; ModelLoadError for a file that is not one, of another format
+    version, truncated, bit-flipped or edited into an inconsistent graph (unknown op, bad attributes,
+    arrays of the wrong shape or type, non-finite values, a stored shape the graph does not infer)."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         doc = jsonio.loads(zf.read("graph.json"))
-    except (zipfile.BadZipFile, KeyError, ValueError) as e:
+    except ZIP_ERRORS as e:
         raise ModelLoadError(f"{source}: not an snnc graph file ({e}); "
                              "recreate it with `snnc compile`") from None
+    if not isinstance(doc, dict):
+        raise ModelLoadError(f"{source}: graph.json holds a {type(doc).__name__}, not a graph document")
     if doc.get("format") != FORMAT:
         raise ModelLoadError(f"{source}: format {doc.get('format')!r} is not {FORMAT!r}")
     if doc.get("version") != VERSION:
         raise ModelLoadError(f"{source}: format version {doc.get('version')} is not supported "
                              f"(this snnc reads version {VERSION}); recompile the model")
+    try:
+        return _decode(zf, doc, source)
+    except ModelLoadError:
+        raise
+    except Exception as e:  # noqa: BLE001 - an edited file can break any op constructor or lookup
+        raise ModelLoadError(f"{source}: the stored graph is corrupt or was edited ({type(e).__name__}: "
+                             f"{e}); recreate it with `snnc compile`") from None
+
+
+def _decode(zf: zipfile.ZipFile, doc: dict, source: str) -> Graph:
     spec = []
     for nd in doc["nodes"]:
         cls = OP_TYPES.get(nd["op"])
@@ -77,7 +100,12 @@ def from_bytes(data: bytes, source: str = "<bytes>") -> Graph:
         kwargs = {k: _tuplify(v) for k, v in nd["attrs"].items()}
         for field_name in nd["arrays"]:
             with zf.open(f"arrays/{nd['name']}/{field_name}.npy") as f:
-                kwargs[field_name] = np.load(io.BytesIO(f.read()), allow_pickle=False)
+                a = np.load(io.BytesIO(f.read()), allow_pickle=False)
+            if a.dtype.kind not in "biuf" or (a.dtype.kind == "f" and not np.all(np.isfinite(a))):
+                raise ModelLoadError(f"{source}: array {field_name!r} of node {nd['name']!r} holds "
+                                     f"{'non-finite values' if a.dtype.kind == 'f' else a.dtype}; the file is "
+                                     f"corrupt or was edited: recreate it with `snnc compile`")
+            kwargs[field_name] = a
         spec.append((nd["name"], cls(**kwargs), nd["inputs"]))
     try:
         g = Graph.build(spec, doc["outputs"], doc["meta"])
