@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
 
+import numpy as np
+
 from snnc.compiler.errors import ModelLoadError, OutputError
 from snnc.compiler.files import input_path
 from snnc.compiler.ir import Graph, from_bytes, jsonio, to_bytes
@@ -122,8 +124,15 @@ def check_meta(meta: dict, where: str) -> None:
 
 
 def _check_snn(snn: Graph, ann: Graph, where: str) -> None:
+    """Both graphs have finite weights (compile refuses others), the spiking one is an IF network."""
     from snnc.compiler.errors import SnncError
     from snnc.compiler.passes.check_snn import check_snn
+    for which, g in (("spiking", snn), ("ANN", ann)):
+        for n in g.nodes:
+            bad = next((k for k, a in n.op.arrays().items() if a.dtype.kind == "f" and not np.all(np.isfinite(a))),
+                       None)
+            if bad is not None:
+                raise _edited(where, f"array {bad!r} of {which} node {n.name!r} holds non-finite values")
     try:
         check_snn(snn)
     except SnncError as e:

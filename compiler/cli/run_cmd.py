@@ -50,8 +50,9 @@ def run(args) -> int:
     if args.backend == "lava":
         from snnc.runtime.lava.available import require_lava
         require_lava()  # one line at once, before the model and the data are loaded
+    bits = None if args.profile is None else _weight_bits(args.profile)  # a bad --profile fails before loading
     ev = Evaluation(args)
-    bits = _weight_bits(args.profile or ev.art.meta.get("target", "loihi2"))
+    bits = bits if bits is not None else _weight_bits(ev.art.meta.get("target", "loihi2"))
     options = {} if args.backend == "numpy" else dict(fixed=args.fixed_point, stock=args.stock_lif,
                                                         weight_bits=bits, timeout=args.timeout)
     res = get_backend(args.backend, **options).run(ev.art, ev.data.x, ev.Ts, y=ev.data.y, delay=ev.delay)

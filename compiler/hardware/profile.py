@@ -226,7 +226,10 @@ def load_profile(name_or_path: Union[str, Path, Profile, None] = None) -> Profil
     """A bundled profile by name (default ``loihi2``), a TOML file path, or a Profile (returned as is)."""
     if isinstance(name_or_path, Profile):
         return name_or_path
-    name = str(name_or_path or DEFAULT_PROFILE)
+    name = DEFAULT_PROFILE if name_or_path is None else str(name_or_path)
+    if not name.strip():
+        raise HardwareError(f"the hardware target/profile name is empty; choose one of "
+                            f"{', '.join(sorted(profile_files()))} (or pass a path to your own .toml file)")
     files = profile_files()
     if name in files:
         return read_profile(files[name])

@@ -68,7 +68,7 @@ stream, unknown compression method, encrypted member, broken header)."""
 def from_bytes(data: bytes, source: str = "<bytes>") -> Graph:
     """The graph stored in ``data``; ModelLoadError for a file that is not one, of another format
     version, truncated, bit-flipped or edited into an inconsistent graph (unknown op, bad attributes,
-    arrays of the wrong shape or type, non-finite values, a stored shape the graph does not infer)."""
+    arrays of the wrong shape or type, a stored shape the graph does not infer)."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         doc = jsonio.loads(zf.read("graph.json"))
@@ -101,10 +101,9 @@ def _decode(zf: zipfile.ZipFile, doc: dict, source: str) -> Graph:
         for field_name in nd["arrays"]:
             with zf.open(f"arrays/{nd['name']}/{field_name}.npy") as f:
                 a = np.load(io.BytesIO(f.read()), allow_pickle=False)
-            if a.dtype.kind not in "biuf" or (a.dtype.kind == "f" and not np.all(np.isfinite(a))):
-                raise ModelLoadError(f"{source}: array {field_name!r} of node {nd['name']!r} holds "
-                                     f"{'non-finite values' if a.dtype.kind == 'f' else a.dtype}; the file is "
-                                     f"corrupt or was edited: recreate it with `snnc compile`")
+            if a.dtype.kind not in "biuf":
+                raise ModelLoadError(f"{source}: array {field_name!r} of node {nd['name']!r} holds {a.dtype}; "
+                                     f"the file is corrupt or was edited: recreate it with `snnc compile`")
             kwargs[field_name] = a
         spec.append((nd["name"], cls(**kwargs), nd["inputs"]))
     try:

@@ -67,7 +67,12 @@ def convert(proto: onnx.ModelProto, shapes: dict, meta: dict, lenient: bool = Fa
     ctx = Context(uses=Counter(i for n in g.node for i in n.input if i),
                   graph_outputs=tuple(o.name for o in g.output), opset=opset_of(proto))
     for init in g.initializer:
-        ctx.bind(init.name, numpy_helper.to_array(init))
+        try:
+            with np.errstate(all="raise"):
+                ctx.bind(init.name, numpy_helper.to_array(init))
+        except FloatingPointError:
+            raise GraphError(f"initializer {init.name!r} does not fit in float32 (values up to "
+                             f"{np.max(np.abs(numpy_helper.to_array(init))):g}); valid: |values| < 3.4e38") from None
     for vi in graph_inputs(proto):
         ctx.add_input(vi.name, shapes[vi.name])
     inferred = _inferred_shapes(proto) if lenient else {}
@@ -94,10 +99,24 @@ def convert(proto: onnx.ModelProto, shapes: dict, meta: dict, lenient: bool = Fa
 
 
 def _convert_node(ctx: Context, node: onnx.NodeProto) -> None:
+    """Fold or convert one node; NumPy floating-point trouble (overflow, division by zero, invalid value)
+    on the model's constants is a GraphError naming the node, never a RuntimeWarning."""
+    try:
+        with np.errstate(all="raise"):
+            _convert_one(ctx, node)
+    except FloatingPointError as e:
+        raise GraphError(f"node {node.name or node.output[0]!r} ({node.op_type}): its constants give a "
+                         f"non-finite result ({e}); valid: weights and constants whose products, quotients "
+                         f"and casts to float32 stay finite") from None
+
+
+def _convert_one(ctx: Context, node: onnx.NodeProto) -> None:
     ins = [i for i in node.input if i]
     if node.op_type in FOLDERS and all(ctx.const(i) is not None for i in ins):
         try:
             vals = FOLDERS[node.op_type](attrs(node), *[ctx.const(i) if i else None for i in node.input])
+        except FloatingPointError:
+            raise
         except Exception as e:  # noqa: BLE001 - numpy errors on malformed constants
             raise UnsupportedModelError(f"cannot evaluate constant node {node.name or node.output[0]!r} "
                                         f"({node.op_type}): {e}") from None
