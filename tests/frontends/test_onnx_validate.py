@@ -165,3 +165,54 @@ def test_valid_models_still_convert():
     assert g.node("y").shape == (4, 8, 8)
     assert load_onnx(gemm(np.ones((1, 10), np.float32))).node("y").shape == (10,)
     assert load_onnx(reshape([0, -1])).node("y").shape == (192,)
+
+
+def _conv_bn(var=None, gamma=None):
+    c = np.ones(4, np.float32)
+    nodes = [H.make_node("Conv", ["x", "W"], ["c"], name="conv1"),
+             H.make_node("BatchNormalization", ["c", "g", "b", "m", "v"], ["y"], name="bn1")]
+    return mk(nodes, {"W": W, "g": c if gamma is None else gamma, "b": 0 * c, "m": 0 * c,
+                      "v": c if var is None else var}, out=(1, 4, 6, 6))
+
+
+def _div_by(z):
+    return mk([H.make_node("Div", ["x", "z"], ["y"], name="div1")], {"z": z})
+
+
+def _cast_of(big):
+    nodes = [H.make_node("Cast", ["big"], ["w"], name="cast1", to=TP.FLOAT),
+             H.make_node("Conv", ["x", "w"], ["y"], name="conv1")]
+    return mk(nodes, {"big": big}, out=(1, 4, 6, 6))
+
+
+# hostile numbers: each is its own error naming the node (ORT computes NaN / inf silently)
+NUMERIC = {
+    "bn_negative_variance": (lambda: _conv_bn(var=np.array([1, -1, 1, 1], np.float32)),
+                             "'bn1' \\(BatchNormalization\\): batch norm variance .* at channel 1 .*valid: variance"),
+    "div_by_zero": (lambda: _div_by(np.zeros((3, 1, 1), np.float32)), "'div1' \\(Div\\).*divide by zero"),
+    "cast_overflow": (lambda: _cast_of(np.full(W.shape, 1e300)), "'big' does not fit in float32"),
+    "gemm_alpha_overflow": (lambda: mk([H.make_node("Flatten", ["x"], ["f"], name="flat"),
+                                        H.make_node("Gemm", ["f", "Wg"], ["y"], name="fc", alpha=1e38, transB=1)],
+                                       {"Wg": np.full((10, 192), 10, np.float32)}, out=(1, 10)),
+                            "'fc' \\(Gemm\\).*overflow"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NUMERIC))
+def test_hostile_numbers_are_errors_not_warnings(case, recwarn):
+    build, pattern = NUMERIC[case]
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(GraphError, match=pattern):
+            load_onnx(build())
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_cli_negative_variance_prints_only_the_error(tmp_path, capsys):
+    from snnc.compiler.cli import main
+    p = tmp_path / "bn.onnx"
+    onnx.save(NUMERIC["bn_negative_variance"][0](), p)
+    assert main(["compile", str(p), "--calib", "mnist", "-o", str(tmp_path / "a.snnc")]) == GraphError.exit_code
+    err = capsys.readouterr().err
+    assert err.startswith("error: node 'bn1'") and err.count("\n") == 1 and "Warning" not in err
