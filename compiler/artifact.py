@@ -121,6 +121,10 @@ def check_meta(meta: dict, where: str) -> None:
     layers = meta.get("calibration", {}).get("layers", {})
     if not isinstance(layers, dict) or not all(isinstance(v, dict) for v in layers.values()):
         raise _edited(where, "calibration.layers is not a mapping of layer records")
+    for name, rec in layers.items():
+        r = rec.get("expected_rate", 0.0)
+        if not isinstance(r, (int, float)) or isinstance(r, bool) or not 0.0 <= r <= 1.0:
+            raise _edited(where, f"layer {name!r}: expected_rate {r!r} is not a firing rate in [0, 1]")
 
 
 def _check_snn(snn: Graph, ann: Graph, where: str) -> None:

@@ -143,6 +143,8 @@ META_EDITS = {
     "readout_mode": (lambda d: d.update(readout={"mode": "later"}), "readout"),
     "target_type": (lambda d: d.update(target=3), "'target' is a int"),
     "calibration_layers": (lambda d: d["calibration"].update(layers=[1, 2]), "calibration.layers"),
+    "expected_rate": (lambda d: next(iter(d["calibration"]["layers"].values())).update(expected_rate="x"),
+                      "expected_rate 'x'"),
     "not_a_dict": (lambda d: d.clear() or d.update({"x": 1}), "format None"),
 }
 
