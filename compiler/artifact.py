@@ -31,9 +31,8 @@ from typing import Union
 import numpy as np
 
 from snnc.compiler.errors import ModelLoadError, OutputError
-from snnc.compiler.files import input_path
+from snnc.compiler.files import ZIP_ERRORS, input_path
 from snnc.compiler.ir import Graph, from_bytes, jsonio, to_bytes
-from snnc.compiler.ir.serialize import ZIP_ERRORS
 
 FORMAT = "snnc-artifact"
 VERSION = 1

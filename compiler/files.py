@@ -12,12 +12,21 @@ from __future__ import annotations
 
 import os
 import stat
+import struct
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Optional, Type, Union
 
 from snnc.compiler.errors import ModelLoadError, OutputError, SnncError
 
 PathLike = Union[str, Path]
+
+ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, ValueError, OSError, EOFError, zlib.error,
+              NotImplementedError, RuntimeError, struct.error)
+"""What ``zipfile`` raises on a truncated, bit-flipped or hand-made archive (bad CRC-32, bad deflate
+stream, unknown compression method, encrypted member, broken header): the readers of ``.snnc``
+artifacts, graph files and ``.pth`` weights turn these into one ModelLoadError."""
 
 _SPECIAL = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))

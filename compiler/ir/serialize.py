@@ -10,16 +10,14 @@ the same graph always gives the same bytes.
 from __future__ import annotations
 
 import io
-import struct
 import zipfile
-import zlib
 from pathlib import Path
 from typing import Union
 
 import numpy as np
 
 from snnc.compiler.errors import GraphError, ModelLoadError
-from snnc.compiler.files import input_path
+from snnc.compiler.files import ZIP_ERRORS, input_path
 from snnc.compiler.ir import jsonio
 from snnc.compiler.ir.graph import Graph
 from snnc.compiler.ir.ops import OP_TYPES
@@ -57,12 +55,6 @@ def to_bytes(graph: Graph) -> bytes:
             info.external_attr = 0o644 << 16
             zf.writestr(info, data)
     return out.getvalue()
-
-
-ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, ValueError, OSError, EOFError, zlib.error,
-              NotImplementedError, RuntimeError, struct.error)
-"""What ``zipfile`` raises on a truncated, bit-flipped or hand-made archive (bad CRC, bad deflate
-stream, unknown compression method, encrypted member, broken header)."""
 
 
 def from_bytes(data: bytes, source: str = "<bytes>") -> Graph:
