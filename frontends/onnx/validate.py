@@ -55,17 +55,15 @@ def check_model(proto: onnx.ModelProto, label: str, path: Optional[Path] = None)
     problems = attribute_problems(proto)
     if problems:
         raise problems_error(problems, label)
+    small = proto.ByteSize() <= onnx.checker.MAXIMUM_PROTOBUF
+    if not small and path is None:
+        raise ModelLoadError(f"{label} is larger than 2 GB in memory; pass the .onnx file path (with its "
+                             f"external data next to it) instead of a ModelProto")
     try:
-        if proto.ByteSize() <= onnx.checker.MAXIMUM_PROTOBUF:
-            onnx.checker.check_model(proto, full_check=True)
-        elif path is not None:
-            onnx.checker.check_model(str(path), full_check=True)
-        else:
-            raise ModelLoadError(f"{label} is larger than 2 GB in memory; pass the .onnx file path (with its "
-                                 f"external data next to it) instead of a ModelProto")
+        onnx.checker.check_model(proto if small else str(path), full_check=True)
     except onnx.shape_inference.InferenceError as e:
         raise _inference_error(str(e), label) from None
-    except onnx.checker.ValidationError as e:
+    except Exception as e:  # noqa: BLE001 - ValidationError, and C++ errors on malformed protos
         raise ModelLoadError(f"{label} is not a valid ONNX model ({_first_line(e)}); re-export it") from None
 
 
@@ -116,6 +114,8 @@ def attribute_problems(proto: onnx.ModelProto) -> list[dict]:
         except GraphError as e:
             problems.append({"node": node.name or node.output[0], "op": node.op_type, "kind": "invalid",
                              "message": str(e)})
+        except Exception:  # noqa: BLE001 - malformed attribute types: onnx.checker names them next
+            continue
     return problems
 
 
