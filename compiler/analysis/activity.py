@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 from snnc.compiler.errors import DataError, ModelLoadError
+from snnc.compiler.files import input_path
 
 FORMAT, VERSION = "snnc-activity", 1
 CONVENTIONS = {   # how the dense first-layer MACs of the direct-coded input are charged
@@ -117,7 +118,7 @@ class Activity:
 
     @staticmethod
     def load(path: Union[str, Path]) -> "Activity":
-        p = Path(path)
+        p = input_path(path, "activity record")
         try:
             doc = json.loads(p.read_text())
         except (OSError, ValueError) as e:
@@ -130,7 +131,13 @@ def _count(v) -> bool:
 
 
 def _number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+    """A finite non-negative JSON number that fits a float (an int of 400 digits does not)."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(float(v)) and v >= 0
+    except OverflowError:
+        return False
 
 
 def check_activity(act: Activity, where: str = "activity record") -> Activity:
@@ -159,7 +166,7 @@ def check_activity(act: Activity, where: str = "activity record") -> Activity:
                 raise bad(f"{at}.{f}", f"{n} values, but T = {act.T}: the record is truncated or inconsistent")
             t = next((t for t, x in enumerate(v) if not _number(x)), None)
             if t is not None:
-                raise bad(f"{at}.{f}[{t}]", f"must be a finite non-negative count, got {v[t]!r}")
+                raise bad(f"{at}.{f}[{t}]", f"must be a finite non-negative count, got {str(v[t])[:30]}")
         t = next((t for t, x in enumerate(l.spikes_per_step) if x > l.neurons * (1 + 1e-9)), None)
         if t is not None:
             raise bad(f"{at}.spikes_per_step[{t}]", f"{l.spikes_per_step[t]} spikes per sample exceed the "
@@ -173,8 +180,10 @@ def check_activity(act: Activity, where: str = "activity record") -> Activity:
 
 
 def check_network(act: Activity, layers, where: str = "activity record") -> Activity:
-    """Layer names and neuron counts of ``act`` equal the network's IFNeuron layers ``[(name, neurons)]``."""
-    want = {name: n for name, n in layers}
+    """Layer names and neuron counts of ``act`` equal the network's IFNeuron layers ``[(name, neurons)]``;
+    with ``[(name, neurons, out_synapses)]`` no step has more SOPs than every neuron spiking once gives."""
+    fan = {t[0]: t[2] for t in layers if len(t) > 2}
+    want = {t[0]: t[1] for t in layers}
     got = {l.name: l.neurons for l in act.layers}
     if len(act.layers) != len(got):
         raise DataError(f"{where}: layers: a layer name appears twice; re-run `snnc simulate --activity-out`")
@@ -187,4 +196,10 @@ def check_network(act: Activity, layers, where: str = "activity record") -> Acti
         if n != want[name]:
             raise DataError(f"{where}: layers ({name!r}).neurons: {n} in the record, {want[name]} in the network: "
                             "it was recorded on another network; re-run `snnc simulate --activity-out`")
+    for l in act.layers:
+        t = next((t for t, x in enumerate(l.sop_per_step) if l.name in fan and x > fan[l.name] * (1 + 1e-9)), None)
+        if t is not None:
+            raise DataError(f"{where}: layers ({l.name!r}).sop_per_step[{t}]: {l.sop_per_step[t]:g} SOPs per sample "
+                            f"exceed the {fan[l.name]:,} the layer makes when every neuron spikes (at most one "
+                            f"spike per neuron and step)")
     return act

@@ -94,7 +94,8 @@ def _activity(art: Artifact, mapping: Mapping, activity, T: Optional[int], input
     else:
         where = "activity record" if isinstance(activity, Activity) else str(activity)
         act = check_activity(activity, where) if isinstance(activity, Activity) else Activity.load(activity)
-        check_network(act, [(l.name, l.neurons) for l in mapping.layers if l.kind == "neuron"], where)
+        check_network(act, [(l.name, l.neurons, l.out_synapses) for l in mapping.layers if l.kind == "neuron"],
+                      where)
         act = truncate(act, T) if T else act
     if input_cost is not None:
         if input_cost not in CONVENTIONS:

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
-from snnc.compiler.errors import OutputError
+from snnc.compiler.files import output_path
 
 
 def check_writable(path: Optional[str], what: str) -> Optional[Path]:
@@ -18,15 +17,7 @@ def check_writable(path: Optional[str], what: str) -> Optional[Path]:
     """
     if path is None:
         return None
-    p = Path(path)
-    if p.is_dir():
-        raise OutputError(f"{what} {p}: is a directory; give a file name")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"{what} {p}: folder {parent} does not exist; create it or choose another path")
-    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
-        raise OutputError(f"{what} {p}: not writable (permission denied)")
-    return p
+    return output_path(path, what)
 
 
 def print_json(obj) -> None:

@@ -3,7 +3,9 @@
 The model is converted leniently: nodes that convert are listed even when
 others do not; unsupported nodes are listed after the table (the same list
 ``snnc compile`` reports in its one error) and the command exits with code 4
-(unsupported model). The frontend's notes (a final Softmax dropped, an opset
+(unsupported model; 5 when every listed node is invalid ONNX). A model that
+fails validation (:mod:`snnc.frontends.onnx.validate`) stops with that one
+error, as ``snnc compile`` does. The frontend's notes (a final Softmax dropped, an opset
 outside the tested range, ...) follow the totals (``notes`` in ``--json``).
 Unusable files exit with code 3.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import sys
 
 from snnc.compiler.cli.common import print_json, table
-from snnc.compiler.errors import UnsupportedModelError, UsageError
+from snnc.compiler.errors import UsageError
 
 HELP = "list a model's nodes, shapes, parameters, MACs and unsupported ops"
 
@@ -56,10 +58,15 @@ def run(args) -> int:
         print_json(rep)
     else:
         _print(rep)
-    if rep["unsupported"]:
-        print(f"error: {len(rep['unsupported'])} unsupported node(s) in {args.model} (listed above); "
-              f"replace them in the model (see README's supported-op table)", file=sys.stderr)
-        return UnsupportedModelError.exit_code
+    problems = rep["unsupported"]
+    if problems:
+        from snnc.frontends.onnx.validate import problems_error
+        invalid = sum(p["kind"] == "invalid" for p in problems)
+        what = (f"{len(problems) - invalid} unsupported" if len(problems) > invalid else "") + \
+            (" and " if invalid and len(problems) > invalid else "") + (f"{invalid} invalid" if invalid else "")
+        print(f"error: {what} node(s) in {args.model} (listed above); replace them in the model (see "
+              f"README's supported-op table and the ONNX spec)", file=sys.stderr)
+        return problems_error(problems, args.model).exit_code
     return 0
 
 
@@ -73,6 +80,6 @@ def _print(rep: dict) -> None:
     for note in rep["notes"]:
         print(f"note: {note}")
     if rep["unsupported"]:
-        print(f"\nunsupported ({len(rep['unsupported'])}):")
+        print(f"\nproblems ({len(rep['unsupported'])}):")
         print(table(["node", "op", "problem"], [(p["node"], p["op"], p["message"]) for p in rep["unsupported"]],
                     align="lll"))

@@ -57,8 +57,9 @@ def run(args) -> int:
         require_lava()  # one line at once, before the model and the data are loaded
     if args.backend == "torch":
         get_backend("torch", **t_options)   # torch importable, the device present: before loading anything
+    bits = None if args.profile is None else _weight_bits(args.profile)  # a bad --profile fails before loading
     ev = Evaluation(args)
-    bits = _weight_bits(args.profile or ev.art.meta.get("target", "loihi2"))
+    bits = bits if bits is not None else _weight_bits(ev.art.meta.get("target", "loihi2"))
     options = {"numpy": {}, "torch": t_options}.get(args.backend) if args.backend != "lava" else dict(
         fixed=args.fixed_point, stock=args.stock_lif, weight_bits=bits, timeout=args.timeout)
     res = get_backend(args.backend, **options).run(ev.art, ev.data.x, ev.Ts, y=ev.data.y, delay=ev.delay)

@@ -29,6 +29,7 @@ from snnc.compiler.data.preprocess import KEYS as PREPROCESSING_KEYS
 from snnc.compiler.data.dataset import Dataset, as_float_inputs, batches, validate
 from snnc.compiler.data.example import example_model_path
 from snnc.compiler.errors import DataError
+from snnc.compiler.files import input_path
 
 __all__ = ["Dataset", "load_data", "batches", "example_model_path", "DataError", "LOADERS", "is_image_spec"]
 
@@ -50,7 +51,7 @@ def _load_mnist(spec: str, input_shape, split: str, n, **_) -> Dataset:
 
 def _load_array(spec: str, input_shape, split, n, **_) -> Dataset:
     path = Path(spec)
-    _require_exists(path)
+    _require_exists(path, "file")
     x, y = (arrays.load_npz if path.suffix.lower() == ".npz" else arrays.load_npy)(path)
     x = as_float_inputs(x, str(path))
     return Dataset(x, y, str(path)).take(n)
@@ -72,9 +73,8 @@ def is_image_spec(spec) -> bool:
     return isinstance(spec, (str, Path)) and not _is_mnist(str(spec)) and _is_images(str(spec))
 
 
-def _require_exists(path: Path) -> None:
-    if not path.exists():
-        raise DataError(f"{path}: no such file or folder")
+def _require_exists(path: Path, want: str = "any") -> None:
+    input_path(path, "data", DataError, want)
 
 
 # (matches(spec), loader(spec, input_shape, split, n, **options)) in priority order.

@@ -1,5 +1,8 @@
 """NumPy array files: ``.npy`` (inputs only) and ``.npz`` (key ``x``, optional key ``y``).
 
+An ``.npz`` holding one unnamed array (``np.savez(f, a)``, stored as key
+``arr_0``) is taken as the inputs.
+
 Files are always opened with ``allow_pickle=False``: an object array (which
 would need unpickling, i.e. running code from the file) is rejected.
 """
@@ -26,6 +29,8 @@ def load_npz(path: Path) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """``x`` and optional ``y`` from a ``.npz`` archive."""
     def read():
         with np.load(path, allow_pickle=False) as z:
+            if z.files == ["arr_0"]:  # np.savez(f, a): one unnamed array, the inputs
+                return z["arr_0"], None
             if "x" not in z.files:
                 keys = ", ".join(z.files) or "none"
                 raise DataError(f"{path}: no array named 'x' (keys: {keys}); save inputs as x= and labels as y=")

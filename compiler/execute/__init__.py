@@ -57,7 +57,7 @@ def run(graph: Graph, x, keep: Union[Iterable[str], str, None] = None,
             last_use[src] = i
     for i, node in enumerate(graph.nodes):
         if not isinstance(node.op, Input):
-            values[node.name] = apply(node.op, *[values[s] for s in node.inputs])
+            values[node.name] = _apply_finite(node, [values[s] for s in node.inputs])
         if hook is not None:
             replaced = hook(node.name, values[node.name])
             if replaced is not None:
@@ -67,6 +67,16 @@ def run(graph: Graph, x, keep: Union[Iterable[str], str, None] = None,
                 if last_use.get(src) == i and src not in keep_set:
                     del values[src]
     return values if keep_all else {k: values[k] for k in keep_set}
+
+
+def _apply_finite(node, inputs) -> np.ndarray:
+    """``apply`` with NumPy's floating-point trouble as a DataError naming the node (never a RuntimeWarning)."""
+    try:
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            return apply(node.op, *inputs)
+    except FloatingPointError as e:
+        raise DataError(f"node {node.name!r} ({node.type}) overflows float32 on this data ({e}); check the "
+                        f"input scaling (normalise the data as in training) and the model weights") from None
 
 
 def predict(graph: Graph, x, batch_size: int = 256) -> np.ndarray:

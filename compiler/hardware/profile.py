@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 from snnc.compiler.errors import HardwareError
+from snnc.compiler.files import input_path, kind
 from snnc.compiler.hardware import schema
 from snnc.hardware_profiles import profile_files
 
@@ -225,7 +226,7 @@ def parse_profile(doc: dict, path: Path) -> Profile:
 
 
 def read_profile(path: Union[str, Path]) -> Profile:
-    path = Path(path)
+    path = input_path(path, "hardware profile", HardwareError)
     try:
         doc = tomllib.loads(path.read_text())
     except OSError as e:
@@ -239,13 +240,14 @@ def load_profile(name_or_path: Union[str, Path, Profile, None] = None) -> Profil
     """A bundled profile by name (default ``loihi2``), a TOML file path, or a Profile (returned as is)."""
     if isinstance(name_or_path, Profile):
         return name_or_path
-    name = str(name_or_path or DEFAULT_PROFILE)
+    name = DEFAULT_PROFILE if name_or_path is None else str(name_or_path)
+    if not name.strip():
+        raise HardwareError(f"the hardware target/profile name is empty; choose one of "
+                            f"{', '.join(sorted(profile_files()))} (or pass a path to your own .toml file)")
     files = profile_files()
     if name in files:
         return read_profile(files[name])
-    if name.endswith(".toml") or Path(name).is_file():
-        if not Path(name).is_file():
-            raise HardwareError(f"{name}: no such hardware profile file")
+    if name.endswith(".toml") or kind(name) is not None:
         return read_profile(name)
     raise HardwareError(f"unknown hardware profile {name!r}; bundled profiles: {sorted(files)} "
                         "(or pass a path to your own .toml file)")

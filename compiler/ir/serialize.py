@@ -17,6 +17,7 @@ from typing import Union
 import numpy as np
 
 from snnc.compiler.errors import GraphError, ModelLoadError
+from snnc.compiler.files import ZIP_ERRORS, input_path
 from snnc.compiler.ir import jsonio
 from snnc.compiler.ir.graph import Graph
 from snnc.compiler.ir.ops import OP_TYPES
@@ -57,17 +58,32 @@ def to_bytes(graph: Graph) -> bytes:
 
 
 def from_bytes(data: bytes, source: str = "<bytes>") -> Graph:
+    """The graph stored in ``data``; ModelLoadError for a file that is not one, of another format
+    version, truncated, bit-flipped or edited into an inconsistent graph (unknown op, bad attributes,
+    arrays of the wrong shape or type, a stored shape the graph does not infer)."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         doc = jsonio.loads(zf.read("graph.json"))
-    except (zipfile.BadZipFile, KeyError, ValueError) as e:
+    except ZIP_ERRORS as e:
         raise ModelLoadError(f"{source}: not an snnc graph file ({e}); "
                              "recreate it with `snnc compile`") from None
+    if not isinstance(doc, dict):
+        raise ModelLoadError(f"{source}: graph.json holds a {type(doc).__name__}, not a graph document")
     if doc.get("format") != FORMAT:
         raise ModelLoadError(f"{source}: format {doc.get('format')!r} is not {FORMAT!r}")
     if doc.get("version") != VERSION:
         raise ModelLoadError(f"{source}: format version {doc.get('version')} is not supported "
                              f"(this snnc reads version {VERSION}); recompile the model")
+    try:
+        return _decode(zf, doc, source)
+    except ModelLoadError:
+        raise
+    except Exception as e:  # noqa: BLE001 - an edited file can break any op constructor or lookup
+        raise ModelLoadError(f"{source}: the stored graph is corrupt or was edited ({type(e).__name__}: "
+                             f"{e}); recreate it with `snnc compile`") from None
+
+
+def _decode(zf: zipfile.ZipFile, doc: dict, source: str) -> Graph:
     spec = []
     for nd in doc["nodes"]:
         cls = OP_TYPES.get(nd["op"])
@@ -76,7 +92,11 @@ def from_bytes(data: bytes, source: str = "<bytes>") -> Graph:
         kwargs = {k: _tuplify(v) for k, v in nd["attrs"].items()}
         for field_name in nd["arrays"]:
             with zf.open(f"arrays/{nd['name']}/{field_name}.npy") as f:
-                kwargs[field_name] = np.load(io.BytesIO(f.read()), allow_pickle=False)
+                a = np.load(io.BytesIO(f.read()), allow_pickle=False)
+            if a.dtype.kind not in "biuf":
+                raise ModelLoadError(f"{source}: array {field_name!r} of node {nd['name']!r} holds {a.dtype}; "
+                                     f"the file is corrupt or was edited: recreate it with `snnc compile`")
+            kwargs[field_name] = a
         spec.append((nd["name"], cls(**kwargs), nd["inputs"]))
     try:
         g = Graph.build(spec, doc["outputs"], doc["meta"])
@@ -96,7 +116,5 @@ def save(graph: Graph, path: Union[str, Path]) -> Path:
 
 
 def load(path: Union[str, Path]) -> Graph:
-    path = Path(path)
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: no such file")
+    path = input_path(path, "graph file")
     return from_bytes(path.read_bytes(), str(path))

@@ -13,6 +13,7 @@ from typing import Iterable, Mapping, Optional
 
 import numpy as np
 
+from snnc.compiler.errors import GraphError
 from snnc.compiler.ir import Graph, Node, Op
 
 Spec = list  # [(name, op, inputs)] in topological order
@@ -57,7 +58,25 @@ def per_channel(a: np.ndarray, channels: int) -> np.ndarray:
 
 
 def f32(a) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(a, dtype=np.float32))
+    """A folded float64 parameter as float32; GraphError (not a RuntimeWarning) when it does not fit."""
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            out = np.ascontiguousarray(np.asarray(a, dtype=np.float32))
+    except FloatingPointError:
+        out = None
+    if out is None or not np.all(np.isfinite(out)):
+        peak = float(np.max(np.abs(np.nan_to_num(np.asarray(a, np.float64), nan=np.inf))))
+        raise GraphError(f"folding gives a parameter of magnitude {peak:g}, beyond float32 (3.4e38); the "
+                         f"model's weights or batch-norm statistics are out of range: check and re-export it")
+    return out
+
+
+def at_node(name: str, fn, *args):
+    """``fn(*args)``, a GraphError from it prefixed with the node it concerns."""
+    try:
+        return fn(*args)
+    except GraphError as e:
+        raise GraphError(f"node {name!r}: {e}") from None
 
 
 def unique_name(taken: Iterable[str], base: str) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from snnc.compiler.ir import BatchNorm, ChannelAffine, Conv2d, Graph, Linear
-from snnc.compiler.passes.base import PassResult, f32, rebuild, replace_op, sole_consumer
+from snnc.compiler.passes.base import PassResult, at_node, f32, rebuild, replace_op, sole_consumer
 
 
 def bn_affine(bn: BatchNorm) -> tuple[np.ndarray, np.ndarray]:
@@ -49,13 +49,14 @@ def fold_batchnorm(graph: Graph) -> PassResult:
     spec, changes = [], []
     for n in graph.nodes:
         if n.name in fused:
-            spec.append((n.name, fuse(n.op, fused[n.name].op), n.inputs))
+            spec.append((n.name, at_node(fused[n.name].name, fuse, n.op, fused[n.name].op), n.inputs))
             changes.append(f"folded BatchNorm {fused[n.name].name!r} into {n.type} {n.name!r}")
         elif n.name in absorbed:
             continue
         elif isinstance(n.op, BatchNorm):
             g, shift = bn_affine(n.op)
-            spec.append((n.name, ChannelAffine(scale=f32(g), shift=f32(shift)), n.inputs))
+            scale, shift = at_node(n.name, lambda: (f32(g), f32(shift)))
+            spec.append((n.name, ChannelAffine(scale=scale, shift=shift), n.inputs))
             changes.append(f"BatchNorm {n.name!r} not folded backward: {_why(graph, n)}; "
                            f"became ChannelAffine")
         else:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from snnc.compiler.calibrate import calibrate
+from snnc.compiler.errors import GraphError
 from snnc.compiler.ir import Graph
 from snnc.compiler.passes.activations import check_activations
 from snnc.compiler.passes.base import PassResult
@@ -63,7 +64,10 @@ def run_pipeline(graph: Graph, steps: Optional[Sequence[Step]] = None, **options
     pass_log, info = [], {}
     for step in PIPELINE if steps is None else steps:
         kwargs = {k: options[k] for k in step.options if k in options}
-        result = step.run(graph, **kwargs)
+        try:
+            result = step.run(graph, **kwargs)
+        except GraphError as e:
+            raise GraphError(f"{step.name}: {e}") from None
         graph = result.graph.verify()
         pass_log.append({"pass": step.name, "changes": list(result.changes)})
         info.update(result.info)

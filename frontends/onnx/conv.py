@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from snnc.compiler.errors import UnsupportedModelError
+from snnc.compiler.errors import GraphError, UnsupportedModelError
 from snnc.compiler.ir import BatchNorm, Conv2d, Linear
 from snnc.frontends.onnx.registry import attrs, handler
 
@@ -32,11 +32,43 @@ def auto_pads(auto_pad: str, size, kernel, stride, dilation) -> tuple[int, int, 
     return (begin[0], begin[1], end[0], end[1])
 
 
+AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
+
+
+def _invalid(node, attr, value, valid: str) -> GraphError:
+    return GraphError(f"node {_name(node)!r} ({node.op_type}): attribute {attr}={value} is invalid; "
+                      f"valid: {valid} (ONNX {node.op_type} spec)")
+
+
+def check_window(node, at, kernel) -> None:
+    """The ONNX rules for a window op's attributes (GraphError naming the first broken one).
+
+    ``auto_pad`` in {NOTSET, SAME_UPPER, SAME_LOWER, VALID} and not together
+    with ``pads``; ``strides`` / ``dilations`` 2 entries >= 1; ``pads`` 4
+    entries >= 0; ``kernel_shape``, when given, equal to the kernel (for Conv:
+    the weight's trailing dimensions).
+    """
+    auto = at.get("auto_pad", "NOTSET")
+    if auto not in AUTO_PADS + ("",):
+        raise _invalid(node, "auto_pad", repr(auto), ", ".join(AUTO_PADS))
+    if auto not in ("", "NOTSET") and "pads" in at:
+        raise _invalid(node, "pads", list(at["pads"]), f"no pads with auto_pad={auto} (use one of the two)")
+    for attr, lo, n in (("strides", 1, 2), ("dilations", 1, 2), ("pads", 0, 4)):
+        if attr in at and (len(at[attr]) != n or min(at[attr]) < lo):
+            raise _invalid(node, attr, list(at[attr]), f"{n} integers >= {lo}")
+    if "kernel_shape" in at and tuple(at["kernel_shape"]) != tuple(kernel):
+        raise _invalid(node, "kernel_shape", list(at["kernel_shape"]),
+                       f"the weight's kernel size {list(kernel)} (or omit kernel_shape)")
+    if min(kernel, default=1) < 1:
+        raise _invalid(node, "kernel_shape", list(kernel), "2 integers >= 1")
+
+
 def window_attrs(node, at, size, kernel) -> dict:
     """stride / padding / dilation of a 2-D window op (Conv, pools) from ONNX attributes."""
     if len(kernel) != 2:
         raise UnsupportedModelError(f"node {_name(node)!r} ({node.op_type}) has a {len(kernel)}-D window; "
                                     f"snnc supports 2-D (N, C, H, W) feature maps only")
+    check_window(node, at, kernel)
     stride = tuple(at.get("strides", (1, 1)))
     dilation = tuple(at.get("dilations", (1, 1)))
     auto = at.get("auto_pad", "NOTSET")
@@ -72,8 +104,17 @@ def gemm(ctx, node):
     bias = None
     if len(node.input) > 2 and node.input[2]:
         c = ctx.need_const(node, node.input[2], "the bias").astype(np.float32)
-        bias = np.broadcast_to(at.get("beta", 1.0) * c.reshape(-1), (w.shape[0],)).astype(np.float32)
+        bias = np.broadcast_to(at.get("beta", 1.0) * gemm_bias(node, c, w.shape[0]), (w.shape[0],))
+        bias = bias.astype(np.float32)
     ctx.bind(node.output[0], ctx.emit(node, Linear(w.astype(np.float32), bias), [x]))
+
+
+def gemm_bias(node, c: np.ndarray, m: int) -> np.ndarray:
+    """Gemm's C as a per-output vector: C must broadcast to (N, M) (unidirectionally) and not vary over N."""
+    if c.ndim > 2 or (c.ndim >= 1 and c.shape[-1] not in (1, m)) or (c.ndim == 2 and c.shape[0] != 1):
+        raise GraphError(f"node {_name(node)!r} (Gemm): bias C of shape {list(c.shape)} does not broadcast to "
+                         f"the output (N, {m}); valid: a scalar, ({m},), (1, {m}) or (1, 1)")
+    return c.reshape(-1)
 
 
 @handler("MatMul", ir="Linear", notes="x @ W with constant W; a following Add of a bias folds into the Linear")

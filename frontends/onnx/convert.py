@@ -20,13 +20,14 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from snnc.compiler.errors import SnncError, UnsupportedModelError
+from snnc.compiler.errors import GraphError, SnncError, UnsupportedModelError
 from snnc.compiler.ir import Graph
 from snnc.compiler.progress import progress
 from snnc.frontends.onnx.context import Context
 from snnc.frontends.onnx.fold import FOLDERS
 from snnc.frontends.onnx.loader import graph_inputs, opset_of
 from snnc.frontends.onnx.registry import HANDLERS, UNREPRESENTABLE, _load_handlers, activation_message, attrs
+from snnc.frontends.onnx.validate import problems_error
 
 log = logging.getLogger(__name__)
 FINAL_OK = ("Softmax", "LogSoftmax")
@@ -58,11 +59,6 @@ def scan(proto: onnx.ModelProto) -> list[dict]:
     return problems
 
 
-def unsupported_error(problems: list[dict], label: str) -> UnsupportedModelError:
-    lines = "\n".join(f"  - {p['message']}" for p in problems)
-    return UnsupportedModelError(f"{label} has {len(problems)} unsupported node(s):\n{lines}")
-
-
 def convert(proto: onnx.ModelProto, shapes: dict, meta: dict, lenient: bool = False
             ) -> tuple[Graph, list[dict]]:
     """IR graph of ``proto`` with per-sample input ``shapes``; problems met (lenient mode only)."""
@@ -71,7 +67,12 @@ def convert(proto: onnx.ModelProto, shapes: dict, meta: dict, lenient: bool = Fa
     ctx = Context(uses=Counter(i for n in g.node for i in n.input if i),
                   graph_outputs=tuple(o.name for o in g.output), opset=opset_of(proto))
     for init in g.initializer:
-        ctx.bind(init.name, numpy_helper.to_array(init))
+        try:
+            with np.errstate(all="raise"):
+                ctx.bind(init.name, numpy_helper.to_array(init))
+        except FloatingPointError:
+            raise GraphError(f"initializer {init.name!r} does not fit in float32 (values up to "
+                             f"{np.max(np.abs(numpy_helper.to_array(init))):g}); valid: |values| < 3.4e38") from None
     for vi in graph_inputs(proto):
         ctx.add_input(vi.name, shapes[vi.name])
     inferred = _inferred_shapes(proto) if lenient else {}
@@ -86,7 +87,7 @@ def convert(proto: onnx.ModelProto, shapes: dict, meta: dict, lenient: bool = Fa
         except SnncError as e:
             if not lenient:
                 raise
-            problems.append(_problem(node, "op", str(e)))
+            problems.append(_problem(node, "invalid" if isinstance(e, GraphError) else "op", str(e)))
             _pass_through(ctx, node, inferred)
     outs = _outputs(ctx, g, lenient)
     notes = list(meta.get("notes", [])) + ctx.notes
@@ -98,10 +99,24 @@ def convert(proto: onnx.ModelProto, shapes: dict, meta: dict, lenient: bool = Fa
 
 
 def _convert_node(ctx: Context, node: onnx.NodeProto) -> None:
+    """Fold or convert one node; NumPy floating-point trouble (overflow, division by zero, invalid value)
+    on the model's constants is a GraphError naming the node, never a RuntimeWarning."""
+    try:
+        with np.errstate(all="raise"):
+            _convert_one(ctx, node)
+    except FloatingPointError as e:
+        raise GraphError(f"node {node.name or node.output[0]!r} ({node.op_type}): its constants give a "
+                         f"non-finite result ({e}); valid: weights and constants whose products, quotients "
+                         f"and casts to float32 stay finite") from None
+
+
+def _convert_one(ctx: Context, node: onnx.NodeProto) -> None:
     ins = [i for i in node.input if i]
     if node.op_type in FOLDERS and all(ctx.const(i) is not None for i in ins):
         try:
             vals = FOLDERS[node.op_type](attrs(node), *[ctx.const(i) if i else None for i in node.input])
+        except FloatingPointError:
+            raise
         except Exception as e:  # noqa: BLE001 - numpy errors on malformed constants
             raise UnsupportedModelError(f"cannot evaluate constant node {node.name or node.output[0]!r} "
                                         f"({node.op_type}): {e}") from None
@@ -162,7 +177,8 @@ def convert_all(proto: onnx.ModelProto, shapes: dict, source: dict) -> tuple[Gra
     Problems are the pre-scan's (unsupported op types, activations, custom
     domains) followed by those only conversion finds (unsupported attribute
     values such as Pad mode=reflect, run-time operands that must be constant,
-    ...), one per node. ``snnc inspect`` lists exactly these; ``load`` raises
+    ..., kind "op"; attribute values the ONNX spec forbids, kind "invalid"),
+    one per node. ``snnc inspect`` lists exactly these; ``load`` raises
     them in one error.
     """
     problems = scan(proto)
@@ -177,7 +193,9 @@ def load(proto: onnx.ModelProto, source: dict, input_shape: Optional[tuple] = No
     The fast path converts strictly; only when the scan or the strict run
     fails is the model converted again leniently to collect every problem. A
     single problem is raised as its own error (its class and message: a
-    GraphError stays a GraphError), several as one UnsupportedModelError.
+    GraphError stays a GraphError), several as one error listing them
+    (:func:`~snnc.frontends.onnx.validate.problems_error`: GraphError when every
+    node is invalid, else UnsupportedModelError).
     """
     from snnc.frontends.onnx.loader import input_shapes
     label = source.get("path") or "the model"
@@ -192,4 +210,4 @@ def load(proto: onnx.ModelProto, source: dict, input_shape: Optional[tuple] = No
     _, problems = convert_all(proto, shapes, source)
     if strict_error is not None and len(problems) <= 1:
         raise strict_error
-    raise unsupported_error(problems, label)
+    raise problems_error(problems, label)

@@ -1,8 +1,10 @@
 """Reading and validating an ONNX file before conversion.
 
 Every way a file can be unusable raises :class:`ModelLoadError` naming the file
-and what to do: missing, not ONNX, truncated, failing ``onnx.checker``, empty
-graph, NaN/inf in an initializer. Dynamic spatial dimensions raise
+and what to do: missing or not a regular file (a FIFO, device or socket is
+refused before it is opened), not ONNX, truncated, external data outside the
+model's folder or missing, empty graph, NaN/inf in an initializer; a model the
+ONNX spec does not define is refused by :mod:`~snnc.frontends.onnx.validate`. Dynamic spatial dimensions raise
 :class:`DynamicShapeError` (a ModelLoadError with the unsupported-model exit
 code 4): snnc needs static per-sample shapes; only the batch axis may vary.
 """
@@ -17,10 +19,10 @@ import onnx
 from onnx import numpy_helper
 
 from snnc.compiler.errors import ModelLoadError, UnsupportedModelError
+from snnc.compiler.files import input_path, kind
+from snnc.frontends.onnx.validate import check_model
 
 ModelLike = Union[str, Path, onnx.ModelProto]
-FLOAT_TYPES = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE,
-               onnx.TensorProto.BFLOAT16}
 
 
 class DynamicShapeError(ModelLoadError, UnsupportedModelError):
@@ -43,11 +45,7 @@ def read_model(model: ModelLike) -> tuple[onnx.ModelProto, dict]:
                              f"exported with torch.onnx.export or another ONNX exporter")
     if not proto.graph.node:
         raise ModelLoadError(f"{label} has an empty graph (no nodes); re-export the model")
-    try:
-        onnx.checker.check_model(proto)
-    except Exception as e:  # noqa: BLE001 - the checker raises ValidationError and C++ errors
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelLoadError(f"{label} is not a valid ONNX model ({first}); re-export it") from None
+    check_model(proto, label, path)
     _check_finite(proto, label)
     source = {"path": None if path is None else str(path), "sha256": digest,
               "opset": opset_of(proto), "producer": f"{proto.producer_name} {proto.producer_version}".strip()}
@@ -55,10 +53,9 @@ def read_model(model: ModelLike) -> tuple[onnx.ModelProto, dict]:
 
 
 def _parse(path: Path) -> tuple[onnx.ModelProto, str]:
-    if path.is_dir():
+    if kind(path) == "dir":
         raise ModelLoadError(f"{path} is a directory, not an ONNX file; pass the .onnx file inside it")
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: no such file; check the path")
+    input_path(path, "model", hint="check the path")
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     try:
@@ -68,13 +65,32 @@ def _parse(path: Path) -> tuple[onnx.ModelProto, str]:
             raise ModelLoadError(f"{path} is truncated or corrupt ({type(e).__name__}); copy or re-export "
                                  f"the file again") from None
         raise ModelLoadError(f"{path} is not an ONNX model (cannot be parsed); pass a .onnx file") from None
-    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in proto.graph.initializer):
+    if _check_external_data(proto, path):
         try:
             onnx.load_external_data_for_model(proto, str(path.parent))
         except Exception as e:  # noqa: BLE001
             raise ModelLoadError(f"{path}: cannot read its external weight data ({e}); keep the data "
                                  f"file next to the model") from None
     return proto, digest
+
+
+def _check_external_data(proto: onnx.ModelProto, path: Path) -> bool:
+    """True when ``proto`` has external data, every file of which is a regular file in the model's folder."""
+    from onnx.external_data_helper import _get_all_tensors, uses_external_data
+    folder = path.parent.resolve()
+    found = False
+    for t in _get_all_tensors(proto):
+        if not uses_external_data(t):
+            continue
+        found = True
+        location = next((e.value for e in t.external_data if e.key == "location"), "")
+        target = (folder / location).resolve()
+        if not location or Path(location).is_absolute() or folder not in (target, *target.parents):
+            raise ModelLoadError(f"{path}: tensor {t.name!r} keeps its data in {location!r}, outside the "
+                                 f"model's folder {folder}; external data must be a file next to the model")
+        input_path(target, f"external data file of tensor {t.name!r} of {path.name}:",
+                   hint="keep the data file next to the model")
+    return found
 
 
 def opset_of(proto: onnx.ModelProto) -> int:
@@ -103,9 +119,6 @@ def input_shapes(proto: onnx.ModelProto, input_shape: Optional[Sequence[int]] = 
     out = {}
     for vi in ins:
         tt = vi.type.tensor_type
-        if tt.elem_type not in FLOAT_TYPES:
-            raise UnsupportedModelError(f"input {vi.name!r} of {label} has element type "
-                                        f"{onnx.TensorProto.DataType.Name(tt.elem_type)}; snnc converts float models")
         dims = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else (d.dim_param or "?")
                 for d in tt.shape.dim]
         if input_shape is not None and len(ins) == 1:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snnc.compiler.errors import UnsupportedModelError
+from snnc.compiler.errors import GraphError, UnsupportedModelError
 from snnc.compiler.ir import Concat, Pad
 from snnc.frontends.onnx.context import View
 from snnc.frontends.onnx.registry import attrs, handler
@@ -36,12 +36,37 @@ def _batch_error(node, what):
                                  f"(axis 0) separate from the per-sample axes")
 
 
+def check_reshape_target(node, shape: np.ndarray, allowzero: int) -> list[int]:
+    """The ONNX rules for a Reshape target (GraphError naming the broken one); the target as ints.
+
+    int64; entries >= -1; at most one -1; with allowzero=1 no 0 (an empty
+    tensor; ONNX also forbids 0 next to -1 there).
+    """
+    if shape.dtype != np.int64:
+        raise GraphError(f"node {_name(node)!r} (Reshape): the shape input {node.input[1]!r} is {shape.dtype}; "
+                         f"valid: an int64 tensor (ONNX Reshape spec)")
+    target = [int(d) for d in shape.ravel()]
+    bad = [d for d in target if d < -1]
+    if bad or target.count(-1) > 1:
+        what = f"entry {bad[0]}" if bad else "more than one -1"
+        raise GraphError(f"node {_name(node)!r} (Reshape): target shape {target} has {what}; valid: entries "
+                         f">= -1 with at most one -1 (the inferred dimension)")
+    if allowzero and 0 in target:
+        raise GraphError(f"node {_name(node)!r} (Reshape): target shape {target} with allowzero=1 makes an "
+                         f"empty (0-sized) dimension; valid: positive sizes, or allowzero=0 where 0 copies the "
+                         f"input's dimension")
+    return target
+
+
 @handler("Reshape", ir="Flatten / Reshape / ChannelPermute", notes="the batch axis must stay first")
 def reshape(ctx, node):
     v = ctx.view(node.input[0])
-    target = [int(d) for d in ctx.need_const(node, node.input[1], "the target shape").ravel()]
+    allowzero = int(attrs(node).get("allowzero", 0))
+    target = check_reshape_target(node, ctx.need_const(node, node.input[1], "the target shape"), allowzero)
     src = (1,) + v.idx.shape
-    if not attrs(node).get("allowzero", 0):
+    if len(target) < 2:
+        raise _batch_error(node, f"reshapes to {target}, folding the batch axis into the features")
+    if not allowzero:
         target = [src[i] if d == 0 and i < len(src) else d for i, d in enumerate(target)]
     per = target[1:]
     known = int(np.prod([d for d in per if d != -1]))

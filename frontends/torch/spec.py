@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from snnc.compiler.errors import ModelLoadError, UsageError
+from snnc.compiler.files import input_path
 from snnc.frontends.torch.weights import load_weights
 
 log = logging.getLogger(__name__)
@@ -92,8 +93,7 @@ def class_from_file(path: Path, class_name: str):
     """Import ``path`` (runs its code) and instantiate ``class_name()``."""
     import torch
 
-    if not path.is_file():
-        raise ModelLoadError(f"model file {path} does not exist")
+    input_path(path, "model file")
     mod_name = f"snnc_user_model_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(mod_name, path)
     module = importlib.util.module_from_spec(spec)

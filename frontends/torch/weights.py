@@ -8,10 +8,12 @@ one under ``"state_dict"`` or ``"model"``; a ``"module."`` prefix on every key
 """
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
 from snnc.compiler.errors import ModelLoadError
+from snnc.compiler.files import ZIP_ERRORS, input_path
 
 CHECKPOINT_KEYS = ("state_dict", "model")
 # buffers that eval-mode inference never reads; old checkpoints lack them
@@ -22,9 +24,8 @@ def read_state_dict(path) -> dict:
     """The ``{name: tensor}`` dict stored in ``path`` (ModelLoadError if it is none)."""
     import torch
 
-    path = Path(path)
-    if not path.is_file():
-        raise ModelLoadError(f"weights file {path} does not exist")
+    path = input_path(path, "weights file")
+    _check_crc(path)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch raises many types for a bad file
@@ -43,6 +44,23 @@ def read_state_dict(path) -> dict:
     if all(k.startswith("module.") for k in sd):
         sd = {k[len("module."):]: v for k, v in sd.items()}
     return sd
+
+
+def _check_crc(path: Path) -> None:
+    """Verify the CRC-32 of every member of a (zip-format) torch.save file, which torch.load does not:
+    a flipped bit in a tensor would otherwise load as another weight. Members saved without a CRC
+    (torch.serialization.set_crc32_options(False) stores 0) cannot be checked and are skipped; the
+    legacy (pickle, non-zip) format has no checksum at all."""
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                if info.CRC or not info.file_size:
+                    z.read(info)
+    except ZIP_ERRORS as e:
+        raise ModelLoadError(f"weights file {path} is truncated or corrupt ({type(e).__name__}: {e}); copy or "
+                             f"download it again") from None
 
 
 def first_mismatch(expected: Mapping, given: Mapping) -> str | None:

@@ -110,7 +110,16 @@ def simulate(model: Union[Artifact, Graph], x, T: Union[int, Sequence[int]] = 32
     """
     graph = model.snn if isinstance(model, Artifact) else model
     Ts = parse_T(T)
-    x = _check_data(graph, x)
+    try:
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            return _simulate(model, graph, _check_data(graph, x), Ts, y, delay, batch_size, time_chunk,
+                             memory_limit, record, show_progress)
+    except FloatingPointError as e:
+        raise DataError(f"the simulation overflows float32 on this data ({e}); check the input scaling "
+                        f"(normalise the data as in training) and the model weights") from None
+
+
+def _simulate(model, graph, x, Ts, y, delay, batch_size, time_chunk, memory_limit, record, show_progress):
     plan, batch, tc = _memory_plan(graph, x.shape[0], Ts, batch_size, time_chunk, record, memory_limit)
     delays = readout_delays(model, delay, Ts)
     run = _Run(plan, x.shape[0], Ts[-1], delays, set(record))

@@ -26,6 +26,18 @@ def test_npz_with_labels(npz, rng):
     assert ds.x.dtype == np.float32 and len(ds) == 7 and ds.input_shape == (2, 4, 4)
 
 
+def test_npz_of_one_unnamed_array_is_the_inputs(tmp_path, rng):
+    """np.savez(f, a) stores the array as 'arr_0': taken as the inputs; two unnamed arrays stay ambiguous."""
+    x = rng.normal(size=(4, 2, 3, 3)).astype(np.float32)
+    np.savez(tmp_path / "a.npz", x)
+    ds = load_data(str(tmp_path / "a.npz"), input_shape=(2, 3, 3))
+    np.testing.assert_array_equal(ds.x, x)
+    assert ds.y is None
+    np.savez(tmp_path / "b.npz", x, np.arange(4))
+    with pytest.raises(DataError, match="no array named 'x' \\(keys: arr_0, arr_1\\)"):
+        load_data(str(tmp_path / "b.npz"))
+
+
 def test_npy_inputs_only_and_float64_cast(tmp_path, rng):
     x = rng.normal(size=(5, 12))
     np.save(tmp_path / "v.npy", x)

@@ -201,6 +201,8 @@ def _set(path, value):
     (_set(["layers", 0, "extra"], 1), "layers[0]", "exactly the fields"),
     (_set(["colour"], "blue"), "colour", "unknown field"),
     (_set(["accuracy"], {"8": 1.5}), "accuracy[8]", "[0, 1]"),
+    (_set(["layers", 0, "sop_per_step", 1], 1e308), "sop_per_step[1]", "exceed the"),
+    (_set(["layers", 0, "sop_per_step", 1], 10 ** 400), "sop_per_step[1]", "finite non-negative"),
 ])
 def test_bad_activity_file_is_one_data_error_naming_file_and_field(tmp_path, capsys, edit, field, words):
     doc = _record()

@@ -47,8 +47,9 @@ BUILDERS = {
     "Conv2d": st.builds(lambda w, b, s, p, d: (Conv2d(w, b, s, p, d), [X]), arr(3, C, 2, 2),
                         st.none() | arr(3), pair(), pads, pair(1, 1)),
     "Linear": st.builds(lambda w, b: (Linear(w, b), [(6,)]), arr(3, 6), st.none() | arr(3)),
-    "BatchNorm": st.builds(lambda g, b, m, v, e: (BatchNorm(g, b, m, v, e), [X]), arr(C), arr(C), arr(C), arr(C),
-                           anyfloat),
+    "BatchNorm": st.builds(lambda g, b, m, v, e: (BatchNorm(g, b, m, v, e), [X]), arr(C), arr(C), arr(C),
+                           hnp.arrays(np.float32, C, elements=st.floats(0.5, 1024, width=32)),
+                           st.floats(0, 1)),  # variance + epsilon > 0: the op is defined
     "ChannelAffine": st.builds(lambda s, t: (ChannelAffine(s, t), [X]), arr(C) | arr(1), arr(C) | arr(1)),
     "ReLU": st.just((ReLU(), [X])),
     "Clip": st.builds(lambda lo, hi: (Clip(lo, hi), [X]), anyfloat, anyfloat),

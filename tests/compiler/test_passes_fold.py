@@ -221,3 +221,20 @@ def test_fold_thresholds_property_any_thresholds(name, seed, dead_fraction):
     ref = run(calibrated, x)["fc"]
     out = run(folded, x)[folded.outputs[0]]
     assert np.abs(out - ref).max() <= 1e-5 * max(float(np.abs(ref).max()), 1e-3)
+
+
+@pytest.mark.parametrize("gamma, beta", [(1e30, 0.0), (1.0, -3e38)])
+def test_folding_beyond_float32_is_an_error_naming_the_node(gamma, beta):
+    """Finite float32 weights and statistics whose folded product does not fit float32: GraphError, no warning."""
+    import warnings
+    from snnc.compiler.errors import GraphError
+    from snnc.compiler.ir import BatchNorm, Conv2d, Graph, Input
+    from snnc.compiler.passes.fold_batchnorm import fold_batchnorm
+    c = np.ones(2, np.float32)
+    g = Graph.build([("x", Input((1, 4, 4)), ()),
+                     ("conv", Conv2d(np.full((2, 1, 1, 1), 1e30, np.float32), None), ("x",)),
+                     ("bn", BatchNorm(gamma * c, beta * c, 3e38 * c * (beta != 0), c), ("conv",))], ["bn"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(GraphError, match="node 'bn': folding gives a parameter of magnitude .* beyond float32"):
+            fold_batchnorm(g)

@@ -1,6 +1,7 @@
 """Hardware profiles: every bundled file validates; every kind of mistake is a HardwareError naming file and key."""
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -109,6 +110,17 @@ def test_unknown_name_and_bad_toml(tmp_path):
         load_profile(str(_write(tmp_path, "name = [")))
     with pytest.raises(HardwareError, match="no such"):
         load_profile(str(tmp_path / "missing.toml"))
+
+
+@pytest.mark.parametrize("name", ["", "  "])
+def test_empty_target_name_is_refused_not_the_default(name, tmp_path, capsys):
+    from snnc.compiler.cli import main
+    with pytest.raises(HardwareError, match="name is empty; choose one of .*loihi2"):
+        load_profile(name)
+    assert load_profile(None).name == "loihi2"
+    model = str(Path(__file__).resolve().parents[2] / "examples" / "mnist_cnn.onnx")
+    assert main(["compile", model, "--calib", "mnist", "--target", name, "-o", str(tmp_path / "m.snnc")]) == 8
+    assert "name is empty" in capsys.readouterr().err and not (tmp_path / "m.snnc").exists()
 
 
 def test_every_bundled_file_is_plain_toml_with_sources():

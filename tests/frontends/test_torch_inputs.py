@@ -146,6 +146,34 @@ def test_files_that_are_not_state_dicts(torch, tmp_path):
         assert e.value.exit_code == 3
 
 
+def test_truncated_and_bit_flipped_weights_are_refused(torch, tmp_path):
+    """torch.load does not check the zip's CRC-32 (a flipped bit in a tensor loads as another weight);
+    snnc does: every damaged file is refused or, when the flip hit bytes no reader uses, loads unchanged."""
+    from snnc.frontends.torch import read_state_dict
+    torch.manual_seed(0)
+    sd = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.Linear(64, 10)).state_dict()
+    torch.save(sd, tmp_path / "w.pth")
+    data = (tmp_path / "w.pth").read_bytes()
+    rng = np.random.default_rng(0)
+    p = tmp_path / "bad.pth"
+    for n in (10, len(data) // 2, len(data) - 5):
+        p.write_bytes(data[:n])
+        with pytest.raises(ModelLoadError, match="bad.pth"):
+            read_state_dict(p)
+    refused = 0
+    for pos in rng.integers(0, len(data), 60):
+        b = bytearray(data)
+        b[pos] ^= 1 << int(rng.integers(0, 8))
+        p.write_bytes(bytes(b))
+        try:
+            got = read_state_dict(p)
+        except ModelLoadError:
+            refused += 1
+            continue
+        assert got.keys() == sd.keys() and all(torch.equal(got[k], sd[k]) for k in sd), f"flip at {pos}"
+    assert refused >= 40
+
+
 def test_weights_file_with_pickled_object_is_refused(torch, tmp_path):
     from snnc.frontends.torch import read_state_dict
     torch.save(torch.nn.Linear(2, 2), tmp_path / "module.pth")  # a whole pickled module, not a state dict

@@ -79,6 +79,12 @@ class BatchNorm(Op):
 
     def infer(self, shapes):
         check_channels(self, shapes[0], self.gamma)
+        denom = np.asarray(self.var, np.float64) + float(self.eps)
+        if not np.all(denom > 0):
+            c = int(np.flatnonzero(~(denom > 0))[0])
+            raise GraphError(f"batch norm variance + epsilon is {denom.ravel()[c]:g} at channel {c} (variance "
+                             f"{np.asarray(self.var).ravel()[c]:g}, epsilon {self.eps:g}); valid: variance + "
+                             f"epsilon > 0 (a variance is never negative: the running statistics are corrupt)")
         return tuple(shapes[0])
 
     def macs(self, shapes, out):
