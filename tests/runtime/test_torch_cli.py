@@ -20,10 +20,16 @@ def _torch(torch):
     return torch
 
 
+def _unit_thresholds(g: Graph) -> Graph:
+    def unit(op):
+        return IFNeuron(np.ones_like(op.threshold), np.full_like(op.threshold, 0.5), reset=op.reset)
+    return g.rebuild([(n.name, unit(n.op) if isinstance(n.op, IFNeuron) else n.op, n.inputs) for n in g.nodes])
+
+
 @pytest.fixture
 def files(tmp_path):
     rng = np.random.default_rng(0)
-    snn = feature_graph(rng)
+    snn = _unit_thresholds(feature_graph(rng))   # an artifact's spiking graph is folded (artifact.check_snn)
     ann = snn.rebuild([(n.name, ReLU() if isinstance(n.op, IFNeuron) else n.op, n.inputs) for n in snn.nodes])
     art = Artifact(snn, ann, {"readout": {"mode": "fixed", "delay": 2}})
     x = dyadic_input(rng, 24)
@@ -80,7 +86,7 @@ def test_unsupported_op_is_named(files, tmp_path, capsys, monkeypatch):
     from snnc.runtime.torch_sim import lowering
     monkeypatch.delitem(lowering.LOWERING, "Resize")
     rng = np.random.default_rng(1)
-    g = feature_graph(rng)
+    g = _unit_thresholds(feature_graph(rng))
     spec = [(n.name, n.op, n.inputs) for n in g.nodes]
     spec.insert(2, ("up", Resize((8, 8), "nearest"), ["c1"]))     # 8x8 -> 8x8 between c1 and p1
     spec[3] = ("p1", spec[3][1], ["up"])
