@@ -20,7 +20,10 @@ have settled. A max pool of reconstructed values is the cumulative pool
 
 Counts per layer and step: graded spikes (non-zero s), graded synaptic
 operations (graded spikes times their exact fan-out, one multiply-accumulate
-each) and a histogram of |s| (the payload magnitudes).
+each) and a histogram of |s| (the payload magnitudes). The first layer's
+sigma holds W x + b from step 1 on: the analog input is delta-encoded too
+(sent once on a static input, as Lava's SDNN input Delta), so its MACs count
+once per sample (``first_layer_convention = "once"``).
 """
 from __future__ import annotations
 
@@ -100,8 +103,9 @@ class SigmaDeltaRun:
                                 (self.ops[l.name] / n).tolist()) for l in self.layers]
         first = sum(node_macs(self.g, self.g.node(s)) for s in self.static)
         return Activity(T=self.tmax, samples=self.n, source="numpy-sigma-delta", layers=layers,
-                        first_layer_macs=int(first), first_layer_convention="per-step",
-                        output_neurons=int(np.prod(self.g.node(self.g.outputs[0]).shape)))
+                        first_layer_macs=int(first), first_layer_convention="once",
+                        output_neurons=int(np.prod(self.g.node(self.g.outputs[0]).shape)),
+                        payload_bits=max(l.op.bits for l in self.layers) + 1)
 
     def payload_histograms(self) -> dict:
         """{layer: [count of graded spikes with |payload| = 1, 2, ..., 2^B - 1]} summed over samples and steps."""
