@@ -98,3 +98,37 @@ def test_act_bits_above_payload_refused():
         check_graded("loihi2", "sigma-delta", 0)
     with pytest.raises(UsageError):
         check_graded("loihi2", "graded", 8)
+
+
+def test_simulate_and_estimate_cli(compiled, tmp_path, capsys):
+    """`snnc simulate` on a sigma-delta artifact: JSON with graded counts and payload histogram, both PNGs;
+    `snnc estimate` prices the record's graded ops at e_graded_op and refuses to guess without one."""
+    import json
+    from snnc.compiler.cli import main
+    from snnc.compiler.hardware import load_profile
+    arts, test = compiled
+    path = arts[8].save(tmp_path / "sd.snnc")
+    np.savez(tmp_path / "d.npz", x=test.x[:20], y=test.y[:20])
+    plot, act = tmp_path / "acc.png", tmp_path / "act.json"
+    assert main(["simulate", str(path), "--data", str(tmp_path / "d.npz"), "--T", "1,3", "--json",
+                 "--plot", str(plot), "--activity-out", str(act)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["neuron"] == "sigma-delta" and set(out["payload_histogram"]) == {
+        l["layer"] for l in out["layers"]}
+    assert plot.exists() and (tmp_path / "acc_payload.png").exists()
+    assert main(["estimate", str(path), "--activity", str(act), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    c = r["counts"]
+    assert c["payload_bits"] == 9 and c["graded_ops"] == c["sop"] > 0
+    e = load_profile("loihi2").get("energy.e_graded_op")
+    assert r["breakdown_j"]["sop"]["nominal"] == pytest.approx(e * c["graded_ops"], rel=1e-12)
+    assert main(["estimate", str(path)]) != 0
+    assert "simulate it first" in capsys.readouterr().err
+
+
+def test_lava_backend_refuses_sigma_delta_by_name(compiled, lava):
+    from snnc.compiler.errors import BackendError
+    from snnc.runtime.backends import get_backend
+    arts, test = compiled
+    with pytest.raises(BackendError, match="SigmaDeltaNeuron"):
+        get_backend("lava").run(arts[8], test.x[:2], T=2)
