@@ -130,11 +130,11 @@ def compile(ann: Graph, calib, target: str = "loihi2", method: str = "cltb", ite
     cal = info["calibration"]
     readout = {"mode": "auto", "t0": cal["t0"]} if fixed is None else {"mode": "fixed", "delay": fixed}
     options = {"method": method, "iters": cal["iters"], "batch_size": cal["batch_size"],
-               "delay": delay if fixed is None else fixed, "pool_mode": pool_mode, "reset": reset, "neuron": neuron}
+               "delay": delay if fixed is None else fixed, "pool_mode": pool_mode, "reset": reset}
     if method in ("percentile", "cpercentile"):
         options["percentile"] = float(percentile)
     if neuron != "if":
-        options["act_bits"] = int(act_bits)
+        options.update(neuron=neuron, act_bits=int(act_bits))
     meta = {"target": target, "source": _source(ann, source), "options": options, "preprocessing": prep,
             "notes": list(ann.meta.get("notes", [])), "pass_log": pass_log,
             "calibration": cal, "readout": readout, "spike_comparison": ">=",
