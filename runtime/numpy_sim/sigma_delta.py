@@ -35,6 +35,7 @@ from snnc.compiler.errors import UsageError
 from snnc.compiler.execute import apply
 from snnc.compiler.ir import Graph, Input, SigmaDeltaNeuron, node_macs, static_nodes
 from snnc.compiler.ir.ops.neuron import quantise
+from snnc.compiler.progress import progress
 
 RECORDS = ("counts", "output")
 
@@ -110,3 +111,29 @@ class SigmaDeltaRun:
     def payload_histograms(self) -> dict:
         """{layer: [count of graded spikes with |payload| = 1, 2, ..., 2^B - 1]} summed over samples and steps."""
         return {k: h[1:].tolist() for k, h in self.hist.items()}
+
+
+def simulate_sigma_delta(graph: Graph, x, Ts, y, batch_size, record, show_progress):
+    """``SigmaDeltaRun`` over batches -> ``SimResult``: logits for T are the readout's value at step T; records
+    always hold ``payload_histogram``, plus ``counts`` (graded spikes per neuron) / ``output`` on request."""
+    from snnc.runtime.numpy_sim.simulate import SimResult, _NoBar
+    if batch_size is None or batch_size <= 0:
+        raise UsageError(f"batch size must be a positive integer, got {batch_size!r}")
+    run = SigmaDeltaRun(graph, x.shape[0], Ts[-1], record)
+    with (progress(total=-(-x.shape[0] // batch_size), desc="simulate sigma-delta", unit="batch")
+          if show_progress else _NoBar()) as bar:
+        for a in range(0, x.shape[0], batch_size):
+            run.batch(x[a:a + batch_size], a)
+            bar.update(1)
+    logits = {t: run.trace[t - 1] for t in Ts}
+    act = run.activity()
+    acc = {}
+    if y is not None:
+        acc = {t: float(np.mean(np.argmax(logits[t], axis=1) == np.asarray(y))) for t in Ts}
+        act.accuracy = dict(acc)
+    records = {"payload_histogram": run.payload_histograms()}
+    if "counts" in record:
+        records["counts"] = run.counts
+    if "output" in record:
+        records["output"] = run.trace
+    return SimResult(Ts, {t: t - 1 for t in Ts}, logits, act, acc, records)

@@ -38,7 +38,7 @@ from snnc.compiler.execute import apply
 from snnc.compiler.ir import Graph, IFNeuron, node_macs
 from snnc.compiler.progress import progress
 from snnc.runtime.numpy_sim.fastops import run_op
-from snnc.runtime.numpy_sim.sigma_delta import SigmaDeltaRun, is_sigma_delta
+from snnc.runtime.numpy_sim.sigma_delta import is_sigma_delta, simulate_sigma_delta
 from snnc.runtime.numpy_sim.plan import Plan, choose_chunk, is_cumulative, make_plan
 from snnc.runtime.numpy_sim.steps import CumulativePoolState, NeuronState, cumulative_pool, if_scan
 
@@ -107,13 +107,15 @@ def simulate(model: Union[Artifact, Graph], x, T: Union[int, Sequence[int]] = 32
     tests), "counts" (spikes per neuron over the largest T), "output" (the
     readout trace I_L(t), (T, N, K)), "membrane" (every IF layer's v(T) after
     the largest T, (N, *shape)). ``memory_limit`` in bytes (default: 80% of
-    available RAM).
+    available RAM). A sigma-delta graph (``SigmaDeltaNeuron`` layers) runs
+    ``sigma_delta.simulate_sigma_delta`` instead (graded spikes; records
+    "counts" / "output" and always the payload histogram).
     """
     graph = model.snn if isinstance(model, Artifact) else model
     Ts = parse_T(T)
     x = _check_data(graph, x)
     if is_sigma_delta(graph):
-        return _simulate_sigma_delta(graph, x, Ts, y, batch_size, record, show_progress)
+        return simulate_sigma_delta(graph, x, Ts, y, batch_size, record, show_progress)
     plan, batch, tc = _memory_plan(graph, x.shape[0], Ts, batch_size, time_chunk, record, memory_limit)
     delays = readout_delays(model, delay, Ts)
     run = _Run(plan, x.shape[0], Ts[-1], delays, set(record))
@@ -124,30 +126,6 @@ def simulate(model: Union[Artifact, Graph], x, T: Union[int, Sequence[int]] = 32
         for a in range(0, x.shape[0], batch):
             run.batch(x[a:a + batch], a, tc, bar)
     return run.result(Ts, y)
-
-
-def _simulate_sigma_delta(graph: Graph, x, Ts, y, batch_size, record, show_progress) -> SimResult:
-    """``sigma_delta.SigmaDeltaRun`` over batches: logits for T are the readout's value at step T."""
-    if batch_size is None or batch_size <= 0:
-        raise UsageError(f"batch size must be a positive integer, got {batch_size!r}")
-    run = SigmaDeltaRun(graph, x.shape[0], Ts[-1], record)
-    with (progress(total=-(-x.shape[0] // batch_size), desc="simulate sigma-delta", unit="batch")
-          if show_progress else _NoBar()) as bar:
-        for a in range(0, x.shape[0], batch_size):
-            run.batch(x[a:a + batch_size], a)
-            bar.update(1)
-    logits = {t: run.trace[t - 1] for t in Ts}
-    act = run.activity()
-    acc = {}
-    if y is not None:
-        acc = {t: float(np.mean(np.argmax(logits[t], axis=1) == np.asarray(y))) for t in Ts}
-        act.accuracy = dict(acc)
-    records = {"payload_histogram": run.payload_histograms()}
-    if "counts" in record:
-        records["counts"] = run.counts
-    if "output" in record:
-        records["output"] = run.trace
-    return SimResult(Ts, {t: t - 1 for t in Ts}, logits, act, acc, records)
 
 
 def check_memory(model: Union[Artifact, Graph], n: int, T, batch_size: int = 256, time_chunk: Optional[int] = None,
