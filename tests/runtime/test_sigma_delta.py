@@ -132,3 +132,16 @@ def test_lava_backend_refuses_sigma_delta_by_name(compiled, lava):
     arts, test = compiled
     with pytest.raises(BackendError, match="SigmaDeltaNeuron"):
         get_backend("lava").run(arts[8], test.x[:2], T=2)
+
+
+def test_compile_cli_refuses_sigma_delta_on_binary_targets(tmp_path, capsys):
+    from snnc.compiler.cli import main
+    from snnc.compiler.data import example_model_path
+    out = tmp_path / "m.snnc"
+    rc = main(["compile", str(example_model_path()), "--calib", "mnist", "--neuron", "sigma-delta",
+               "--target", "loihi", "-o", str(out)])
+    assert rc == HardwareError.exit_code and not out.exists()
+    assert "'loihi' has no graded spikes" in capsys.readouterr().err
+    rc = main(["compile", str(example_model_path()), "--calib", "mnist", "--neuron", "sigma-delta",
+               "--act-bits", "24", "-o", str(out)])
+    assert rc == HardwareError.exit_code and not out.exists()
