@@ -9,6 +9,7 @@ BENCHMARKS = [
     "benchmarks.bench_torch",
     "benchmarks.bench_pool_convergence",
     "benchmarks.bench_estimate",
+    "benchmarks.bench_sigma_delta",
     "benchmarks.validate_loihi2",
     "benchmarks.bench_lava",
     "benchmarks.bench_netx",

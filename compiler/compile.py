@@ -30,6 +30,7 @@ from snnc.compiler.ir import Graph, MaxPool2d
 from snnc.compiler.passes.init_membrane import RESETS
 from snnc.compiler.passes.pipeline import run_pipeline
 from snnc.compiler.passes.pool_modes import POOL_MODES
+from snnc.compiler.passes.sigma_delta import DEFAULT_ACT_BITS, check_neuron
 
 log = logging.getLogger(__name__)
 
@@ -74,17 +75,36 @@ def check_target(target: str) -> None:
                             f"compile for a spiking target such as loihi2")
 
 
+def check_graded(target: str, neuron: str = "if", act_bits: int = DEFAULT_ACT_BITS) -> None:
+    """Sigma-delta needs graded spikes: the target's payload must hold the signed change, act_bits + 1 bits."""
+    check_neuron(neuron, act_bits)
+    if neuron == "if":
+        return
+    profile = load_profile(target)
+    payload = profile.limit("graded_spike_bits") or 0
+    if payload == 0:
+        raise HardwareError(f"target {profile.name!r} has no graded spikes (limits.graded_spike_bits = 0): "
+                            f"--neuron sigma-delta needs them; use --neuron if or a target such as loihi2")
+    if act_bits + 1 > payload:
+        raise HardwareError(f"--act-bits {act_bits} needs a {act_bits + 1}-bit graded payload (the signed change "
+                            f"of a {act_bits}-bit activation) but target {profile.name!r} carries at most "
+                            f"{payload} bits (limits.graded_spike_bits): use --act-bits {payload - 1} or less")
+
+
 def check_arguments(target: str = "loihi2", method: str = "cltb", delay="auto", pool_mode: str = "auto",
-                    reset: str = "subtract", percentile: float = 99.9, **_) -> None:
+                    reset: str = "subtract", percentile: float = 99.9, neuron: str = "if",
+                    act_bits: int = DEFAULT_ACT_BITS, **_) -> None:
     """Every cheap check of :func:`compile`'s options, so callers can run it before loading a model."""
     parse_delay(delay)
     check_options(method, pool_mode, reset, percentile)
     check_target(target)
+    check_graded(target, neuron, act_bits)
 
 
 def compile(ann: Graph, calib, target: str = "loihi2", method: str = "cltb", iters: Optional[int] = None,
             batch_size: Optional[int] = None, delay="auto", pool_mode: str = "auto",
-            reset: str = "subtract", percentile: float = 99.9, *, source: Optional[dict] = None,
+            reset: str = "subtract", percentile: float = 99.9, neuron: str = "if",
+            act_bits: int = DEFAULT_ACT_BITS, *, source: Optional[dict] = None,
             preprocessing: Optional[dict] = None) -> Artifact:
     """Convert the ANN ``ann`` into a calibrated IF network; see ``snnc compile``.
 
@@ -98,7 +118,7 @@ def compile(ann: Graph, calib, target: str = "loihi2", method: str = "cltb", ite
         raise UsageError(f"snnc.compiler.compile.compile takes an IR Graph, got {type(ann).__name__}; "
                          f"use snnc.compile(path_or_spec, calib) to load a model file")
     fixed = parse_delay(delay)
-    check_arguments(target, method, delay, pool_mode, reset, percentile)
+    check_arguments(target, method, delay, pool_mode, reset, percentile, neuron, act_bits)
     prep = preprocessing_record(preprocessing)
     ann = ann.verify()
     if len(ann.inputs) != 1:
@@ -106,24 +126,34 @@ def compile(ann: Graph, calib, target: str = "loihi2", method: str = "cltb", ite
     check_finite_weights(ann)
     snn, pass_log, info = run_pipeline(ann, calib=calib, method=method, iters=iters, batch_size=batch_size,
                                        percentile=percentile, pool_mode=pool_mode, reset=reset,
-                                       preprocessing=prep)
+                                       preprocessing=prep, neuron=neuron, act_bits=act_bits)
     cal = info["calibration"]
     readout = {"mode": "auto", "t0": cal["t0"]} if fixed is None else {"mode": "fixed", "delay": fixed}
     options = {"method": method, "iters": cal["iters"], "batch_size": cal["batch_size"],
                "delay": delay if fixed is None else fixed, "pool_mode": pool_mode, "reset": reset}
     if method in ("percentile", "cpercentile"):
         options["percentile"] = float(percentile)
+    if neuron != "if":
+        options.update(neuron=neuron, act_bits=int(act_bits))
     meta = {"target": target, "source": _source(ann, source), "options": options, "preprocessing": prep,
             "notes": list(ann.meta.get("notes", [])), "pass_log": pass_log,
             "calibration": cal, "readout": readout, "spike_comparison": ">=",
             "pool_modes": {n.name: n.op.mode for n in snn.of_type(MaxPool2d)},
-            "snnc_version": __version__}
+            "neurons": neuron_record(neuron, act_bits), "snnc_version": __version__}
     snn = Graph(snn.nodes, snn.outputs, {k: v for k, v in snn.meta.items() if k != "onnx_tensors"})
     meta["resources"] = resource_summary(snn, target)   # on the artifact's own graph: the report reuses it
     if not meta["resources"]["fits"]:
         log.warning("the network does not fit target %r (see the artifact's resources); the artifact is "
                     "valid for simulation", target)
     return Artifact(snn, ann, meta)
+
+
+def neuron_record(neuron: str, act_bits: int) -> dict:
+    """The artifact's neuron kind and bit widths (activation code, graded payload = signed change)."""
+    if neuron == "if":
+        return {"kind": "if", "spike_bits": 1}
+    return {"kind": "sigma-delta", "act_bits": int(act_bits), "payload_bits": int(act_bits) + 1,
+            "vth_steps": 1, "quantiser": "step * clip(floor(z / step + 1/2), 0, 2^B - 1), step = theta / (2^B - 1)"}
 
 
 def _source(ann: Graph, source: Optional[dict]) -> dict:

@@ -31,5 +31,24 @@ step "5. run in Loihi fixed point (8-bit weights), 20 images, T=32"
 step "6. estimate cores, energy, latency and FPS/W on Loihi 2 from the simulated activity"
 "$SNNC" estimate "$OUT/mnist_cnn.snnc" --profile loihi2 --activity "$OUT/activity.json" --plot "$OUT/energy.png"
 
+N_SD="${SNNC_DEMO_N_SD:-300}"
+step "7. the same model as a Loihi 2 sigma-delta network: 8-bit graded spikes (binary IF above stays the default)"
+"$SNNC" compile "$MODEL" --target loihi2 --calib mnist --neuron sigma-delta --act-bits 8 -o "$OUT/mnist_cnn_sd8.snnc" \
+    | grep -E "^(compiled|neurons|  sigma_delta)"
+
+step "8. simulate the sigma-delta network on $N_SD images: T=1 already equals the 8-bit quantised ANN"
+"$SNNC" simulate "$OUT/mnist_cnn_sd8.snnc" --data mnist --n "$N_SD" --T 1,2,4 \
+    --plot "$OUT/accuracy_sd8.png" --activity-out "$OUT/activity_sd8.json"
+
+step "9. binary IF vs sigma-delta on Loihi 2 on the same $N_SD images (SOP99: first T reaching 99% of the ANN)"
+"$SNNC" simulate "$OUT/mnist_cnn.snnc" --data mnist --n "$N_SD" --T 1,2,4,8,16,32 --activity-out "$OUT/activity_if_sd.json" \
+    > /dev/null
+for kind in "binary IF:mnist_cnn.snnc:activity_if_sd.json" "sigma-delta 8-bit:mnist_cnn_sd8.snnc:activity_sd8.json"; do
+    IFS=: read -r label art act <<< "$kind"
+    printf -- '--- %s\n' "$label"
+    "$SNNC" estimate "$OUT/$art" --profile loihi2 --activity "$OUT/$act" 2>/dev/null \
+        | grep -E "^(SOP |sigma-delta:|energy / inference|latency|FPS/W|SOP99)"
+done
+
 step "done: artifacts and plots in $OUT/"
 ls -1 "$OUT"

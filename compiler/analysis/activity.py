@@ -9,6 +9,9 @@ run) and per time step t = 1..T.
   step t: every spike times its exact fan-out into the consuming synaptic
   layers (algorithms.md section 7).
 * ``spikes_per_step[t]``: spikes emitted by the layer at step t.
+* ``payload_bits``: 1 for binary spikes; > 1 for graded spikes of that payload
+  (a sigma-delta network: B + 1 bits), whose synaptic operations are
+  multiply-accumulates (priced at ``energy.e_graded_op`` where the profile has it).
 * ``first_layer_macs``: dense MACs of the direct-coded first layer *per step*
   (the analog input drives it every step); ``first_layer_convention`` says
   whether a report counts them every step ("per-step") or once per sample when
@@ -64,6 +67,7 @@ class Activity:
     output_neurons: int = 0         # readout accumulator size (updated every step)
     accuracy: dict = field(default_factory=dict)   # {T: accuracy in [0, 1]} from a sweep
     ann_accuracy: Optional[float] = None
+    payload_bits: int = 1           # 1: binary spikes; > 1: graded spikes (sigma-delta: B + 1), ops are MACs
 
     @property
     def sop(self) -> float:
@@ -149,6 +153,8 @@ def check_activity(act: Activity, where: str = "activity record") -> Activity:
     for f in ("samples", "first_layer_macs", "output_neurons"):
         if not _count(getattr(act, f)):
             raise bad(f, f"must be a non-negative integer, got {getattr(act, f)!r}")
+    if not _count(act.payload_bits) or act.payload_bits < 1:
+        raise bad("payload_bits", f"must be a positive integer (1: binary spikes), got {act.payload_bits!r}")
     if act.first_layer_convention not in CONVENTIONS:
         raise bad("first_layer_convention", f"{act.first_layer_convention!r} is not one of {sorted(CONVENTIONS)}")
     if not isinstance(act.source, str):

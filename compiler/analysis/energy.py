@@ -24,6 +24,16 @@ dense currents)::
     E_relay = T x k x N x (e_sop + e_nu_active)
 
 (graded events at e_sop: no published figure separates a graded synaptic op).
+
+A sigma-delta network (``activity.payload_bits`` > 1: graded spikes carrying
+the change of a B-bit code) prices each of its synaptic operations as a
+graded operation, a multiply-accumulate of the payload with the weight::
+
+    E_sop = e_graded_op x graded ops     (energy.e_graded_op; e_sop when the profile has none)
+
+and its neuron terms as above (active: the neuron sends a graded spike this
+step). Timing and routing are per message, as for binary spikes (assumed: a
+payload of up to graded_spike_bits travels in one message; t_sop per op).
 Its busiest core is the busier of a relay core, S(t) / relay_cores x t_sop +
 relay neurons per core x t_nu, and an integrating core, k x N / integrating
 cores x t_sop + N_c x t_nu. The +1 pipeline step per split layer is not in the
@@ -84,10 +94,11 @@ def snn_dynamic(activity: Activity, profile: Profile, which: str = "nominal", ma
     fan-in split relays in their layer's SOP and neuron terms; ``relay``: their total)."""
     e_sop, e_act, e_idle, e_in = (profile.get(f"energy.{k}", which)
                                   for k in ("e_sop", "e_nu_active", "e_nu_idle", "e_in_mac"))
+    e_op = graded_op_energy(profile, which) if activity.payload_bits > 1 else e_sop
     per_layer = {}
     for l in activity.layers:
         spikes = float(sum(l.spikes_per_step))
-        sop = e_sop * float(sum(l.sop_per_step))
+        sop = e_op * float(sum(l.sop_per_step))
         neuron = e_act * spikes + e_idle * (l.neurons * activity.T - spikes)
         per_layer[l.name] = {"sop": sop, "neuron": neuron, "total": sop + neuron}
     relay = 0.0
@@ -103,6 +114,12 @@ def snn_dynamic(activity: Activity, profile: Profile, which: str = "nominal", ma
              "neuron": sum(v["neuron"] for v in per_layer.values()) + readout,
              "routing": routing_energy(activity, profile, mapping, which)}
     return {**parts, "readout": readout, "relay": relay, "dynamic": sum(parts.values()), "per_layer": per_layer}
+
+
+def graded_op_energy(profile: Profile, which: str = "nominal") -> float:
+    """Energy of one graded synaptic op: ``energy.e_graded_op``, or ``e_sop`` when the profile gives none."""
+    key = "energy.e_graded_op" if profile.has("energy.e_graded_op") else "energy.e_sop"
+    return profile.get(key, which)
 
 
 def mean_hops(cores: int) -> float:

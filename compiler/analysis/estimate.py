@@ -89,6 +89,10 @@ def _span(by_which: dict) -> dict:
 def _activity(art: Artifact, mapping: Mapping, activity, T: Optional[int], input_cost: Optional[str]) -> Activity:
     """The activity to estimate: a validated record (names and neuron counts equal to the network's) or the
     pre-run estimate; truncated to ``T``; the first-layer convention replaced by ``input_cost`` if given."""
+    if activity is None and art.meta.get("neurons", {}).get("kind") == "sigma-delta":
+        raise UsageError("a sigma-delta network has no pre-run activity estimate (its graded spikes follow the "
+                         "data, not the calibrated rates): simulate it first (`snnc simulate --activity-out "
+                         "run.json`) and pass the record (`snnc estimate --activity run.json`)")
     if activity is None:
         act = expected_activity(art, T or DEFAULT_T, mapping.layers)
     else:
@@ -107,7 +111,7 @@ def _activity(art: Artifact, mapping: Mapping, activity, T: Optional[int], input
 
 
 def _at_accuracy(act: Activity, profile: Profile, mapping: Mapping, art: Artifact, host_io: bool) -> dict:
-    """SOP90 / SOP95 and FPS/W at the first T reaching 90% / 95% of the ANN accuracy; when a level is not
+    """SOP90 / SOP95 / SOP99 and FPS/W at the first T reaching 90% / 95% / 99% of the ANN accuracy; when a level is not
     reached, the best accuracy of the sweep and its T (``best``)."""
     if not act.accuracy or act.ann_accuracy is None:
         return {}
@@ -115,7 +119,7 @@ def _at_accuracy(act: Activity, profile: Profile, mapping: Mapping, art: Artifac
     best_T = max(sorted(act.accuracy), key=lambda t: act.accuracy[t])
     best = {"T": best_T, "accuracy": act.accuracy[best_T],
             "of_ann": act.accuracy[best_T] / act.ann_accuracy if act.ann_accuracy else None}
-    for frac in (0.90, 0.95):
+    for frac in (0.90, 0.95, 0.99):
         hits = sorted(t for t, a in act.accuracy.items() if a >= frac * act.ann_accuracy)
         key = f"{round(frac * 100)}"
         if not hits:
@@ -128,9 +132,20 @@ def _at_accuracy(act: Activity, profile: Profile, mapping: Mapping, art: Artifac
             figs = _ranged(lambda w: en.snn_energy(a, profile, mapping, w, io))
             out[key] = {"reached": True, "T": hits[0], "accuracy": act.accuracy[hits[0]], "sop": a.sop,
                         "energy_j": _span({w: f["total"] for w, f in figs.items()}),
+                        "latency_s": _span({w: f["latency"] for w, f in figs.items()}),
                         "fps_per_watt": _span({w: f["fps_per_watt"] for w, f in figs.items()}),
                         "sop_only": en.sop_energy(a.sop, profile)}
     return out
+
+
+def graded_counts(act: Activity) -> dict:
+    """Sigma-delta traffic: payload bits, graded spikes (messages leaving neurons) and their payload bits in
+    total, graded synaptic ops (multiply-accumulates); {} for binary spikes."""
+    if act.payload_bits <= 1:
+        return {}
+    spikes = sum(sum(l.spikes_per_step) for l in act.layers)
+    return {"payload_bits": act.payload_bits, "graded_spikes": spikes, "graded_ops": act.sop,
+            "payload_bits_sent": spikes * act.payload_bits}
 
 
 def _ann(art: Artifact, ann_profile) -> Optional[dict]:
@@ -215,7 +230,8 @@ def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, 
                    "neuron_updates": act.neuron_updates, "first_layer_macs_per_step": act.first_layer_macs,
                    "first_layer_macs_with_padding": first_layer_macs(art.snn),
                    "first_layer_convention": conv, "input_macs": en.input_macs(act),
-                   "graded_relay_events": sum(e for e, _ in en.relay_events(act, mapping).values())},
+                   "graded_relay_events": sum(e for e, _ in en.relay_events(act, mapping).values()),
+                   **graded_counts(act)},
         "input_cost": {"convention": conv, "meaning": CONVENTIONS[conv],
                        "chosen_by": "--input-cost" if input_cost is not None else "the activity"},
         "energy_j": _span({w: f["total"] for w, f in figs.items()}),

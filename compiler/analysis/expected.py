@@ -62,4 +62,4 @@ def truncate(activity: Activity, T: int) -> Activity:
                     first_layer_macs=activity.first_layer_macs,
                     first_layer_convention=activity.first_layer_convention,
                     output_neurons=activity.output_neurons, accuracy=dict(activity.accuracy),
-                    ann_accuracy=activity.ann_accuracy)
+                    ann_accuracy=activity.ann_accuracy, payload_bits=activity.payload_bits)

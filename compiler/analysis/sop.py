@@ -78,6 +78,7 @@ SYNAPSES: dict[str, Callable] = {
     "ChannelAffine": lambda op, s, o: _channel_ones(op.scale, s),
     "BatchNorm": lambda op, s, o: _channel_ones(op.gamma, s),
     "IFNeuron": lambda op, s, o: np.ones(s, np.float64),
+    "SigmaDeltaNeuron": lambda op, s, o: np.ones(s, np.float64),
 }
 
 

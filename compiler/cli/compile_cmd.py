@@ -22,6 +22,7 @@ from snnc.compiler.data.preprocess import describe
 from snnc.compiler.errors import HardwareError
 from snnc.compiler.passes.init_membrane import RESETS
 from snnc.compiler.passes.pool_modes import POOL_MODES
+from snnc.compiler.passes.sigma_delta import DEFAULT_ACT_BITS, NEURONS
 
 HELP = "convert an ANN into a calibrated integrate-and-fire network (.snnc)"
 EPILOG = ("exit codes: 0 artifact written; 8 artifact written, but the network does not fit the target's cores "
@@ -48,6 +49,11 @@ def add_arguments(p) -> None:
     p.add_argument("--delay", default="auto", help="readout delay: 'auto' (Eq. 19 estimate) or an integer")
     p.add_argument("--pool-mode", default="auto", choices=POOL_MODES, help="spiking max-pool mode (default auto)")
     p.add_argument("--reset", default="subtract", choices=RESETS, help="neuron reset (default subtract)")
+    p.add_argument("--neuron", default="if", choices=NEURONS,
+                   help="neuron model: 'if' (binary integrate-and-fire, default) or 'sigma-delta' (graded spikes "
+                        "carrying B-bit activation changes; needs a target with graded spikes)")
+    p.add_argument("--act-bits", type=int, default=DEFAULT_ACT_BITS,
+                   help=f"activation bits B of --neuron sigma-delta (default {DEFAULT_ACT_BITS}; payload B + 1 bits)")
     p.add_argument("--plot", default=None, metavar="PNG", help="write a threshold/activation plot to this PNG")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("-o", "--output", default=None, help="artifact path (default: <model name>.snnc in cwd)")
@@ -63,7 +69,8 @@ def run(args) -> int:
     art = snnc.compile(args.model, args.calib, target=args.target, weights=args.weights,
                        input_shape=args.input_shape, method=args.method, iters=args.iters,
                        batch_size=args.batch_size, delay=args.delay, pool_mode=args.pool_mode,
-                       reset=args.reset, percentile=args.percentile, preprocessing=prep)
+                       reset=args.reset, percentile=args.percentile, preprocessing=prep,
+                       neuron=args.neuron, act_bits=args.act_bits)
     art.save(out)
     if args.plot:
         from snnc.compiler.calibrate.plot import plot_calibration
@@ -94,9 +101,9 @@ def layer_rows(art) -> list[dict]:
     cal = art.meta["calibration"]["layers"]
     rows = []
     for n in art.snn.nodes:
-        if n.type == "IFNeuron":
+        if n.type in ("IFNeuron", "SigmaDeltaNeuron"):
             s = cal[n.name]
-            rows.append({"layer": n.name, "kind": "IFNeuron", "neurons": int(np.prod(n.shape)),
+            rows.append({"layer": n.name, "kind": n.type, "neurons": int(np.prod(n.shape)),
                          "shape": list(n.shape), "theta_min": s["threshold"]["min"],
                          "theta_median": s["threshold"]["median"], "theta_max": s["threshold"]["max"],
                          "dead": s["dead_channels"], "rate": s["expected_rate"]})
@@ -119,6 +126,7 @@ def report(art, rows, path) -> str:
                        [[r["layer"], r["kind"], "x".join(map(str, r["shape"])), r["neurons"],
                          _num(r["theta_min"]), _num(r["theta_median"]), _num(r["theta_max"]), r["dead"],
                          _num(r["rate"])] for r in rows], align="llllrrrrr")]
+    lines += ["", neuron_line(m.get("neurons") or {"kind": "if"})]
     if m["pool_modes"]:
         lines += ["", "max pools: " + ", ".join(f"{k} {v}" for k, v in m["pool_modes"].items())]
     r = m["readout"]
@@ -129,6 +137,16 @@ def report(art, rows, path) -> str:
     lines += ["", "pass log:"] + [f"  {e['pass']}: {c}" for e in m["pass_log"] for c in e["changes"]]
     lines += ["", summary_table(art.snn, m["target"])]
     return "\n".join(lines)
+
+
+def neuron_line(rec: dict) -> str:
+    """What the neuron model's spikes cost: binary events, or graded payloads of act_bits + 1 bits."""
+    if rec["kind"] == "if":
+        return "neurons: binary integrate-and-fire (1-bit spikes; accuracy grows with T)"
+    b = rec["act_bits"]
+    return (f"neurons: sigma-delta, {b}-bit activations (step = theta / {2 ** b - 1}); each graded spike carries a "
+            f"{rec['payload_bits']}-bit payload (the signed change of the code) and costs a multiply-accumulate per "
+            f"synapse instead of an add; a neuron sends only when its code changes (static input: once)")
 
 
 def _num(v) -> str:

@@ -72,7 +72,7 @@ def _range_rows(r: dict) -> list:
                     + [_si(h["latency_s"][w], "s") for w in ("low", "nominal", "high")])
     for k, v in r["at_accuracy"].items():
         if v.get("sop") is not None:
-            rows.append([f"SOP{k} (T={v['T']}) {_num(v['sop'])} SOP: FPS/W"]
+            rows.append([f"SOP{k} (T={v['T']}) {_num(v['sop'])} {'graded ops' if r['counts'].get('payload_bits') else 'SOP'}: FPS/W"]
                         + [_num(v["fps_per_watt"][w]) for w in ("low", "nominal", "high")])
         elif not v["reached"]:
             b = v["best"]
@@ -98,6 +98,9 @@ def format_report(r: dict, sop_only: bool = False) -> str:
             f"activity: {r['activity_source']}",
             f"SOP {_num(c['sop'])}, spikes {_num(c['spikes'])}, neuron updates {_num(c['neuron_updates'])}, "
             f"first-layer MACs {_num(c['first_layer_macs_per_step'])}/step",
+            *([f"sigma-delta: {_num(c['graded_spikes'])} graded spikes of {c['payload_bits']}-bit payload "
+               f"({_num(c['payload_bits_sent'])} payload bits sent), {_num(c['graded_ops'])} graded ops "
+               f"(multiply-accumulates, at energy.e_graded_op)"] if c.get("payload_bits") else []),
             f"input cost: {ic['convention']} = {ic['meaning']}: {_num(c['input_macs'])} MACs per inference "
             + ("(set by --input-cost)" if ic["chosen_by"] == "--input-cost"
                else "(the activity's own convention; change it with --input-cost)")]

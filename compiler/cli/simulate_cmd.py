@@ -143,12 +143,19 @@ def run(args) -> int:
     summary = ev.summary(args.model, res)
     if options:
         summary["torch"] = torch_info(options)
+    graded = "payload_histogram" in res.records
+    if graded:   # sigma-delta: graded spikes, payload magnitudes |s| = 1..2^B - 1 per layer
+        summary["neuron"] = "sigma-delta"
+        summary["payload_histogram"] = res.records["payload_histogram"]
     res.activity.ann_accuracy = summary["ann_accuracy"]
     if args.activity_out:
         res.activity.save(args.activity_out)
     if args.plot:
         plot_sweep(summary["sweep"], summary["layers"], args.plot, summary["ann_accuracy"],
                    summary["clip_ann_accuracy"], title=f"{args.model} on {ev.data.name}")
+        if graded:
+            from snnc.runtime.numpy_sim.report import payload_plot_path, plot_payload
+            plot_payload(summary["payload_histogram"], payload_plot_path(args.plot), title=args.model)
     print_json(summary) if args.json else print(_text(summary, args))
     return 0
 
@@ -173,7 +180,9 @@ def _text(s: dict, args) -> str:
             f"clip-ANN {_pct(s['clip_ann_accuracy'])}")
     rows = [[r["T"], r["delay"], _pct(r["accuracy"]), _pct(r["agreement"]), f"{r['sop_per_image']:,.0f}",
              f"{r['firing_rate']:.4f}"] for r in s["sweep"]]
-    lines = [head, "", table(["T", "delay", "accuracy", "agree ANN", "SOP/image", "firing rate"], rows, "rrrrrr"),
+    graded = s.get("neuron") == "sigma-delta"
+    ops, rate = ("graded ops/image", "graded spike rate") if graded else ("SOP/image", "firing rate")
+    lines = [head, "", table(["T", "delay", "accuracy", "agree ANN", ops, rate], rows, "rrrrrr"),
              "", f"first-layer MACs: {s['first_layer_macs_per_step']:,} {INPUT_COST[s['first_layer_convention']]}; "
              f"neuron updates: {s['neuron_updates_per_image']:,} per image at T={s['sweep'][-1]['T']}"]
     if "torch" in s:
@@ -181,6 +190,12 @@ def _text(s: dict, args) -> str:
         lines.append(f"backend: torch on {t['device']}, {t['dtype']}, {t['threads']} CPU thread(s)")
     if args.activity_out:
         lines.append(f"activity record: {args.activity_out} (use with `snnc estimate --activity`)")
+    if graded:
+        lines.append("sigma-delta: one graded spike per change of a neuron's code; a graded op is a "
+                     "multiply-accumulate (payload x weight); the readout at T is its sum at step T")
     if args.plot:
         lines.append(f"plot: {args.plot}")
+        if graded:
+            from snnc.runtime.numpy_sim.report import payload_plot_path
+            lines.append(f"payload histogram: {payload_plot_path(args.plot)}")
     return "\n".join(lines)

@@ -11,6 +11,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from snnc.compiler.ir import ops
+from snnc.compiler.ir.ops.neuron import quantise
 
 
 def _pad(x: np.ndarray, pads, value: float, extra=(0, 0)) -> np.ndarray:
@@ -199,6 +200,12 @@ def if_neuron_ann(op: ops.IFNeuron, x):
     return np.clip(x, 0.0, _channel(op.threshold, x.ndim)).astype(np.float32)
 
 
+def sigma_delta_ann(op: ops.SigmaDeltaNeuron, x):
+    """ANN meaning of a sigma-delta layer: the B-bit quantised activation step * q(z) (``ops.neuron.quantise``)."""
+    step = _channel(op.step, x.ndim)
+    return (quantise(x, step, op.bits) * step).astype(np.float32)
+
+
 KERNELS = {
     "Conv2d": conv2d,
     "Linear": linear,
@@ -219,4 +226,5 @@ KERNELS = {
     "Pad": pad,
     "Resize": resize,
     "IFNeuron": if_neuron_ann,
+    "SigmaDeltaNeuron": sigma_delta_ann,
 }

@@ -54,6 +54,8 @@ KEYS: dict[str, tuple[str, str]] = {
                                        "CPUs), added to every step besides the barrier t_sync"),
     "timing.t_io_byte": ("time", "host I/O: time to move one byte of input between the host and the chip "
                                  "(charged only when host I/O is included, --host-io)"),
+    "energy.e_graded_op": ("energy", "one graded synaptic operation (a graded spike's payload times the weight, "
+                                     "accumulated: a multiply-accumulate; sigma-delta networks)"),
     "energy.e_hop": ("energy", "routing one spike message over one mesh hop between cores"),
     "power.p_static_chip": ("power", "static (leakage + management) power per chip"),
     "limits.neurons_per_core": ("count", "neurons per core"),

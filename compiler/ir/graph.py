@@ -11,7 +11,7 @@ from typing import Iterable, Mapping, Optional, Sequence
 
 
 from snnc.compiler.errors import GraphError
-from snnc.compiler.ir.ops import Input, Op, Shape
+from snnc.compiler.ir.ops import IFNeuron, Input, Op, Shape
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,7 +139,7 @@ def static_nodes(graph: Graph) -> set[str]:
     non-neuron op all of whose inputs are static (the dense prefix the host or the first layer computes)."""
     static: set[str] = set()
     for n in graph.nodes:
-        if isinstance(n.op, Input) or (n.type != "IFNeuron" and n.inputs and all(i in static for i in n.inputs)):
+        if isinstance(n.op, Input) or (not isinstance(n.op, IFNeuron) and n.inputs and all(i in static for i in n.inputs)):
             static.add(n.name)
     return static
 

@@ -2,7 +2,7 @@
 
 Allowed: Input, Conv2d, Linear, AvgPool2d, GlobalAvgPool2d, Flatten, Reshape,
 ChannelAffine, ChannelPermute, ChannelSlice, Add, Concat, Pad, Resize, MaxPool2d (with a
-spiking mode) and IFNeuron with threshold 1. Anything else left over (a ReLU
+spiking mode) and IFNeuron / SigmaDeltaNeuron with threshold 1. Anything else left over (a ReLU
 that was not converted, a BatchNorm, ...) is a compiler bug or an op this
 converter does not handle, reported with the node's name.
 """
@@ -16,7 +16,7 @@ from snnc.compiler.passes.base import PassResult
 
 SNN_OPS = frozenset({"Input", "Conv2d", "Linear", "AvgPool2d", "GlobalAvgPool2d", "Flatten", "Reshape",
                      "ChannelAffine", "ChannelPermute", "ChannelSlice", "Add", "Concat", "Pad", "Resize",
-                     "MaxPool2d", "IFNeuron"})
+                     "MaxPool2d", "IFNeuron", "SigmaDeltaNeuron"})
 
 
 def check_snn(graph: Graph) -> PassResult:

@@ -25,6 +25,7 @@ from snnc.compiler.passes.init_membrane import init_membrane
 from snnc.compiler.passes.insert_neurons import insert_neurons
 from snnc.compiler.passes.pool_modes import choose_pool_modes
 from snnc.compiler.passes.remove_identity import remove_identity
+from snnc.compiler.passes.sigma_delta import to_sigma_delta
 from snnc.compiler.passes.swap_maxpool import swap_maxpool
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ PIPELINE: tuple[Step, ...] = (
     Step("choose_pool_modes", choose_pool_modes, ("pool_mode",)),
     Step("fold_thresholds", fold_thresholds),
     Step("init_membrane", init_membrane, ("reset",)),
+    Step("sigma_delta", to_sigma_delta, ("neuron", "act_bits")),
     Step("check_snn", check_snn),
 )
 

@@ -68,3 +68,32 @@ def plot_sweep(rows: list[dict], layers: list[dict], path, ann_acc=None, clip_ac
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def payload_plot_path(path) -> str:
+    """Where ``snnc simulate --plot X.png`` writes the sigma-delta payload histogram: X_payload.png."""
+    p = str(path)
+    return (p[:-4] if p.lower().endswith(".png") else p) + "_payload.png"
+
+
+def plot_payload(hist: dict, path, title="") -> None:
+    """Histogram of graded-spike payload magnitudes |s| per sigma-delta layer (log counts), as one PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, a = plt.subplots(figsize=(7, 4))
+    for name, counts in hist.items():
+        v = np.arange(1, len(counts) + 1)
+        nz = np.asarray(counts) > 0
+        a.step(v[nz], np.asarray(counts)[nz], where="mid", label=name)
+    a.set_xscale("log", base=2)
+    a.set_yscale("log")
+    a.set_xlabel("payload |q(t) - q(t-1)| (steps)")
+    a.set_ylabel("graded spikes")
+    a.set_title(f"graded-spike payloads {title}", fontsize=10)
+    a.grid(alpha=0.3)
+    a.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

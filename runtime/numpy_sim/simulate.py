@@ -38,6 +38,7 @@ from snnc.compiler.execute import apply
 from snnc.compiler.ir import Graph, IFNeuron, node_macs
 from snnc.compiler.progress import progress
 from snnc.runtime.numpy_sim.fastops import run_op
+from snnc.runtime.numpy_sim.sigma_delta import is_sigma_delta, simulate_sigma_delta
 from snnc.runtime.numpy_sim.plan import Plan, choose_chunk, is_cumulative, make_plan
 from snnc.runtime.numpy_sim.steps import CumulativePoolState, NeuronState, cumulative_pool, if_scan
 
@@ -106,14 +107,19 @@ def simulate(model: Union[Artifact, Graph], x, T: Union[int, Sequence[int]] = 32
     tests), "counts" (spikes per neuron over the largest T), "output" (the
     readout trace I_L(t), (T, N, K)), "membrane" (every IF layer's v(T) after
     the largest T, (N, *shape)). ``memory_limit`` in bytes (default: 80% of
-    available RAM).
+    available RAM). A sigma-delta graph (``SigmaDeltaNeuron`` layers) runs
+    ``sigma_delta.simulate_sigma_delta`` instead (graded spikes; records
+    "counts" / "output" and always the payload histogram).
     """
     graph = model.snn if isinstance(model, Artifact) else model
     Ts = parse_T(T)
     try:
         with np.errstate(over="raise", divide="raise", invalid="raise"):
-            return _simulate(model, graph, _check_data(graph, x), Ts, y, delay, batch_size, time_chunk,
-                             memory_limit, record, show_progress)
+            x = _check_data(graph, x)
+            if is_sigma_delta(graph):
+                return simulate_sigma_delta(graph, x, Ts, y, batch_size, record, show_progress)
+            return _simulate(model, graph, x, Ts, y, delay, batch_size, time_chunk, memory_limit, record,
+                             show_progress)
     except FloatingPointError as e:
         raise DataError(f"the simulation overflows float32 on this data ({e}); check the input scaling "
                         f"(normalise the data as in training) and the model weights") from None

@@ -20,7 +20,7 @@ from hypothesis.extra import numpy as hnp
 
 from snnc.compiler.ir import (
     OP_TYPES, Add, AvgPool2d, BatchNorm, ChannelAffine, ChannelPermute, ChannelSlice, Clip, Concat, Conv2d, Flatten,
-    GlobalAvgPool2d, Graph, Identity, IFNeuron, Input, Linear, MaxPool2d, Pad, ReLU, Reshape, Resize, from_bytes,
+    GlobalAvgPool2d, Graph, Identity, IFNeuron, Input, Linear, MaxPool2d, Pad, ReLU, Reshape, Resize, SigmaDeltaNeuron, from_bytes,
     to_bytes,
 )
 
@@ -71,6 +71,8 @@ BUILDERS = {
                         S(["half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel"]),
                         S(["floor", "ceil", "round_prefer_floor", "round_prefer_ceil"])),
     "IFNeuron": st.builds(lambda t, v, r: (IFNeuron(t, v, r), [X]), arr(C), arr(C), S(["subtract", "zero"])),
+    "SigmaDeltaNeuron": st.builds(lambda t, s, b: (SigmaDeltaNeuron(t, np.zeros(C, np.float32), "subtract", s, b), [X]),
+                                  arr(C), arr(C), st.integers(1, 24)),
 }
 
 

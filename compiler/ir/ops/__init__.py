@@ -15,18 +15,18 @@ module         ops
 =============  ==============================================================
 ``base``       ``Op`` (the base class), ``Input``, ``OP_TYPES`` (the registry)
 ``synaptic``   ``Conv2d``, ``Linear``, ``BatchNorm``, ``ChannelAffine``
-``neuron``     ``ReLU``, ``Clip``, ``Identity``, ``IFNeuron``
+``neuron``     ``ReLU``, ``Clip``, ``Identity``, ``IFNeuron``, ``SigmaDeltaNeuron``
 ``pooling``    ``MaxPool2d``, ``AvgPool2d``, ``GlobalAvgPool2d``, ``Resize``
 ``tensor``     ``Flatten``, ``Reshape``, ``ChannelPermute``, ``ChannelSlice``,
                ``Add``, ``Concat``, ``Pad``
 =============  ==============================================================
 """
 from snnc.compiler.ir.ops.base import OP_TYPES, Input, Op, Pads, Shape, conv_out, register
-from snnc.compiler.ir.ops.neuron import Clip, Identity, IFNeuron, ReLU
+from snnc.compiler.ir.ops.neuron import Clip, Identity, IFNeuron, ReLU, SigmaDeltaNeuron
 from snnc.compiler.ir.ops.pooling import AvgPool2d, GlobalAvgPool2d, MaxPool2d, Resize
 from snnc.compiler.ir.ops.synaptic import BatchNorm, ChannelAffine, Conv2d, Linear
 from snnc.compiler.ir.ops.tensor import Add, ChannelPermute, ChannelSlice, Concat, Flatten, Pad, Reshape
 
 __all__ = ["OP_TYPES", "Op", "Shape", "Pads", "conv_out", "register", "Input", "Conv2d", "Linear", "BatchNorm",
-           "ChannelAffine", "ReLU", "Clip", "Identity", "IFNeuron", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d",
+           "ChannelAffine", "ReLU", "Clip", "Identity", "IFNeuron", "SigmaDeltaNeuron", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d",
            "Resize", "Flatten", "Reshape", "ChannelPermute", "ChannelSlice", "Add", "Concat", "Pad"]

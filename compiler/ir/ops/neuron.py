@@ -61,3 +61,47 @@ class IFNeuron(Op):
         if self.reset not in ("subtract", "zero"):
             raise GraphError(f"IFNeuron reset must be 'subtract' or 'zero', got {self.reset!r}")
         return tuple(shapes[0])
+
+
+def quantise(x: np.ndarray, step: np.ndarray, bits: int) -> np.ndarray:
+    """q = clip(floor(x / step + 1/2), 0, 2^B - 1): the B-bit activation code (round half up), float32."""
+    q = np.floor(np.divide(x, step, dtype=np.float32) + np.float32(0.5))
+    return np.clip(q, 0.0, float(2 ** bits - 1)).astype(np.float32)
+
+
+@register
+@dataclass(frozen=True, eq=False)
+class SigmaDeltaNeuron(IFNeuron):
+    """Sigma-delta neurons with B-bit graded spikes (Loihi 2; lava.proc.sdn.SigmaDelta's dynamics).
+
+    ``step`` (C,) is the quantisation step per channel, ``bits`` = B; after
+    threshold folding the clip level theta is 1 and step = 1 / (2^B - 1). For
+    t = 1..T with synaptic input a(t)::
+
+        sigma(t)  = sigma(t-1) + a(t)                          sigma: accumulate graded inputs
+        q(t)      = clip(floor(sigma(t) / step + 1/2), 0, 2^B - 1)   B-bit activation code
+        delta(t)  = q(t) - q(t-1) + r(t-1)                     delta encoding (Lava's residue r)
+        s(t)      = delta(t) if |delta(t)| >= vth else 0       graded spike, vth = 1 (one step)
+        r(t)      = delta(t) - s(t)
+        x(t)      = s(t) * step                                what the synapses receive
+
+    q is an integer, so with vth = 1 every change is sent and r stays 0: the
+    receivers' sums reconstruct step * q(t) exactly, and a synaptic layer's
+    sigma equals W (step * q(t)) + b, the B-bit quantised ANN (its ANN meaning
+    is ``quantise``: step * clip(round(z / step), 0, 2^B - 1) = clip(z, 0, theta)
+    on the B-bit grid). The payload is the signed change s(t), B + 1 bits.
+    Deviation from stock Lava: its act_fx is ReLU only; the clip at 2^B - 1
+    and the rounding to the step belong to act_fx here (algorithms.md, section
+    sigma-delta). Subclass of :class:`IFNeuron` only for the neuron-layer role
+    (``threshold`` = theta, the clip level; ``v_init`` and ``reset`` unused):
+    every simulator dispatches on the exact type.
+    """
+
+    step: np.ndarray = None
+    bits: int = 8
+
+    def infer(self, shapes):
+        check_channels(self, shapes[0], self.step)
+        if not isinstance(self.bits, (int, np.integer)) or not 1 <= int(self.bits) <= 31:
+            raise GraphError(f"SigmaDeltaNeuron bits must be an integer in 1..31, got {self.bits!r}")
+        return super().infer(shapes)
