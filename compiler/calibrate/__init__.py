@@ -48,6 +48,7 @@ def calibrate(graph: Graph, calib, method: str = "auto", iters: Optional[int] = 
     x_all, y_all, source = calibration_dataset(calib, shape, preprocessing)
     if val is not None:
         x, (x_chk, y_chk, chk_name) = x_all, validation_dataset(val, shape, preprocessing)
+        chk_name = f"the {len(x_chk)} --val samples ({chk_name})"
     else:
         fit, held = holdout(len(x_all))
         idx = fit if held is None else held
@@ -95,7 +96,7 @@ def clipping_warnings(chk: dict, checks: dict, method: str) -> list:
         return []
     layers = ", ".join(worst_layers(chk)) or "(none clip; the loss comes from the check data)"
     tried = f" with any method (tried {', '.join(checks)})" if method == "auto" else f" with {method}"
-    return [f"the clip-ANN cannot reach the agreement target{tried}: it {describe_loss(chk)} on {chk['data']}; "
+    return [f"the clip-ANN cannot reach the agreement target{tried}: it {describe_loss(chk, chk['data'])}; "
             f"layers clipping most: {layers}. The network is compiled anyway; try --method max or more "
             f"calibration data"]
 

@@ -92,9 +92,9 @@ def worst_layers(rec: dict, k: int = 3) -> list:
     return [name for name, f in ranked[:k] if f > 0]
 
 
-def describe_loss(rec: dict) -> str:
-    """'disagrees with the ANN on 0.8% of 1000 samples (accuracy 98.1% vs 99.0%)'."""
-    text = f"disagrees with the ANN on {100 * (1 - rec['agreement']):.2f}% of {rec['samples']} samples"
+def describe_loss(rec: dict, data: str) -> str:
+    """'disagrees with the ANN on 0.80% of <data> (accuracy 98.10% vs ANN 99.00%)'."""
+    text = f"disagrees with the ANN on {100 * (1 - rec['agreement']):.2f}% of {data}"
     if rec["ann_accuracy"] is not None:
         text += f" (accuracy {100 * rec['clip_accuracy']:.2f}% vs ANN {100 * rec['ann_accuracy']:.2f}%)"
     return text

@@ -77,7 +77,7 @@ def test_unreachable_target_compiles_with_a_warning_naming_layers(rng, caplog):
     with caplog.at_level(logging.WARNING):
         art = snnc.compile(g, x, val=val, batch_size=64)
     cal = art.meta["calibration"]
-    assert not cal["check"]["meets_target"] and cal["check"]["data"] == "val array"
+    assert not cal["check"]["meets_target"] and cal["check"]["data"] == "the 300 --val samples (val array)"
     assert "cltb" in cal["candidates"] and len(cal["candidates"]) >= 2  # fallbacks ran
     assert len(cal["warnings"]) == 1 and "layers clipping most: r." in cal["warnings"][0]
     assert "disagrees with the ANN on" in cal["warnings"][0]

@@ -145,6 +145,7 @@ def compile_graph(spec, outputs=("fc",), **opts):
     ann = Graph.build(spec, list(outputs))
     x = P.rng.standard_normal((64,) + ann.inputs[0].shape).astype(np.float32)
     opts.setdefault("method", "cltb")  # channel-wise: dead channels stay dead (auto may pick a layer-wise method)
+    opts.setdefault("iters", 100)      # folding does not depend on how long calibration ran
     snn, log, info = run_pipeline(ann, calib=x, batch_size=16, **opts)
     return ann, snn, log, info, x
 
