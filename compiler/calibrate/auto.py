@@ -2,7 +2,7 @@
 
 1. cltb, run until its thresholds converge (``loop``): K1 batches.
 2. Its clip-ANN is measured on the check set (``check``). If it meets the
-   target (argmax agreement with the ANN >= 99.5%, accuracy within 0.1 point),
+   target (argmax agreement with the ANN >= 99.5%),
    cltb is kept: channel-wise thresholds are the lowest that keep the
    clip-ANN, so they give the fastest spiking network (small T).
 3. Otherwise the fallbacks run, cheapest first (``FALLBACKS``: max and

@@ -43,7 +43,7 @@ def test_measure_against_independent_oracle(rng):
     assert rec["agreement"] == np.mean(ref == ann_pred) and rec["samples"] == 300
     assert rec["ann_accuracy"] == np.mean(ann_pred == y) and rec["clip_accuracy"] == np.mean(ref == y)
     assert rec["clipped"]["n"] == np.mean(x > theta["n"].astype(np.float32))
-    assert rec["meets_target"] == (rec["agreement"] >= 0.995 and rec["clip_accuracy"] >= rec["ann_accuracy"] - 0.001)
+    assert rec["meets_target"] == (rec["agreement"] >= 0.995)
 
 
 def test_pick_prefers_lowest_thresholds_that_meet_the_target():
