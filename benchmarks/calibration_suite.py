@@ -1,7 +1,7 @@
 """Calibration on trained networks: the default (auto) against the ANN and the spiking network at every T.
 
     python -m benchmarks.calibration_suite MODEL.onnx [MODEL.onnx ...] [--calib mnist:valid] [--n 500]
-        [--T 4,8,16,32,64,128] [--method auto] [--json]
+        [--T 4,8,16,32,64,128] [--method auto] [--clip-methods cltb,ltb,percentile,max] [--json]
 
 Per model: ``snnc.compile`` with ``--method`` (default auto) on ``--calib``
 (default the MNIST validation split, so the test images are never tuned on),
@@ -9,7 +9,9 @@ then on the first ``n`` MNIST test images the ANN, the clip-ANN (from the
 unfolded source graph, ``snnc.compiler.clip_ann``) and the NumPy IF simulator
 at each T. Reports the method auto chose, every candidate's agreement on the
 held-back slice, the batches run, the cost in forward passes per calibration
-sample and the calibration wall time (the compile's calibrate step).
+sample and the compile wall time. ``--clip-methods``: additionally, the
+clip-ANN accuracy on the test images of each listed method calibrated alone
+(until converged, on the same calibration data minus the same held-back slice).
 """
 from __future__ import annotations
 
@@ -41,6 +43,29 @@ def measure(path: str, calib: str, test, Ts, method: str) -> dict:
             "snn": {T: float(res.accuracy[T]) for T in Ts}}
 
 
+def clip_per_method(path: str, calib: str, test, methods) -> dict:
+    """{method: (clip-ANN accuracy, agreement with the ANN, batches, seconds)} on the test images."""
+    from snnc.compiler.calibrate.check import holdout
+    from snnc.compiler.calibrate.data import calibration_dataset
+    from snnc.compiler.calibrate.loop import run_calibration, with_thresholds
+    from snnc.compiler.execute import predict
+    from snnc.compiler.passes.pipeline import run_pipeline, steps_until
+    from snnc.frontends import load_model
+    g = load_model(path)
+    pre, _, _ = run_pipeline(g, steps_until("calibrate"))
+    x, _, _ = calibration_dataset(calib, g.inputs[0].shape)
+    x = x[holdout(len(x))[0]]
+    ann = predict(g, test.x).argmax(1)
+    out = {}
+    for m in methods:
+        t = time.perf_counter()
+        r = run_calibration(pre, x, m)
+        dt = time.perf_counter() - t
+        clip = predict(with_thresholds(pre, r.theta), test.x).argmax(1)
+        out[m] = (float(np.mean(clip == test.y)), float(np.mean(clip == ann)), r.iters, dt)
+    return out
+
+
 def render(rows, Ts, n) -> str:
     from snnc.compiler.cli.common import table
     body = [[r["model"], r["method"], r["iters"], f"{r['forwards_per_sample']:.2f}", f"{r['compile_s']:.0f}",
@@ -59,15 +84,21 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=500)
     p.add_argument("--T", default="4,8,16,32,64,128")
     p.add_argument("--method", default="auto")
+    p.add_argument("--clip-methods", default="", help="comma-separated methods for per-method clip-ANN accuracy")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     from snnc.compiler.data import load_data
     Ts = [int(t) for t in args.T.split(",")]
     test = load_data("mnist:test", n=args.n)
     rows = []
+    methods = [m for m in args.clip_methods.split(",") if m]
     for m in args.models:
-        rows.append(measure(m, args.calib, test, Ts, args.method))
-        print(json.dumps(rows[-1]), flush=True)
+        if methods:
+            print(json.dumps({"model": Path(m).stem, "clip_per_method": clip_per_method(m, args.calib, test, methods)}),
+                  flush=True)
+        if args.method != "none":
+            rows.append(measure(m, args.calib, test, Ts, args.method))
+            print(json.dumps(rows[-1]), flush=True)
     print(json.dumps(rows, indent=1) if args.json else render(rows, Ts, args.n))
     return 0
 
