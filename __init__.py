@@ -34,7 +34,7 @@ def compile(model, calib, target: str = "loihi2", *, weights=None, input_shape=N
     ``model``: an IR ``Graph``, an ONNX path or ``onnx.ModelProto``, ``torchvision:NAME`` or
     ``FILE.py:CLASS`` (with ``weights`` and ``input_shape`` for PyTorch models). ``calib``: an
     array (N, *input_shape), a ``Dataset`` or a data spec (``mnist``, .npy/.npz, image folder).
-    ``options``: method, iters, batch_size, delay, pool_mode, reset, percentile and
+    ``options``: method (default ``auto``), iters, tol, val, batch_size, delay, pool_mode, reset, percentile and
     ``preprocessing`` ({"resize", "crop", "mean", "std"} for image folders). Options and target
     are checked before the model is loaded; the frontend loads it and
     ``snnc.compiler.compile.compile`` converts the graph (the compiler imports no frontend).

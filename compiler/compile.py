@@ -22,7 +22,7 @@ import numpy as np
 
 from snnc.compiler.analysis.resources import summary as resource_summary
 from snnc.compiler.artifact import Artifact
-from snnc.compiler.calibrate import METHODS
+from snnc.compiler.calibrate import METHOD_CHOICES, TOL
 from snnc.compiler.data.preprocess import preprocessing_record
 from snnc.compiler.errors import HardwareError, ModelLoadError, UnsupportedModelError, UsageError
 from snnc.compiler.hardware import load_profile
@@ -56,15 +56,17 @@ def parse_delay(delay) -> Optional[int]:
     return d
 
 
-def check_options(method: str = "cltb", pool_mode: str = "auto", reset: str = "subtract",
-                  percentile: float = 99.9) -> None:
+def check_options(method: str = "auto", pool_mode: str = "auto", reset: str = "subtract",
+                  percentile: float = 99.9, tol: float = TOL) -> None:
     """Reject bad option values before any work is done."""
-    for name, value, allowed in [("method", method, tuple(METHODS)), ("pool_mode", pool_mode, POOL_MODES),
+    for name, value, allowed in [("method", method, METHOD_CHOICES), ("pool_mode", pool_mode, POOL_MODES),
                                  ("reset", reset, RESETS)]:
         if value not in allowed:
             raise UsageError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-    if method in ("percentile", "cpercentile") and not 0.0 < float(percentile) <= 100.0:
+    if method in ("percentile", "cpercentile", "auto") and not 0.0 < float(percentile) <= 100.0:
         raise UsageError(f"percentile must be in (0, 100], got {percentile}")
+    if not 0.0 < float(tol) < 1.0:
+        raise UsageError(f"tol (--tol) must be in (0, 1), got {tol}")
 
 
 def check_target(target: str) -> None:
@@ -91,34 +93,36 @@ def check_graded(target: str, neuron: str = "if", act_bits: int = DEFAULT_ACT_BI
                             f"{payload} bits (limits.graded_spike_bits): use --act-bits {payload - 1} or less")
 
 
-def check_arguments(target: str = "loihi2", method: str = "cltb", delay="auto", pool_mode: str = "auto",
+def check_arguments(target: str = "loihi2", method: str = "auto", delay="auto", pool_mode: str = "auto",
                     reset: str = "subtract", percentile: float = 99.9, neuron: str = "if",
-                    act_bits: int = DEFAULT_ACT_BITS, **_) -> None:
+                    act_bits: int = DEFAULT_ACT_BITS, tol: float = TOL, **_) -> None:
     """Every cheap check of :func:`compile`'s options, so callers can run it before loading a model."""
     parse_delay(delay)
-    check_options(method, pool_mode, reset, percentile)
+    check_options(method, pool_mode, reset, percentile, tol)
     check_target(target)
     check_graded(target, neuron, act_bits)
 
 
-def compile(ann: Graph, calib, target: str = "loihi2", method: str = "cltb", iters: Optional[int] = None,
+def compile(ann: Graph, calib, target: str = "loihi2", method: str = "auto", iters: Optional[int] = None,
             batch_size: Optional[int] = None, delay="auto", pool_mode: str = "auto",
             reset: str = "subtract", percentile: float = 99.9, neuron: str = "if",
             act_bits: int = DEFAULT_ACT_BITS, *, source: Optional[dict] = None,
-            preprocessing: Optional[dict] = None) -> Artifact:
+            preprocessing: Optional[dict] = None, val=None, tol: float = TOL) -> Artifact:
     """Convert the ANN ``ann`` into a calibrated IF network; see ``snnc compile``.
 
     ``source`` is the model's source record ({"path", "sha256", ...}; default:
     from ``ann.meta["source"]``); ``preprocessing`` (resize / crop / mean / std)
     applies to image-folder calibration data and is stored in the meta, so that
-    ``snnc simulate`` can apply the same preprocessing by default.
+    ``snnc simulate`` can apply the same preprocessing by default. ``val``:
+    labelled data to measure the clip-ANN on (default: a slice held back from
+    ``calib``); ``tol``: the calibration's convergence tolerance.
     """
     from snnc import __version__
     if not isinstance(ann, Graph):
         raise UsageError(f"snnc.compiler.compile.compile takes an IR Graph, got {type(ann).__name__}; "
                          f"use snnc.compile(path_or_spec, calib) to load a model file")
     fixed = parse_delay(delay)
-    check_arguments(target, method, delay, pool_mode, reset, percentile, neuron, act_bits)
+    check_arguments(target, method, delay, pool_mode, reset, percentile, neuron, act_bits, tol)
     prep = preprocessing_record(preprocessing)
     ann = ann.verify()
     if len(ann.inputs) != 1:
@@ -126,12 +130,14 @@ def compile(ann: Graph, calib, target: str = "loihi2", method: str = "cltb", ite
     check_finite_weights(ann)
     snn, pass_log, info = run_pipeline(ann, calib=calib, method=method, iters=iters, batch_size=batch_size,
                                        percentile=percentile, pool_mode=pool_mode, reset=reset,
-                                       preprocessing=prep, neuron=neuron, act_bits=act_bits)
+                                       preprocessing=prep, neuron=neuron, act_bits=act_bits, val=val, tol=tol)
     cal = info["calibration"]
     readout = {"mode": "auto", "t0": cal["t0"]} if fixed is None else {"mode": "fixed", "delay": fixed}
     options = {"method": method, "iters": cal["iters"], "batch_size": cal["batch_size"],
                "delay": delay if fixed is None else fixed, "pool_mode": pool_mode, "reset": reset}
-    if method in ("percentile", "cpercentile"):
+    if iters is None:
+        options["tol"] = float(tol)
+    if cal["method"] in ("percentile", "cpercentile"):
         options["percentile"] = float(percentile)
     if neuron != "if":
         options.update(neuron=neuron, act_bits=int(act_bits))

@@ -35,13 +35,38 @@ _CHECK_VALUES = 1_000_000
 def calibration_inputs(calib, input_shape: Sequence[int], preprocessing: Optional[dict] = None
                        ) -> tuple[np.ndarray, str]:
     """(x float32 of shape (N, *input_shape), source name)."""
+    x, _, name = calibration_dataset(calib, input_shape, preprocessing)
+    return x, name
+
+
+def validation_dataset(val, input_shape: Sequence[int], preprocessing: Optional[dict] = None
+                       ) -> tuple[np.ndarray, np.ndarray, str]:
+    """(x, y, name) of the ``--val`` data: the calibration rules plus labels (accuracy needs them).
+
+    A spec string without a split reads the test split; every error names the option.
+    """
+    try:
+        x, y, name = calibration_dataset(val, input_shape, preprocessing, split="test")
+    except DataError as e:
+        raise DataError(f"--val (validation data): {e}") from None
+    if y is None:
+        raise DataError(f"--val (validation data): {name} has no labels; --val measures the clip-ANN's accuracy "
+                        f"and needs labelled data (an .npz with x and y, 'mnist', or an image folder with one "
+                        f"subfolder per class). Without --val a slice of --calib is held back to measure "
+                        f"agreement with the ANN")
+    return x, y, name
+
+
+def calibration_dataset(calib, input_shape: Sequence[int], preprocessing: Optional[dict] = None,
+                        split: str = "train") -> tuple[np.ndarray, Optional[np.ndarray], str]:
+    """(x float32 of shape (N, *input_shape), labels or None, source name)."""
     from snnc.compiler.data import Dataset, load_data
     from snnc.compiler.data.dataset import as_float_inputs, validate
     if preprocessing and not isinstance(calib, (str, Path)):
         raise DataError(f"preprocessing ({', '.join(preprocessing)}) applies to image folders; the calibration "
                         f"data is a {type(calib).__name__}: preprocess it yourself or pass a folder")
     if isinstance(calib, (str, Path)):
-        ds = load_data(str(calib), input_shape=tuple(input_shape), split="train", **(preprocessing or {}))
+        ds = load_data(str(calib), input_shape=tuple(input_shape), split=split, **(preprocessing or {}))
     elif isinstance(calib, Dataset):
         ds = validate(calib, tuple(input_shape))
     elif isinstance(calib, np.ndarray) or hasattr(calib, "__array__"):
@@ -64,7 +89,8 @@ def calibration_inputs(calib, input_shape: Sequence[int], preprocessing: Optiona
                         f"thresholds calibrated on it would not describe real inputs: pass real samples, "
                         f"preprocessed as in training")
     warn_if_raw_pixels(x, ds.name)
-    return np.ascontiguousarray(x, dtype=np.float32), ds.name
+    y = None if ds.y is None else np.asarray(ds.y)
+    return np.ascontiguousarray(x, dtype=np.float32), y, ds.name
 
 
 def looks_like_raw_pixels(x: np.ndarray) -> bool:

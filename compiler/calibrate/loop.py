@@ -1,4 +1,4 @@
-"""The calibration loop: K batched forward passes of the clip-ANN, every layer updated in one pass.
+"""The calibration loop: batched forward passes of the clip-ANN, every layer updated in one pass.
 
 The graph's IFNeuron layers are evaluated with threshold +inf (so the
 executor yields r = ReLU(z)); the executor's ``hook`` then, in topological
@@ -6,19 +6,36 @@ order, updates the layer's thresholds from r with the chosen method and
 returns clip(z, 0, min(theta, cap)), so every downstream layer sees the
 output clipped under the threshold just updated (``cap``: the a of a Clip(0, a)).
 
-Defaults: batch size B = min(100, N, memory budget / per-sample peak), where
-the per-sample peak is the largest node value or conv im2col buffer (float32)
-and the budget ``MEMORY_BUDGET`` = 512 MiB (ResNet-18 at 224x224: 7.4 MB per sample, B = 72;
-MNIST: B = 100); K = ``DEFAULT_ITERS`` = 100 iterations whatever N (the paper
-used K = 1000 batches of 100 on ImageNet; fewer iterations give lower
-thresholds, which favour small T but clip more). Batch k holds samples
-(k*B .. k*B + B - 1) mod N, so K may exceed one pass (the data wraps around)
-and the result is deterministic. A small calibration set is revisited rather
-than giving K = ceil(N / B) = 1: one cltb step leaves theta = 2 mean(ReLU(z)),
-which clips deep networks far from the ANN.
+Batch size B = min(100, N, memory budget / per-sample peak), where the
+per-sample peak is the largest node value or conv im2col buffer (float32) and
+the budget ``MEMORY_BUDGET`` = 512 MiB (ResNet-18 at 224x224: 7.4 MB per
+sample, B = 72; MNIST: B = 100).
+
+Batches: the calibration set is read in epochs, each a permutation of the N
+samples drawn from a fixed seed (``SEED``, epoch e uses default_rng((SEED, e))),
+and batch k holds positions k*B .. k*B + B - 1 of that endless stream; so K
+larger than N / B wraps around without bias (every sample is seen equally
+often up to one epoch) and the result is deterministic.
+
+Stopping (``iters=None``, the default): the thresholds are updated until they
+stop moving. Layer l has converged at iteration k when the relative change of
+its threshold vector over the last ``WINDOW`` batches is at most ``tol``:
+
+    || theta_l(k) - theta_l(k - W) ||_2  <=  tol * || theta_l(k) ||_2     (W = WINDOW = 20, tol = TOL = 0.01)
+
+and the loop stops at the first k where every layer has (an all-zero layer
+counts as converged when it stays zero), or at the budget ``MAX_ITERS`` = 1000
+batches (the paper's K on ImageNet), whichever comes first. The (c)ltb
+iteration only grows theta towards max z, its step 2 E[(z - theta)+] shrinking
+with the tail beyond theta, so the rule stops where one more window of batches
+would raise the thresholds by less than 1%. ``iters=K`` runs exactly K batches
+(convergence is still reported). Cost: K * B / N forward passes per
+calibration sample (``forwards_per_sample``).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Optional
 
 import numpy as np
@@ -32,7 +49,10 @@ from snnc.compiler.progress import progress
 
 
 MEMORY_BUDGET = 512 * 2 ** 20
-DEFAULT_ITERS = 100
+MAX_ITERS = 1000
+TOL = 0.01
+WINDOW = 20
+SEED = 0
 
 
 def sample_bytes(graph: Graph) -> int:
@@ -48,12 +68,12 @@ def sample_bytes(graph: Graph) -> int:
 
 def default_schedule(n: int, iters: Optional[int], batch_size: Optional[int],
                      per_sample: int = 0) -> tuple[int, int]:
-    """(K, B): explicit values, else the defaults in the module docstring."""
+    """(K, B): explicit values, else the budget MAX_ITERS and the default batch size (module docstring)."""
     cap = max(1, MEMORY_BUDGET // per_sample) if per_sample else 100
     b = int(batch_size) if batch_size is not None else min(100, n, cap)
     if b < 1:
         raise UsageError(f"batch_size must be >= 1, got {batch_size}")
-    k = int(iters) if iters is not None else DEFAULT_ITERS
+    k = int(iters) if iters is not None else MAX_ITERS
     if k < 1:
         raise UsageError(f"iters must be >= 1, got {iters}")
     return k, b
@@ -70,35 +90,104 @@ def open_graph(graph: Graph) -> tuple[Graph, dict]:
     return Graph.build(spec, graph.outputs, graph.meta), caps
 
 
-def batch(x: np.ndarray, k: int, b: int) -> np.ndarray:
-    """Batch k: samples (k*b .. k*b + b - 1) mod N (the whole set when b >= N)."""
-    n = len(x)
+@lru_cache(maxsize=4)
+def _epoch(n: int, e: int) -> np.ndarray:
+    return np.random.default_rng((SEED, e)).permutation(n)
+
+
+def batch_indices(n: int, k: int, b: int) -> np.ndarray:
+    """Indices of batch k: positions k*b .. k*b + b - 1 of the stream of per-epoch permutations (all when b >= n)."""
     if b >= n:
-        return x
-    start = (k * b) % n
-    if start + b <= n:
-        return x[start:start + b]
-    return np.concatenate([x[start:], x[:start + b - n]])
+        return np.arange(n)
+    parts, pos = [], k * b
+    while pos < (k + 1) * b:
+        e, off = divmod(pos, n)
+        take = min((k + 1) * b - pos, n - off)
+        parts.append(_epoch(n, e)[off:off + take])
+        pos += take
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def batch(x: np.ndarray, k: int, b: int) -> np.ndarray:
+    """Batch k of the calibration stream (see :func:`batch_indices`)."""
+    return x if b >= len(x) else x[batch_indices(len(x), k, b)]
 
 
 def clip_channels(r: np.ndarray, theta: np.ndarray) -> np.ndarray:
     return np.minimum(r, theta.reshape((1, -1) + (1,) * (r.ndim - 2)).astype(np.float32))
 
 
-def calibrate_thresholds(graph: Graph, x: np.ndarray, method: str = "cltb", iters: Optional[int] = None,
-                         batch_size: Optional[int] = None, percentile: float = 99.9) -> tuple[dict, int, int]:
-    """Calibrated thresholds {neuron name: (C,) float64}, and the (K, B) used."""
+@dataclass
+class Convergence:
+    """Per-layer stopping rule of the module docstring: ||theta(k) - theta(k - W)|| <= tol ||theta(k)||."""
+    tol: float = TOL
+    window: int = WINDOW
+    history: list = field(default_factory=list)
+    since: dict = field(default_factory=dict)   # layer -> first iteration of the current run below tol
+    change: dict = field(default_factory=dict)  # layer -> last relative change over the window
+
+    def update(self, k: int, theta: dict) -> bool:
+        """Record thresholds after iteration k (0-based); True when every layer is below tol now."""
+        self.history.append({n: t.copy() for n, t in theta.items()})
+        if len(self.history) <= self.window:
+            return False
+        old = self.history.pop(0)
+        for n, t in theta.items():
+            norm, step = float(np.linalg.norm(t)), float(np.linalg.norm(t - old[n]))
+            self.change[n] = step / norm if norm > 0 else (0.0 if step == 0 else np.inf)
+            if self.change[n] <= self.tol:
+                self.since.setdefault(n, k + 1)
+            else:
+                self.since.pop(n, None)
+        return len(self.since) == len(theta)
+
+    def record(self, names) -> dict:
+        """{layer: {"converged", "at" (iterations), "change"}} for the calibration record."""
+        return {n: {"converged": n in self.since, "at": self.since.get(n),
+                    "change": None if n not in self.change else float(self.change[n])} for n in names}
+
+
+@dataclass
+class CalibrationRun:
+    theta: dict            # {neuron name: (C,) float64}
+    iters: int             # batches run
+    batch_size: int
+    converged: bool        # every layer below tol when the loop stopped
+    layers: dict           # Convergence.record
+    budget: int            # the iteration budget (MAX_ITERS or the explicit K)
+    forwards_per_sample: float
+
+
+def run_calibration(graph: Graph, x: np.ndarray, method: str = "cltb", iters: Optional[int] = None,
+                    batch_size: Optional[int] = None, percentile: float = 99.9, tol: float = TOL,
+                    max_iters: Optional[int] = None) -> CalibrationRun:
+    """Calibrate until converged (``iters=None``; budget ``max_iters`` or MAX_ITERS) or for exactly ``iters``."""
     if method not in METHODS:
         raise UsageError(f"unknown calibration method {method!r}; choose one of {', '.join(METHODS)}")
     if method in PERCENTILE_METHODS and not 0.0 < float(percentile) <= 100.0:
         raise UsageError(f"percentile must be in (0, 100], got {percentile}")
-    k_iters, b = default_schedule(len(x), iters, batch_size, sample_bytes(graph))
+    if not 0.0 < float(tol) < 1.0:
+        raise UsageError(f"tol must be in (0, 1), got {tol}")
+    budget, b = default_schedule(len(x), iters if iters is not None else max_iters, batch_size, sample_bytes(graph))
     open_g, caps = open_graph(graph)
     theta = {name: np.zeros(len(cap)) for name, cap in caps.items()}
     hook = threshold_hook(theta, caps, METHODS[method], percentile)
-    for k in progress(range(k_iters), desc=f"calibrate ({method})", unit="batch"):
+    conv, done, k = Convergence(tol), False, 0
+    for k in progress(range(budget), desc=f"calibrate ({method})", unit="batch"):
         run(open_g, batch(x, k, b), hook=hook)
-    return {name: np.minimum(t, caps[name]) for name, t in theta.items()}, k_iters, b
+        done = conv.update(k, theta)
+        if done and iters is None:
+            break
+    n_run = k + 1
+    return CalibrationRun({name: np.minimum(t, caps[name]) for name, t in theta.items()}, n_run, b, done,
+                          conv.record(theta), budget, n_run * min(b, len(x)) / len(x))
+
+
+def calibrate_thresholds(graph: Graph, x: np.ndarray, method: str = "cltb", iters: Optional[int] = None,
+                         batch_size: Optional[int] = None, percentile: float = 99.9) -> tuple[dict, int, int]:
+    """Calibrated thresholds {neuron name: (C,) float64}, and the (K, B) used (see :func:`run_calibration`)."""
+    r = run_calibration(graph, x, method, iters, batch_size, percentile)
+    return r.theta, r.iters, r.batch_size
 
 
 def threshold_hook(theta: dict, caps: dict, update, percentile: float):

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 from snnc.compiler.analysis.resources import summary_table
-from snnc.compiler.calibrate.methods import METHODS
+from snnc.compiler.calibrate import METHOD_CHOICES, TOL
 from snnc.compiler.cli import data_options
 from snnc.compiler.cli.common import check_writable, print_json, table
 from snnc.compiler.data.preprocess import describe
@@ -42,9 +42,18 @@ def add_arguments(p) -> None:
                         "the command exits 8")
     p.add_argument("--calib", required=True,
                    help="calibration data: 'mnist', a .npy/.npz file or an image folder")
-    p.add_argument("--method", default="cltb", choices=sorted(METHODS), help="threshold calibration (default cltb)")
+    p.add_argument("--method", default="auto", choices=METHOD_CHOICES,
+                   help="threshold calibration (default auto: cltb unless its clip-ANN disagrees with the ANN, "
+                        "then the best of ltb / percentile / max by measured agreement)")
     p.add_argument("--percentile", type=float, default=99.9, help="p for --method percentile or cpercentile (default 99.9)")
-    p.add_argument("--iters", type=int, default=None, help="calibration iterations K (default 100; batches wrap around small data)")
+    p.add_argument("--iters", type=int, default=None,
+                   help="calibration iterations K, exactly (default: until the thresholds converge, at most 1000 "
+                        "batches; batches are epochs of a fixed-seed permutation)")
+    p.add_argument("--tol", type=float, default=TOL,
+                   help="convergence tolerance: relative change of a layer's thresholds over 20 batches (default 0.01)")
+    p.add_argument("--val", default=None,
+                   help="labelled data to measure the clip-ANN on ('mnist' = test split, .npz with x and y, image "
+                        "folder); default: 1000 samples (10%%) held back from --calib")
     p.add_argument("--batch-size", type=int, default=None, help="calibration batch size (default min(100, N))")
     p.add_argument("--delay", default="auto", help="readout delay: 'auto' (Eq. 19 estimate) or an integer")
     p.add_argument("--pool-mode", default="auto", choices=POOL_MODES, help="spiking max-pool mode (default auto)")
@@ -69,8 +78,8 @@ def run(args) -> int:
     art = snnc.compile(args.model, args.calib, target=args.target, weights=args.weights,
                        input_shape=args.input_shape, method=args.method, iters=args.iters,
                        batch_size=args.batch_size, delay=args.delay, pool_mode=args.pool_mode,
-                       reset=args.reset, percentile=args.percentile, preprocessing=prep,
-                       neuron=args.neuron, act_bits=args.act_bits)
+                       reset=args.reset, percentile=args.percentile, preprocessing=prep, val=args.val,
+                       tol=args.tol, neuron=args.neuron, act_bits=args.act_bits)
     art.save(out)
     if args.plot:
         from snnc.compiler.calibrate.plot import plot_calibration
@@ -106,10 +115,12 @@ def layer_rows(art) -> list[dict]:
             rows.append({"layer": n.name, "kind": n.type, "neurons": int(np.prod(n.shape)),
                          "shape": list(n.shape), "theta_min": s["threshold"]["min"],
                          "theta_median": s["threshold"]["median"], "theta_max": s["threshold"]["max"],
-                         "dead": s["dead_channels"], "rate": s["expected_rate"]})
+                         "dead": s["dead_channels"], "rate": s["expected_rate"],
+                         "clipped": s.get("clipped"), "converged_at": (s.get("convergence") or {}).get("at")})
     out = art.snn.node(art.snn.outputs[0])
     rows.append({"layer": out.name, "kind": "readout", "neurons": int(np.prod(out.shape)), "shape": list(out.shape),
-                 "theta_min": None, "theta_median": None, "theta_max": None, "dead": 0, "rate": None})
+                 "theta_min": None, "theta_median": None, "theta_max": None, "dead": 0, "rate": None,
+                 "clipped": None, "converged_at": None})
     return rows
 
 
@@ -118,14 +129,15 @@ def report(art, rows, path) -> str:
     cal = m["calibration"]
     weights = sum(int(a.size) for n in art.snn.nodes for k, a in n.op.arrays().items() if k == "weight")
     lines = [f"compiled {m['source']['path'] or '<graph>'} -> {path} (target {m['target']})",
-             f"calibration: {cal['method']}, {cal['iters']} iterations x batch {cal['batch_size']} "
-             f"on {cal['samples']} samples ({cal['data']})",
+             *calibration_lines(cal),
              f"neurons: {sum(r['neurons'] for r in rows[:-1]):,} in {len(rows) - 1} layers; "
              f"synaptic weights: {weights:,}; reset: {m['options']['reset']}; spikes on v {m['spike_comparison']} 1",
-             "", table(["layer", "kind", "shape", "neurons", "theta min", "median", "max", "dead", "rate"],
+             "", table(["layer", "kind", "shape", "neurons", "theta min", "median", "max", "dead", "rate",
+                        "clipped", "converged"],
                        [[r["layer"], r["kind"], "x".join(map(str, r["shape"])), r["neurons"],
                          _num(r["theta_min"]), _num(r["theta_median"]), _num(r["theta_max"]), r["dead"],
-                         _num(r["rate"])] for r in rows], align="llllrrrrr")]
+                         _num(r["rate"]), _pct(r["clipped"], 3), _at(r, cal)] for r in rows],
+                       align="llllrrrrrrr")]
     lines += ["", neuron_line(m.get("neurons") or {"kind": "if"})]
     if m["pool_modes"]:
         lines += ["", "max pools: " + ", ".join(f"{k} {v}" for k, v in m["pool_modes"].items())]
@@ -147,6 +159,35 @@ def neuron_line(rec: dict) -> str:
     return (f"neurons: sigma-delta, {b}-bit activations (step = theta / {2 ** b - 1}); each graded spike carries a "
             f"{rec['payload_bits']}-bit payload (the signed change of the code) and costs a multiply-accumulate per "
             f"synapse instead of an add; a neuron sends only when its code changes (static input: once)")
+
+
+def calibration_lines(cal: dict) -> list:
+    """The calibration summary: method (and auto's candidates), stopping, cost, the measured clipping."""
+    c, chk = cal["convergence"], cal["check"]
+    stop = (f"fixed K = {cal['iters']}" if c["fixed_iters"] else
+            f"converged after {cal['iters']} iterations" if c["converged"] else
+            f"NOT converged within the budget of {c['budget']} iterations")
+    auto = ""
+    if cal.get("requested") == "auto":
+        auto = " (auto; candidates: " + ", ".join(
+            f"{k} {100 * v['agreement']:.2f}%" for k, v in cal["candidates"].items()) + " agreement)"
+    acc = "" if chk["ann_accuracy"] is None else (f"; accuracy: ANN {_pct(chk['ann_accuracy'])}, "
+                                                   f"clip-ANN {_pct(chk['clip_accuracy'])}")
+    return [f"calibration: {cal['method']}{auto}, {stop} (tolerance {c['tol']:g} over {c['window']} batches) "
+            f"x batch {cal['batch_size']} on {cal['samples']} samples ({cal['data']}): "
+            f"{cal['forwards_per_sample']:.2f} forward passes per calibration sample",
+            f"clipping check on {chk['data']}: clip-ANN agrees with the ANN on {_pct(chk['agreement'])}{acc}",
+            *[f"warning: {w}" for w in cal.get("warnings", [])]]
+
+
+def _pct(v, digits: int = 2) -> str:
+    return "-" if v is None else f"{100 * v:.{digits}f}%"
+
+
+def _at(row: dict, cal: dict) -> str:
+    if row["kind"] not in ("IFNeuron", "SigmaDeltaNeuron"):
+        return "-"
+    return "-" if row["converged_at"] is None else str(row["converged_at"])
 
 
 def _num(v) -> str:

@@ -18,7 +18,9 @@ Where a value's scale cannot be chosen to match its reader (a residual
 identity skip from neuron a into the Add feeding neuron o; a reshape that
 mixes channels; a non-zero pad), an explicit ``ChannelAffine(scale=a_in/a_want,
 shift=0)`` gain is inserted on that edge (theta_a / theta_o for the skip); a
-projection (1x1 conv) skip absorbs it into its weights instead.
+projection (1x1 conv) skip absorbs it into its weights instead. An Add that
+no reader constrains (read by a synaptic layer) takes, per channel, the first
+input's non-zero scale, so a dead channel of one input does not zero the others.
 
 Dead channels (theta = 0) never fire: their incoming weights and bias become
 0 (the folded neuron stays at v(0) = 0.5 < 1) and their outgoing weights are
@@ -126,12 +128,25 @@ def _required(node, graph, d, a_in) -> list:
     if isinstance(node.op, IFNeuron):
         return [_theta(node)]
     if node.type == "Add":
-        return [d if d is not None else a_in[0]] * len(a_in)
+        return [d if d is not None else _shared_scale(a_in)] * len(a_in)
     if node.type in ABSORBERS or isinstance(node.op, Input):
         return [None] * len(a_in)
     if node.type in scales.FORWARD and scales.forward(node, graph, a_in) is not None:
         return [None] * len(a_in)
     return [np.ones(len(a)) for a in a_in]
+
+
+def _shared_scale(a_in: list) -> np.ndarray:
+    """The scale of an Add no reader constrains: per channel, the first input's non-zero scale (else 1).
+
+    A zero scale marks a dead channel of that input (its value is 0); taking
+    it for the sum would give every other input gain a_j / 0 -> 0 on that
+    channel and silently drop their contribution.
+    """
+    stacked = np.stack([np.broadcast_to(a, np.shape(a_in[0])) for a in a_in])
+    live = stacked != 0
+    first = stacked[live.argmax(axis=0), np.arange(stacked.shape[1])]
+    return np.where(live.any(axis=0), first, 1.0)
 
 
 def _fold_node(node, graph, d, a_in):

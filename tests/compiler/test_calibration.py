@@ -13,6 +13,7 @@ from hypothesis import given, settings, strategies as st
 
 from snnc.compiler.calibrate import calibrate, calibrate_thresholds, default_schedule, layer_statistics
 from snnc.compiler.calibrate.data import calibration_inputs
+from snnc.compiler.calibrate.loop import MAX_ITERS, TOL, WINDOW, batch_indices, run_calibration
 from snnc.compiler.calibrate.methods import percentile_linear
 from snnc.compiler.errors import CalibrationError, DataError
 from snnc.compiler.ir import Conv2d, Graph, IFNeuron, Input
@@ -32,9 +33,16 @@ def two_layer(rng, c=3, o=4, hw=5):
     return g, wt[:, :, 0, 0].astype(np.float64), b.astype(np.float64)
 
 
-def oracle(x, wt, b, k_iters, bsz, channelwise):
+def stream(n, k_iters, bsz):
+    """The documented batch order: epochs, each a permutation of 0..n-1 from default_rng((0, epoch))."""
+    epochs = k_iters * bsz // n + 1
+    return np.concatenate([np.random.default_rng((0, e)).permutation(n) for e in range(epochs)])
+
+
+def oracle(x, wt, b, k_iters, bsz, channelwise, history=None):
     n = len(x)
     th1, th2 = np.zeros(x.shape[1]), np.zeros(wt.shape[0])
+    order = stream(n, k_iters, bsz)
 
     def step(th, z):
         if not channelwise:
@@ -43,11 +51,13 @@ def oracle(x, wt, b, k_iters, bsz, channelwise):
         return np.array([th[c] + np.mean(2 * (z[:, c] - th[c]) * (z[:, c] > th[c])) for c in range(len(th))])
 
     for k in range(k_iters):
-        xb = x[[(k * bsz + i) % n for i in range(bsz)]].astype(np.float64)
+        xb = x[order[k * bsz:(k + 1) * bsz] if bsz < n else np.arange(n)].astype(np.float64)
         th1 = step(th1, xb)
         y1 = np.stack([np.clip(xb[:, c], 0, th1[c]) for c in range(len(th1))], axis=1)
         z2 = np.einsum("oc,nchw->nohw", wt, y1) + b[None, :, None, None]
         th2 = step(th2, z2)
+        if history is not None:
+            history.append((th1.copy(), th2.copy()))
     return th1, th2
 
 
@@ -62,18 +72,46 @@ def test_ltb_update_matches_formula_step_by_step(rng, method, k_iters, bsz):
     np.testing.assert_allclose(th["n2"], e2, rtol=1e-4)
     assert (k, bb) == (k_iters, bsz)
     if k_iters == 1:  # first step: theta = 2 * mean(ReLU(z))
-        first = 2 * np.maximum(x[:bsz], 0).mean(axis=(0, 2, 3) if method == "cltb" else None)
+        first = 2 * np.maximum(x[stream(20, 1, bsz)[:bsz]], 0).mean(axis=(0, 2, 3) if method == "cltb" else None)
         np.testing.assert_allclose(th["n1"], np.broadcast_to(first, (3,)), rtol=1e-5)
 
 
-def test_default_iterations_wrap_around_a_small_set(rng):
+def test_default_runs_until_converged_with_batches_wrapping(rng):
+    """Default: stop at the first k where every layer moved <= tol (relative, L2) over the last 20 batches."""
     g, wt, b = two_layer(rng)
     x = rng.standard_normal((12, 3, 5, 5)).astype(np.float32)
-    th, k, bb = calibrate_thresholds(g, x, "cltb", batch_size=5)
-    assert (k, bb) == (100, 5)
-    e1, e2 = oracle(x, wt, b, 100, 5, channelwise=True)
-    np.testing.assert_allclose(th["n1"], e1, rtol=1e-4)
-    np.testing.assert_allclose(th["n2"], e2, rtol=1e-4)
+    r = run_calibration(g, x, "cltb", batch_size=5)
+    assert r.converged and r.batch_size == 5 and 20 < r.iters < MAX_ITERS
+    hist = []
+    e1, e2 = oracle(x, wt, b, r.iters, 5, channelwise=True, history=hist)
+    np.testing.assert_allclose(r.theta["n1"], e1, rtol=1e-4)
+    np.testing.assert_allclose(r.theta["n2"], e2, rtol=1e-4)
+
+    def moved(k):  # after k iterations (1-based): every layer's relative change over the window
+        return [np.linalg.norm(hist[k - 1][i] - hist[k - 1 - WINDOW][i]) / np.linalg.norm(hist[k - 1][i])
+                for i in range(2)]
+    assert max(moved(r.iters)) <= TOL < max(moved(r.iters - 1))
+    assert r.forwards_per_sample == pytest.approx(r.iters * 5 / 12)
+    assert all(v["converged"] and v["at"] <= r.iters for v in r.layers.values())
+
+
+def test_fixed_iters_run_exactly_and_report_convergence(rng):
+    g, _, _ = two_layer(rng)
+    x = rng.standard_normal((12, 3, 5, 5)).astype(np.float32)
+    r = run_calibration(g, x, "cltb", iters=10, batch_size=5)
+    assert r.iters == 10 and not r.converged  # fewer batches than one window: cannot have converged
+    assert not any(v["converged"] for v in r.layers.values())
+
+
+@pytest.mark.parametrize("n,b", [(12, 5), (10, 4), (7, 3)])
+def test_batches_are_epochs_of_permutations(n, b):
+    """K larger than the data wraps without bias: each sample equally often per epoch, in a seeded order."""
+    k_iters = 3 * n  # k_iters * b = 3 n b: exactly 3 b epochs
+    seen = np.concatenate([batch_indices(n, k, b) for k in range(k_iters)])
+    np.testing.assert_array_equal(np.bincount(seen, minlength=n), np.full(n, 3 * b))
+    for e in range(3):
+        assert sorted(seen[e * n:(e + 1) * n]) == list(range(n))
+    np.testing.assert_array_equal(seen, stream(n, k_iters, b)[:len(seen)])
 
 
 def test_max_equals_data_maximum(rng):
@@ -88,7 +126,8 @@ def test_percentile_matches_numpy_running_max(rng, p):
     g, _, _ = two_layer(rng)
     x = rng.standard_normal((30, 3, 5, 5)).astype(np.float32)
     th, _, _ = calibrate_thresholds(g, x, "percentile", iters=3, batch_size=10, percentile=p)
-    expect = max(np.percentile(np.maximum(x[i * 10:(i + 1) * 10], 0), p) for i in range(3))
+    order = stream(30, 3, 10)
+    expect = max(np.percentile(np.maximum(x[order[i * 10:(i + 1) * 10]], 0), p) for i in range(3))
     np.testing.assert_allclose(th["n1"], np.full(3, expect), rtol=1e-6)
 
 
@@ -126,7 +165,9 @@ def test_channel_percentile_matches_per_channel_loop(rng, p):
     g, _, _ = two_layer(rng)
     x = (rng.standard_normal((30, 3, 5, 5)) * np.array([1.0, 3.0, 0.2]).reshape(1, 3, 1, 1)).astype(np.float32)
     th, _, _ = calibrate_thresholds(g, x, "cpercentile", iters=3, batch_size=10, percentile=p)
-    expect = [max(np.percentile(np.maximum(x[i * 10:(i + 1) * 10, c], 0), p) for i in range(3)) for c in range(3)]
+    order = stream(30, 3, 10)
+    expect = [max(np.percentile(np.maximum(x[order[i * 10:(i + 1) * 10], c], 0), p) for i in range(3))
+              for c in range(3)]
     np.testing.assert_allclose(th["n1"], expect, rtol=1e-6)
 
 
@@ -140,12 +181,12 @@ def test_relu6_cap_applies_to_calibrated_threshold(rng):
 
 
 def test_default_schedule():
-    # K = 100 whatever N: a small set is revisited (batches wrap), not one step of cltb
-    assert default_schedule(1000, None, None) == (100, 100)
-    assert default_schedule(50, None, None) == (100, 50)
-    assert default_schedule(10 ** 6, None, None) == (100, 100)
+    # (budget K, B): the budget is MAX_ITERS whatever N (a small set is revisited: batches wrap)
+    assert default_schedule(1000, None, None) == (MAX_ITERS, 100)
+    assert default_schedule(50, None, None) == (MAX_ITERS, 50)
+    assert default_schedule(10 ** 6, None, None) == (MAX_ITERS, 100)
     assert default_schedule(1000, 7, 32) == (7, 32)
-    assert default_schedule(1000, None, None, per_sample=64 * 2 ** 20) == (100, 8)  # 512 MiB budget
+    assert default_schedule(1000, None, None, per_sample=64 * 2 ** 20) == (MAX_ITERS, 8)  # 512 MiB budget
 
 
 def test_statistics_closed_forms(rng):

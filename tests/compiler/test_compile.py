@@ -67,8 +67,9 @@ def test_api_compiles_graph_with_full_meta(rng):
     art = snnc.compile(ir_model(rng), x, iters=3, batch_size=10)
     m = art.meta
     assert m["target"] == "loihi2" and m["spike_comparison"] == ">=" and m["snnc_version"] == snnc.__version__
-    assert m["options"] == {"method": "cltb", "iters": 3, "batch_size": 10, "delay": "auto",
+    assert m["options"] == {"method": "auto", "iters": 3, "batch_size": 10, "delay": "auto",
                             "pool_mode": "auto", "reset": "subtract"}
+    assert m["calibration"]["requested"] == "auto" and m["calibration"]["method"] in ("cltb", "ltb", "percentile", "max")
     assert m["readout"] == {"mode": "auto", "t0": m["calibration"]["t0"]}
     assert m["pool_modes"] == {"p": "pre-neuron"}
     assert [e["pass"] for e in m["pass_log"]][:3] == ["remove_identity", "fold_batchnorm", "fold_affine"]
@@ -87,7 +88,8 @@ def test_api_fixed_delay_and_options(rng):
     assert art.meta["calibration"]["percentile"] == 99.0
     assert {n.op.reset for n in art.snn.nodes if n.type == "IFNeuron"} == {"zero"}
     assert art.meta["pool_modes"] == {"p": "cumulative"}
-    for bad in [{"delay": "soon"}, {"delay": -1}, {"method": "magic"}, {"pool_mode": "avg"}, {"reset": "leak"}]:
+    for bad in [{"delay": "soon"}, {"delay": -1}, {"method": "magic"}, {"pool_mode": "avg"}, {"reset": "leak"},
+                {"tol": 0.0}, {"tol": 1.5}]:
         with pytest.raises(UsageError):
             snnc.compile(ir_model(rng), x, **bad)
 

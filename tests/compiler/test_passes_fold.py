@@ -100,6 +100,21 @@ def g_fork_before_dead_neuron():  # c2 feeds a neuron with a dead channel and, u
                      ("a", Add(), ["c3", "pp"]), ("r3", ReLU(), ["a"])] + head("r3", 4, 8)
 
 
+def g_add_no_activation():  # an Add no neuron reads (a conv does): its scale is not set by a reader
+    return stem() + [("c2", conv(4, 4), ["r1"]), ("r2", ReLU(), ["c2"]), ("a", Add(), ["r2", "r1"]),
+                     ("c3", conv(4, 4), ["a"]), ("r3", ReLU(), ["c3"])] + head("r3", 4, 8)
+
+
+def g_add_no_activation_dead_first():  # the Add's first input has a dead channel
+    return stem() + [("c2", dead_channel_conv(4, 4), ["r1"]), ("r2", ReLU(), ["c2"]),
+                     ("a", Add(), ["r2", "r1"]), ("c3", conv(4, 4), ["a"]), ("r3", ReLU(), ["c3"])] + head("r3", 4, 8)
+
+
+def g_add_no_activation_dead_second():  # ... its second input, and the sum feeds the readout directly
+    return stem() + [("c2", dead_channel_conv(4, 4), ["r1"]), ("r2", ReLU(), ["c2"]),
+                     ("a", Add(), ["r1", "r2"])] + head("a", 4, 8)
+
+
 def g_resize_pad_reshape_lone_bn():
     return stem() + [("bn2", bn(4), ["r1"]), ("c2", conv(4, 4), ["bn2"]), ("r2", ReLU(), ["c2"]),
                      ("bn3", bn(4), ["r2"]), ("c3", conv(4, 4, k=1, pad=0), ["bn3"]), ("r3", ReLU(), ["c3"]),
@@ -113,7 +128,9 @@ def g_resize_pad_reshape_lone_bn():
 
 GRAPHS = {f.__name__[2:]: f for f in [g_flatten_maxpool_pre, g_maxpool_post_neuron, g_avgpool_gap,
                                       g_residual_identity, g_residual_projection, g_concat_permute_grouped,
-                                      g_dead_channel, g_fork_before_dead_neuron, g_resize_pad_reshape_lone_bn]}
+                                      g_dead_channel, g_fork_before_dead_neuron, g_resize_pad_reshape_lone_bn,
+                                      g_add_no_activation, g_add_no_activation_dead_first,
+                                      g_add_no_activation_dead_second]}
 
 
 def assert_equivalent(ann, snn, cal_layers, x, rel=1e-5):
@@ -127,6 +144,8 @@ def assert_equivalent(ann, snn, cal_layers, x, rel=1e-5):
 def compile_graph(spec, outputs=("fc",), **opts):
     ann = Graph.build(spec, list(outputs))
     x = P.rng.standard_normal((64,) + ann.inputs[0].shape).astype(np.float32)
+    opts.setdefault("method", "cltb")  # channel-wise: dead channels stay dead (auto may pick a layer-wise method)
+    opts.setdefault("iters", 100)      # folding does not depend on how long calibration ran
     snn, log, info = run_pipeline(ann, calib=x, batch_size=16, **opts)
     return ann, snn, log, info, x
 
@@ -169,6 +188,16 @@ def test_dead_channel_removed_and_reported():
     assert np.all(snn.node("c2").op.weight[1] == 0) and snn.node("c2").op.bias[1] == 0
     assert np.all(snn.node("c3").op.weight[:, 1] == 0)  # outgoing weights zeroed
     assert any("'r2': 1 dead channel" in c for c in _changes(log, "fold_thresholds"))
+
+
+def test_add_without_activation_keeps_live_branch_of_dead_channel():
+    """A dead channel of the Add's first input must not zero the other branch's channel (gain a_j / 0)."""
+    ann, snn, log, info, x = compile_graph(g_add_no_activation_dead_first())
+    assert info["calibration"]["layers"]["r2"]["thresholds"][1] == 0.0
+    assert info["calibration"]["layers"]["r1"]["thresholds"][1] > 0.0
+    gains = [n for n in snn.nodes if n.type == "ChannelAffine"]
+    assert all(g.op.scale[1] != 0 for g in gains if g.inputs == ("r1",))
+    assert_equivalent(ann, snn, info["calibration"]["layers"], x)
 
 
 def test_pool_modes_auto_pre_neuron_vs_cumulative():

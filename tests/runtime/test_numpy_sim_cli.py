@@ -31,7 +31,8 @@ def files(tmp_path):
     rng = np.random.default_rng(0)
     snn = _graph(rng, lambda c: IFNeuron(np.ones(c, np.float32), np.full(c, 0.5, np.float32)))
     ann = _graph(np.random.default_rng(0), lambda c: ReLU())
-    art = Artifact(snn, ann, {"readout": {"mode": "fixed", "delay": 2}})
+    art = Artifact(snn, ann, {"readout": {"mode": "fixed", "delay": 2},
+                              "calibration": {"layers": {"n": {"thresholds": [1.0] * 4}}}})  # = the snn's
     x = rng.random((40, 1, 8, 8)).astype(np.float32)
     y = predict(snn, x).argmax(1)          # labels = clip-ANN predictions
     np.savez(tmp_path / "d.npz", x=x, y=y)
