@@ -87,9 +87,6 @@ def snnc_side(name: str, calib: Path, x, y, Ts, t_max: int, tmp: Path) -> dict:
 
 def sj_side(names, files, sj_python: str, Ts, threads: int, tmp: Path) -> dict:
     """Run benchmarks/sj_side.py in SpikingJelly's venv; its JSON."""
-    if not Path(sj_python).is_file():
-        raise SystemExit(f"{sj_python}: SpikingJelly's venv is missing; create it with `make bench-sj` "
-                         f"(or pass --sj-python)")
     out = tmp / "sj.json"
     cmd = [sj_python, "-m", "benchmarks.sj_side", "--data", str(files), "--out", str(out),
            "--T", ",".join(map(str, Ts)), "--threads", str(threads)]
@@ -102,6 +99,12 @@ def sj_side(names, files, sj_python: str, Ts, threads: int, tmp: Path) -> dict:
 
 def measure(args) -> dict:
     names = args.models.split(",")
+    unknown = [n for n in names if n not in NAMES]
+    if unknown:
+        raise SystemExit(f"--models: unknown suite network(s) {', '.join(unknown)}; choose from {', '.join(NAMES)}")
+    if not Path(args.sj_python).is_file():
+        raise SystemExit(f"--sj-python {args.sj_python}: SpikingJelly's venv is missing; create it with "
+                         f"`make bench-sj` or pass its python")
     Ts = sorted(int(t) for t in args.T.split(","))
     x_cal, _ = data("valid", args.n_calib)
     x, y = data("test", args.n)
