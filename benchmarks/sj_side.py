@@ -97,7 +97,7 @@ def side(name: str, onnx_path: str, data: dict, Ts: list, batch: int) -> dict:
         left = blockers(snn)
         if left:
             row[key] = {"error": f"not convertible: {', '.join(left)} left analog (SpikingJelly's Converter "
-                                 f"replaces nn.ReLU only)", "seconds": round(seconds, 2)}
+                                 f"replaces nn.ReLU only)", "seconds": round(seconds, 2), "mode": mode}
             continue
         t0 = time.perf_counter()
         preds = run_snn(snn, x, Ts, batch)
