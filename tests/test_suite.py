@@ -53,6 +53,7 @@ def test_committed_network_and_record(name):
     assert path.stat().st_size < 4_000_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["vgg", "resnet", "mobilenet", "densenet"])
 def test_onnxruntime_reproduces_the_record_and_snnc_matches_it(name, ort):
     """All 10,000 test images in onnxruntime: the recorded accuracy (argmax can flip only on near-ties,
@@ -92,6 +93,7 @@ def test_unknown_network_is_named():
         suite().onnx_path("alexnet")
 
 
+@pytest.mark.slow
 def test_recipe_trains_exports_and_records(tmp_path, torch, ort):
     """The training command end to end on 256 images, one epoch: files written, ONNX == torch on the test set."""
     suite()
