@@ -7,12 +7,14 @@ PYTHON ?= $(shell for p in python3.10 "$$(pyenv prefix 3.10.13 2>/dev/null)/bin/
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 STAMP := $(VENV)/.snnc-installed
 
-.PHONY: setup test test-fast test-numpy2 demo bench clean-venv help
+.PHONY: setup test test-fast test-numpy2 demo bench bench-sj suite clean-venv help
 help:
 	@echo "make demo   - set up .venv (Python 3.10) and run snnc end to end on the example MNIST model"
 	@echo "make test   - set up .venv and run the whole test suite"
 	@echo "make bench  - run the benchmarks and print their figures (docs/benchmarks.md records them)"
 	@echo "make test-numpy2 - the core tests (no torch, no Lava) in a second venv with numpy 2"
+	@echo "make suite  - retrain the suite networks (examples/suite/*.onnx) on MNIST, CPU, fixed seeds"
+	@echo "make bench-sj - snnc's default vs SpikingJelly ann2snn on the suite (creates .venv-sj, Python 3.11)"
 
 setup: $(STAMP)
 
@@ -59,5 +61,23 @@ demo: setup
 bench: setup
 	$(PY) -m benchmarks
 
+suite: setup
+	$(PY) -m benchmarks.suite.train
+
+# SpikingJelly needs Python >= 3.11 and snnc's venv is 3.10 (Lava): its own venv, for the benchmark only.
+# PyPI's newest spikingjelly is 0.0.0.0.14 (2.0's recipes are not on PyPI; docs/benchmarks.md).
+SJ := .venv-sj
+PYTHON311 ?= $(shell for p in python3.11 "$$(pyenv prefix 3.11.7 2>/dev/null)/bin/python3.11" /usr/bin/python3.11; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 11)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+$(SJ)/.installed:
+	@if [ -z "$(PYTHON311)" ]; then echo "error: SpikingJelly's venv needs Python 3.11 (PYTHON311=/path/to/python3.11)"; exit 1; fi
+	@[ -x "$(SJ)/bin/python" ] || "$(PYTHON311)" -m venv $(SJ)
+	$(SJ)/bin/python -m pip install -q --upgrade pip
+	$(SJ)/bin/python -m pip install -q torch==2.14.1 torchvision==0.29.1 onnx spikingjelly==0.0.0.0.14 requests
+	@touch $@
+
+bench-sj: setup $(SJ)/.installed
+	$(PY) -m benchmarks.sj_compare
+
 clean-venv:
-	rm -rf $(VENV) $(NP2)
+	rm -rf $(VENV) $(NP2) $(SJ)
