@@ -18,7 +18,9 @@ from snnc.compiler.analysis.activity import Activity, LayerActivity
 from snnc.compiler.artifact import Artifact
 from snnc.compiler.errors import DataError
 from snnc.compiler.ir import node_macs
-from snnc.runtime.lava.graphwalk import graded_synapses, host_prefix
+from snnc.compiler.lower import NumberFormat
+from snnc.compiler.lower.record import plan_for
+from snnc.compiler.lower.walk import graded_synapses, host_prefix
 
 
 @dataclass
@@ -42,6 +44,7 @@ class LavaBackend:
         if x.ndim < 1 or tuple(x.shape[1:]) != tuple(graph.inputs[0].shape):
             raise DataError(f"data of shape {x.shape} does not match the model input {graph.inputs[0].name!r} "
                             f"(samples of shape {graph.inputs[0].shape})")
+        plan_for(model, NumberFormat(self.fixed, self.weight_bits, self.stock))  # the recorded plan is what runs
         raw = run_lava(graph, x, Ts[-1], fixed=self.fixed, stock=self.stock, weight_bits=self.weight_bits,
                        timeout=self.timeout)
         delays = readout_delays(model, delay, Ts)  # the NumPy simulator's rule, warnings included

@@ -1,4 +1,4 @@
-"""Graph facts the Lava lowering needs: the host prefix and who integrates each current.
+"""Graph facts the lowering needs: the host prefix and who integrates each current.
 
 * host prefix: nodes computed from the analog input before any IFNeuron. Under
   direct coding their values are constant over a sample, so the host computes
@@ -20,6 +20,13 @@ PASS_THROUGH = {"Flatten", "Identity", "MaxPool2d", "Add", "AvgPool2d", "GlobalA
 SYNAPSES = {"Conv2d", "Linear", "ChannelAffine"}
 LATENCY = SYNAPSES | {"AvgPool2d", "GlobalAvgPool2d"}   # each lowers to one Conv / Dense: one step
 ROUTING = {"Flatten", "Identity"}                        # virtual ports, no process
+WEIGHT_FIELD = {"Conv2d": "weight", "Linear": "weight", "ChannelAffine": "scale"}
+
+
+def weight_of(node):
+    """The weights of a synapse node (None for other ops)."""
+    field = WEIGHT_FIELD.get(node.type)
+    return None if field is None else getattr(node.op, field)
 
 
 def host_prefix(graph: Graph) -> set[str]:
