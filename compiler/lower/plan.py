@@ -61,6 +61,7 @@ class NumberFormat:
     weight_bits: int = 8
     stock: bool = False           # stock Lava processes: graded input into the first synapses, LIF (one vth)
     input_bits: int = 7           # stock: graded input round(x 2**ib), ib <= input_bits
+    per_channel: bool = True      # allow per-output-channel exponents (False: one per layer, for comparison)
 
     def __post_init__(self):
         if self.fixed and not 2 <= self.weight_bits <= 9:
@@ -182,7 +183,7 @@ def _channels_ok(graph: Graph, sink: str, sinks: dict) -> bool:
 def _layer(graph: Graph, sink: str, members: list, sinks: dict, fmt: NumberFormat) -> LayerPlan:
     node = graph.node(sink)
     c = node.shape[0]
-    channel = not fmt.stock and _channels_ok(graph, sink, sinks)
+    channel = fmt.per_channel and not fmt.stock and _channels_ok(graph, sink, sinks)
     rows = np.zeros(c if channel else 1)
     for n in members:
         a = np.abs(np.asarray(weight_of(n), np.float64))

@@ -57,8 +57,9 @@ def _full(node, bias):
 class Reference:
     """``stock=True``: the stock-process network (graded input into the first synapses, Lava's LIF)."""
 
-    def __init__(self, graph: Graph, fixed: bool = False, weight_bits: int = 8, stock: bool = False):
-        plan = make_plan(graph, NumberFormat(fixed, weight_bits, stock))
+    def __init__(self, graph: Graph, fixed: bool = False, weight_bits: int = 8, stock: bool = False, plan=None):
+        plan = plan or make_plan(graph, NumberFormat(fixed, weight_bits, stock))
+        stock = plan.fmt.stock
         self.plan, self.host = plan, plan.host
         self.g, self.stock = plan.graph, stock     # the graph the Lava lowering builds (pools fused)
         self.num = number_format(plan)
