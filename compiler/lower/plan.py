@@ -39,11 +39,12 @@ from __future__ import annotations
 import math
 import weakref
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
 from snnc.compiler.errors import BackendError, HardwareError
-from snnc.compiler.ir import Graph
+from snnc.compiler.ir import Graph, IFNeuron
 from snnc.compiler.lower.fuse import fuse_avgpools
 from snnc.compiler.lower.quantize import exponent, quantise, relative_error, zeroed_rows
 from snnc.compiler.lower.walk import branch_delays, current_sinks, graded_synapses, host_frontier, host_nodes, \
@@ -79,6 +80,9 @@ class LayerPlan:
     weights_clipped: int = 0
     units_zeroed: dict = field(default_factory=dict)   # synapse -> output units whose weights all became 0
     thresholds: int = 0           # distinct vth mantissas (fixed point IF layers)
+    vth: Optional[np.ndarray] = None      # fixed point IF layers: (C,) 17-bit threshold mantissas (used << 6)
+    v_init: Optional[np.ndarray] = None   # (C,) initial potentials in v units (2**(E_c + 6))
+    problem: Optional[str] = None          # why the layer cannot run in this fixed point (raised when built)
 
 
 @dataclass
@@ -170,7 +174,24 @@ def _make(graph: Graph, fmt: NumberFormat) -> Plan:
                                 if (z := zeroed_rows(weight_of(fused.node(p.name)), p.weights))}
     if fmt.fixed and fmt.stock:
         plan.input_bits = _input_bits(plan)
+    if fmt.fixed:
+        for n in fused.of_type(IFNeuron):
+            _neuron(plan, n)
     return plan
+
+
+def _neuron(plan: Plan, node) -> None:
+    """vth_c = round(theta_c 2**E_c) (1..VTH_MAX), v_init_c = round(v0_c 2**(E_c + 6)) (24 bits)."""
+    e, c = plan.exponents(node.name), node.shape[0]
+    vth = np.round(np.broadcast_to(np.asarray(node.op.threshold, np.float64), (c,)) * 2.0 ** e).astype(np.int64)
+    v0 = np.round(np.broadcast_to(np.asarray(node.op.v_init, np.float64), (c,)) * 2.0 ** (e + 6)).astype(np.int64)
+    lay = plan.layers[node.name]
+    lay.vth, lay.v_init = vth, v0
+    if vth.max(initial=0) > VTH_MAX or vth.min(initial=1) < 1:
+        lay.problem = (f"IFNeuron {node.name!r}: threshold mantissa {vth.min()}..{vth.max()} (exponent "
+                       f"{e.min()}..{e.max()}) does not fit Loihi's 17-bit vth (1..{VTH_MAX})")
+    elif np.abs(v0).max(initial=0) > V_MAX:
+        lay.problem = f"IFNeuron {node.name!r}: initial potential exceeds 24 bits"
 
 
 def _channels_ok(graph: Graph, sink: str, sinks: dict) -> bool:

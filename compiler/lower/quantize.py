@@ -68,6 +68,11 @@ def zeroed_rows(x, q) -> int:
     return int(np.count_nonzero(np.any(rows != 0, axis=1) & ~np.any(qrows != 0, axis=1)))
 
 
+def graded_input(x, input_bits: int) -> np.ndarray:
+    """The network input as graded spikes: round(x * 2**input_bits) (int64)."""
+    return np.round(np.asarray(x, np.float64) * 2 ** input_bits).astype(np.int64)
+
+
 def bias_mant_exp(bv) -> tuple[np.ndarray, np.ndarray, int]:
     """A bias in v units -> (13-bit mantissa, 3-bit exponent, number clipped): the smallest exponent
     that fits the mantissa, the mantissa clipped to +-4095 when even 2**7 does not."""

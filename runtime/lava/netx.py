@@ -45,7 +45,7 @@ import numpy as np
 
 from snnc.compiler.errors import BackendError, DataError, UsageError
 from snnc.compiler.ir import Graph
-from snnc.compiler.lower.quantize import exponent, quantise
+from snnc.compiler.lower.quantize import exponent, graded_input, quantise
 from snnc.runtime.lava.netx_model import BIAS_MAX, VTH_MAX, Block
 
 log = logging.getLogger(__name__)
@@ -140,9 +140,7 @@ def export_netx(graph: Graph, path, input_bits: int = 7, weight_bits: int = 8, c
     return info
 
 
-def quantise_input(x: np.ndarray, input_bits: int) -> np.ndarray:
-    """The graded input spikes the file expects: round(x * 2**input_bits)."""
-    return np.round(np.asarray(x, np.float64) * 2 ** input_bits).astype(np.int64)
+quantise_input = graded_input   # the graded input spikes the file expects: round(x * 2**input_bits)
 
 
 def require_h5py():

@@ -32,7 +32,7 @@ import numpy as np
 from snnc.compiler.errors import HardwareError
 from snnc.compiler.ir import Graph
 from snnc.compiler.lower import NumberFormat, Plan, make_plan
-from snnc.compiler.lower.plan import V_MAX, VTH_MAX
+from snnc.compiler.lower.plan import V_MAX
 from snnc.compiler.lower.quantize import bias_mant_exp
 from snnc.runtime.lava.overflow import worst_cases
 
@@ -134,15 +134,10 @@ class FixedPoint:
         return mant << exp
 
     def neuron(self, node) -> tuple[np.ndarray, np.ndarray]:
-        e = self.exps[node.name]
-        c = node.shape[0]
-        vth = np.round(np.broadcast_to(np.asarray(node.op.threshold, np.float64), (c,)) * 2.0 ** e).astype(np.int64)
-        v0 = np.round(np.broadcast_to(np.asarray(node.op.v_init, np.float64), (c,)) * 2.0 ** (e + 6)).astype(np.int64)
-        if vth.max(initial=0) > VTH_MAX or vth.min(initial=1) < 1:
-            raise HardwareError(f"IFNeuron {node.name!r}: threshold mantissa {vth.min()}..{vth.max()} "
-                                f"(exponent {_text(e)}) does not fit Loihi's 17-bit vth (1..{VTH_MAX})")
-        if np.abs(v0).max(initial=0) > V_MAX:
-            raise HardwareError(f"IFNeuron {node.name!r}: initial potential exceeds 24 bits")
+        lay = self.plan.layers[node.name]
+        if lay.problem:
+            raise HardwareError(lay.problem)
+        vth, v0 = lay.vth, lay.v_init
         self.stats[node.name].update(vth_mantissa=int(vth.max(initial=0)), v_init=int(v0.max(initial=0)))
         return vth, v0
 
