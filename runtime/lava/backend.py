@@ -36,7 +36,8 @@ class LavaBackend:
 
     def run(self, model, x, T, y=None, delay=None):
         from snnc.runtime.lava.runner import run_lava
-        from snnc.runtime.numpy_sim import SimResult, parse_T
+        from snnc.runtime.numpy_sim import parse_T
+        from snnc.runtime.result import RunResult
         from snnc.runtime.numpy_sim.simulate import readout_delays
         graph = model.snn if isinstance(model, Artifact) else model
         Ts = parse_T(T)
@@ -54,9 +55,7 @@ class LavaBackend:
         if y is not None:
             acc = {t: float(np.mean(logits[t].argmax(1) == np.asarray(y))) for t in Ts}
             act.accuracy = dict(acc)
-        res = SimResult(Ts, delays, logits, act, acc)
-        res.lava = raw
-        return res
+        return RunResult(Ts, delays, logits, act, acc, details={"lava": raw})
 
     @property
     def source(self) -> str:
