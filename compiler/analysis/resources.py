@@ -303,7 +303,7 @@ def _bits(b: Optional[int]) -> str:
 
 
 def format_mapping(m: Mapping) -> str:
-    from snnc.compiler.cli.common import table
+    from snnc.compiler.analysis.tables import table
     rows = [[l.name, l.kind, l.neurons, l.synapses, _bits(l.memory_bits), l.fan_in,
              f"{l.split.k} x" if l.split else "-", l.fan_out,
              l.cores if l.cores is not None else "-", l.neurons_per_core or "-", l.axons_per_core or "-",

@@ -143,3 +143,10 @@ def test_quantisation_fusion_and_op_tables_live_in_the_lowering_stage_and_the_op
         stray += [f"{rel}: op-type table {name}" for name in sorted(extra)]
     assert not stray, "quantisation and pool fusion belong to compiler/lower, op facts to the op classes:\n" + \
         "\n".join(stray)
+
+
+def test_analysis_imports_no_cli_code():
+    files = list((COMPILER / "analysis").rglob("*.py"))
+    bad = [f"{p.relative_to(COMPILER.parent)}:{line} imports {m}" for p in files for line, m in imports(p)
+           if m.startswith("snnc.compiler.cli")]
+    assert not bad, "analysis code imports no CLI code:\n" + "\n".join(bad)
