@@ -168,7 +168,7 @@ class FixedPoint:
 def _text(e) -> str:
     """An exponent vector for a table: ``k`` or ``lo..hi``."""
     e = np.asarray(e)
-    lo, hi = int(e.min(initial=0)), int(e.max(initial=0))
+    lo, hi = (int(e.min()), int(e.max())) if e.size else (0, 0)
     return str(lo) if lo == hi else f"{lo}..{hi}"
 
 
