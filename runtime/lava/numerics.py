@@ -96,7 +96,8 @@ class FixedPoint:
         self.exps = {s: (p.exponents(s) if lay.scheme == "channel" else int(p.exponents(s)[0]))
                      for s, lay in p.layers.items()}
         for s, lay in p.layers.items():
-            self.stats[s] = {"exponent": int(lay.exponents.min()), "exponents": _text(lay.exponents),
+            # "exponent": the largest (that of the largest vth mantissa); "exponents": the range
+            self.stats[s] = {"exponent": int(lay.exponents.max()), "exponents": _text(lay.exponents),
                              "scheme": lay.scheme,
                              "weights_clipped": lay.weights_clipped, "bias_clipped": 0, "currents_clipped": 0,
                              "max_abs_weight": lay.max_abs_weight, "weight_error": lay.weight_error}
