@@ -165,6 +165,11 @@ def _make(graph: Graph, fmt: NumberFormat) -> Plan:
         plan.layers[s] = _layer(fused, s, [n for n in weighted if sinks[n.name] == s], sinks, fmt)
     for n in weighted:
         plan.synapses[n.name] = _synapse(n, plan.layers[sinks[n.name]], fmt, n.name in host)
+    if not fmt.fixed:  # a synapse whose current feeds another synapse has no scale, only a float form
+        for n in fused:
+            if weight_of(n) is not None and n.name not in sinks:
+                plan.synapses[n.name] = SynapsePlan(n.name, "", np.asarray(weight_of(n), np.float64),
+                                                    np.int64(0), host=n.name in host)
     for lay in plan.layers.values():
         mine = [p for p in plan.synapses.values() if p.sink == lay.name and not p.host]
         lay.weight_error = max((p.error for p in plan.synapses.values() if p.sink == lay.name), default=0.0)

@@ -29,7 +29,7 @@ from typing import Optional
 
 import numpy as np
 
-from snnc.compiler.errors import HardwareError
+from snnc.compiler.errors import BackendError, HardwareError
 from snnc.compiler.ir import Graph
 from snnc.compiler.lower import NumberFormat, Plan, make_plan
 from snnc.compiler.lower.plan import V_MAX
@@ -123,6 +123,9 @@ class FixedPoint:
         return q
 
     def weights(self, node) -> np.ndarray:
+        if node.name not in self.plan.synapses:
+            raise BackendError(f"node {node.name!r}: its current feeds another synapse before any neuron, so "
+                               f"it has no fixed-point scale; run without --fixed-point")
         return self.plan.synapses[node.name].weights
 
     def dense_args(self, w) -> dict:
