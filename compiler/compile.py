@@ -21,6 +21,7 @@ from typing import Optional
 import numpy as np
 
 from snnc.compiler.analysis.resources import summary as resource_summary
+from snnc.compiler.lower.record import deployment_record
 from snnc.compiler.artifact import Artifact
 from snnc.compiler.calibrate import METHOD_CHOICES, TOL
 from snnc.compiler.data.preprocess import preprocessing_record
@@ -148,6 +149,9 @@ def compile(ann: Graph, calib, target: str = "loihi2", method: str = "auto", ite
             "neurons": neuron_record(neuron, act_bits), "snnc_version": __version__}
     snn = Graph(snn.nodes, snn.outputs, {k: v for k, v in snn.meta.items() if k != "onnx_tensors"})
     meta["resources"] = resource_summary(snn, target)   # on the artifact's own graph: the report reuses it
+    deployment = deployment_record(snn, load_profile(target).limit("weight_bits"))
+    if deployment is not None:
+        meta["deployment"] = deployment                 # the fixed-point plan (snnc.compiler.lower)
     if not meta["resources"]["fits"]:
         log.warning("the network does not fit target %r (see the artifact's resources); the artifact is "
                     "valid for simulation", target)

@@ -38,10 +38,13 @@ padding borders excluded):
   into partial sums relayed as graded spikes (:mod:`snnc.compiler.hardware.fanin`):
   its ``cores`` include the relays', ``split`` holds the costs, ``memory_bits``
   the k unit weights per neuron; ``Mapping.extra_steps`` the pipeline steps added.
-* weight precision: each synaptic op's weights are quantised to the profile's
-  signed weight bits with one power-of-two exponent per layer,
-  scale = 2^ceil(log2(max|w| / (2^(b-1) - 1))); the relative L2 error
-  ||w - q(w)|| / ||w|| above ``WEIGHT_TOLERANCE`` is a warning.
+* weight precision: the weights are those of the deployment plan
+  (:func:`snnc.compiler.lower.make_plan` at the profile's signed weight bits: one
+  power-of-two exponent per layer, or one per output channel where the weights'
+  spread needs it, ``exponents`` says which); the relative L2 error
+  ||w - q(w)|| / ||w|| of exactly the integers the fixed-point run uses, above
+  ``WEIGHT_TOLERANCE``, is a warning. A per-channel layer needs per-neuron
+  thresholds (``thresholds``: distinct vth mantissas), no extra process.
 
 Chains of synaptic ops without neurons in between (avgpool -> conv) are counted
 per op, not as one composite connection.
@@ -61,8 +64,9 @@ from snnc.compiler.hardware.fanin import Split, describe_splits, split_depth
 from snnc.compiler.hardware.lava_rules import lava_partition
 from snnc.compiler.hardware.partition import Issue, fan_out_check, partition
 from snnc.compiler.hardware.pools import pool_issues, pool_resources
-from snnc.compiler.hardware.synapses import SYNAPSES, WEIGHTS, Conn, quantisation_error, taps_1d  # noqa: F401
+from snnc.compiler.hardware.synapses import SYNAPSES, Conn, taps_1d  # noqa: F401
 from snnc.compiler.ir import Graph, IFNeuron, Input, node_macs
+from snnc.compiler.lower import NumberFormat, make_plan
 
 WEIGHT_TOLERANCE = 0.05
 WEIGHT_CONVENTION = {
@@ -86,6 +90,8 @@ class LayerResources:
     ops: list = field(default_factory=list)        # synaptic op nodes of the segment
     memory_bits: int = 0
     weight_error: float = 0.0
+    exponents: str = ""              # "layer" | "channel": the plan's exponent scheme (snnc.compiler.lower)
+    thresholds: int = 0              # distinct threshold mantissas in fixed point (per-neuron vth if > 1)
     out_synapses: int = 0            # SOPs if every neuron spikes once (sop.fanout_maps)
     fan_out: int = 0                 # max SOPs of one neuron's spike
     cores: Optional[int] = None
@@ -175,9 +181,9 @@ def _layer(graph: Graph, name: str, weight_bits: Optional[int]) -> LayerResource
             lay.source_fan_out[s] = lay.source_fan_out.get(s, 0) + c.fan_out
     if weight_bits:
         lay.memory_bits = lay.synapses * weight_bits
-        errs = [quantisation_error(getattr(graph.node(n).op, WEIGHTS[graph.node(n).type]), weight_bits)
-                for n in lay.ops if graph.node(n).type in WEIGHTS]
-        lay.weight_error = max(errs, default=0.0)
+        plan = make_plan(graph, NumberFormat(True, int(weight_bits))).layers.get(name)
+        if plan is not None:
+            lay.weight_error, lay.exponents, lay.thresholds = plan.weight_error, plan.scheme, plan.thresholds
     return lay
 
 
@@ -284,8 +290,7 @@ def _map_graph(graph: Graph, profile: Profile, tolerance: float) -> Mapping:
     layers = count_layers(graph, profile.limit("weight_bits"))
     issues = [Issue("warning", l.name, f"layer {l.name!r}: quantising weights to {profile.limit('weight_bits')} "
                                        f"bit loses {l.weight_error:.1%} (relative L2, tolerance {tolerance:.0%}); "
-                                       "use per-channel exponents, quantisation-aware training, or a profile "
-                                       "with more weight bits")
+                                       "use quantisation-aware training or a profile with more weight bits")
               for l in layers if l.weight_error > tolerance]
     pools = pool_resources(graph)
     if not profile.has_limits:   # an op-count model: no cores, nothing to map the pools onto
@@ -324,7 +329,7 @@ def _bits(b: Optional[int]) -> str:
 
 
 def format_mapping(m: Mapping) -> str:
-    from snnc.compiler.cli.common import table
+    from snnc.compiler.analysis.tables import table
     rows = [[l.name, l.kind, l.neurons, l.synapses, _bits(l.memory_bits), l.fan_in,
              f"{l.split.k} x" if l.split else "-", l.fan_out,
              l.cores if l.cores is not None else "-", l.neurons_per_core or "-", l.axons_per_core or "-",

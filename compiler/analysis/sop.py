@@ -13,9 +13,13 @@ the neuron through structural ops until a synapse is reached,
   ``c`` (padding borders, strides, dilation and groups included: taps that
   fall on padding are never driven by a spike);
 * ``Linear``: ``F[k]`` = number of nonzero weights in column ``k``;
-* ``ChannelAffine`` / ``BatchNorm`` (e.g. the residual skip gain): a diagonal
-  synapse, 1 where the channel's scale is nonzero;
-* ``IFNeuron`` reached directly (identity skip into an ``Add``): 1;
+* ``ChannelAffine`` / ``BatchNorm`` (e.g. the residual skip gain, or a kept
+  batch norm before a conv): a diagonal synapse, 1 where the channel's scale is
+  nonzero, plus, on those channels, the synapses its graded output drives
+  further on (``GAINS``: a neuron -> affine -> 3x3 conv spike costs 1 + the
+  conv's fan-out, not 1);
+* ``IFNeuron`` reached directly (identity skip into an ``Add``): 1; reached
+  through a gain: nothing more (the gain's synapse was counted);
 * structural ops pass fan-out back through their transpose: flatten / reshape
   / pad / permute / concat / add route it, a channel slice routes only the
   channels it keeps (the others drive nothing through it), a pool window hands every input
@@ -80,6 +84,7 @@ SYNAPSES: dict[str, Callable] = {
     "IFNeuron": lambda op, s, o: np.ones(s, np.float64),
     "SigmaDeltaNeuron": lambda op, s, o: np.ones(s, np.float64),
 }
+GAINS = {"ChannelAffine", "BatchNorm"}   # elementwise synapses whose output may drive further synapses
 
 
 def _pool_back(op, shapes, out, f, k):
@@ -141,7 +146,8 @@ def fanout_maps(graph: Graph) -> dict[str, np.ndarray]:
     """Exact fan-out F (float64, the node's per-sample shape) of every IFNeuron node."""
 
     @lru_cache(maxsize=None)
-    def fanout(name: str) -> np.ndarray:
+    def fanout(name: str, graded: bool = False) -> np.ndarray:
+        """Synapses driven per element of ``name``; ``graded``: behind a gain (a neuron adds nothing)."""
         shape = graph.node(name).shape
         total = np.zeros(shape, np.float64)
         for c in graph.consumers(name):
@@ -149,10 +155,13 @@ def fanout_maps(graph: Graph) -> dict[str, np.ndarray]:
             for k, src in enumerate(c.inputs):
                 if src != name:
                     continue
+                if c.type == "IFNeuron" and graded:
+                    continue
                 if c.type in SYNAPSES:
-                    total += SYNAPSES[c.type](c.op, shape, c.shape)
+                    own = SYNAPSES[c.type](c.op, shape, c.shape)
+                    total += own + (own * fanout(c.name, True) if c.type in GAINS else 0.0)
                 elif c.type in STRUCTURAL:
-                    total += STRUCTURAL[c.type](c.op, shapes, c.shape, fanout(c.name), k)
+                    total += STRUCTURAL[c.type](c.op, shapes, c.shape, fanout(c.name, graded), k)
                 else:
                     raise SimulationError(f"cannot count synaptic operations of spikes from {name!r} "
                                           f"through node {c.name!r} ({c.type}): no fan-out rule")

@@ -130,12 +130,12 @@ def _report(s: dict, args) -> str:
 
 def _fixed_table(li) -> str:
     num = li["numerics"]
-    rows = [[k, v["exponent"], v.get("vth_mantissa", "-"), v["weights_clipped"], v["bias_clipped"],
+    rows = [[k, v.get("exponents", v["exponent"]), v.get("vth_mantissa", "-"), v["weights_clipped"], v["bias_clipped"],
              v["currents_clipped"], li["saturated"].get(k, "-")] for k, v in num["layers"].items()]
     graded = num.get("input")
     graded = (f"; graded input round(x * 2^{graded['input_bits']}) into the first synapses "
               f"({graded['clipped']} values clipped), whose layers' thresholds carry that 2^ib too") if graded else ""
-    return "\n".join(["", f"fixed point: {num['weight_bits']}-bit weights, per-layer exponent k "
+    return "\n".join(["", f"fixed point: {num['weight_bits']}-bit weights, exponent k per layer or per output channel "
                       f"(threshold = 2^k << 6; Conv weight_exp unused){graded}",
                       table(["layer", "k", "vth mant", "w clipped", "bias clipped", "input clipped", "v saturated"],
                             rows, "lrrrrrr")])

@@ -1,4 +1,4 @@
-"""Synapses of one op, counted exactly in closed form, and weight quantisation error.
+"""Synapses of one op, counted exactly in closed form (weight quantisation: ``snnc.compiler.lower``).
 
 ``SYNAPSES[op type](op, input shape, output shape) -> Conn(total, fan_in, fan_out)``:
 
@@ -70,18 +70,3 @@ SYNAPSES = {
     "GlobalAvgPool2d": lambda op, si, so: Conn(int(np.prod(si)), si[1] * si[2], 1),
     "ChannelAffine": _elementwise,
 }
-WEIGHTS = {"Conv2d": "weight", "Linear": "weight", "ChannelAffine": "scale"}
-
-
-def quantisation_error(w: np.ndarray, bits: int) -> float:
-    """Relative L2 error of signed ``bits``-bit weights with one power-of-two exponent."""
-    w = np.asarray(w, np.float64)
-    m, norm = float(np.abs(w).max(initial=0.0)), float(np.linalg.norm(w))
-    if m == 0.0 or norm == 0.0:
-        return 0.0
-    qmax = 2 ** (bits - 1) - 1
-    if qmax < 1:
-        return 1.0
-    scale = 2.0 ** np.ceil(np.log2(m / qmax))
-    q = np.clip(np.round(w / scale), -qmax, qmax) * scale
-    return float(np.linalg.norm(w - q) / norm)

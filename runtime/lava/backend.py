@@ -18,7 +18,9 @@ from snnc.compiler.analysis.activity import Activity, LayerActivity
 from snnc.compiler.artifact import Artifact
 from snnc.compiler.errors import DataError
 from snnc.compiler.ir import node_macs
-from snnc.runtime.lava.graphwalk import graded_synapses, host_prefix
+from snnc.compiler.lower import NumberFormat
+from snnc.compiler.lower.record import plan_for
+from snnc.compiler.lower.walk import graded_synapses, host_prefix
 
 
 @dataclass
@@ -34,7 +36,8 @@ class LavaBackend:
 
     def run(self, model, x, T, y=None, delay=None):
         from snnc.runtime.lava.runner import run_lava
-        from snnc.runtime.numpy_sim import SimResult, parse_T
+        from snnc.runtime.numpy_sim import parse_T
+        from snnc.runtime.result import RunResult
         from snnc.runtime.numpy_sim.simulate import readout_delays
         graph = model.snn if isinstance(model, Artifact) else model
         Ts = parse_T(T)
@@ -42,6 +45,7 @@ class LavaBackend:
         if x.ndim < 1 or tuple(x.shape[1:]) != tuple(graph.inputs[0].shape):
             raise DataError(f"data of shape {x.shape} does not match the model input {graph.inputs[0].name!r} "
                             f"(samples of shape {graph.inputs[0].shape})")
+        plan_for(model, NumberFormat(self.fixed, self.weight_bits, self.stock))  # the recorded plan is what runs
         raw = run_lava(graph, x, Ts[-1], fixed=self.fixed, stock=self.stock, weight_bits=self.weight_bits,
                        timeout=self.timeout)
         delays = readout_delays(model, delay, Ts)  # the NumPy simulator's rule, warnings included
@@ -51,9 +55,7 @@ class LavaBackend:
         if y is not None:
             acc = {t: float(np.mean(logits[t].argmax(1) == np.asarray(y))) for t in Ts}
             act.accuracy = dict(acc)
-        res = SimResult(Ts, delays, logits, act, acc)
-        res.lava = raw
-        return res
+        return RunResult(Ts, delays, logits, act, acc, details={"lava": raw})
 
     @property
     def source(self) -> str:

@@ -18,7 +18,7 @@ from snnc.runtime.lava.lower import Ctx, Kit, Signal, batch_to_lava, connect, to
 
 def inject(ctx: Ctx, name: str, values) -> Signal:
     from snnc.runtime.lava_procs.source import CurrentSource
-    table = ctx.num.currents(ctx.sink(name), batch_to_lava(values))
+    table = ctx.num.currents(ctx.sink(name), batch_to_lava(values), lava=True)
     src = ctx.add(CurrentSource(table=table, T=ctx.T, name=f"host:{name}"))
     return Signal([src.a_out], 0, table.shape[1:], "current")
 

@@ -13,7 +13,7 @@ pools and flatten commute with a per-channel bias.
 
 Input injection: the nodes computed from the analog input before the first
 neurons (the first Conv/Dense, possibly a pool) run on the host once per
-sample and enter through ``CurrentSource`` (depth 0); see ``graphwalk``.
+sample and enter through ``CurrentSource`` (depth 0); see ``snnc.compiler.lower.walk``.
 Unsupported ops raise ``BackendError`` naming the node.
 
 The parts that differ between the custom processes and the stock-only mode
@@ -79,9 +79,8 @@ class Ctx:
     n: int
     num: object                   # numerics.FloatingPoint | FixedPoint
     kit: Kit
-    host: set = field(default_factory=set)         # nodes the host computes (graphwalk.host_nodes)
+    plan: object                  # snnc.compiler.lower.Plan: host prefix, sinks, delays, quantised weights
     steps: int = 0                # length of every source / sink buffer (>= the run's steps)
-    delays: dict = field(default_factory=dict)     # stock: synapse -> (k, Add) (graphwalk.branch_delays)
     signals: dict = field(default_factory=dict)
     cache: dict = field(default_factory=dict)
     net: Net = field(default_factory=Net)
@@ -93,12 +92,17 @@ class Ctx:
     def inp(self, node: Node, i: int = 0) -> Signal:
         return self.signals[node.inputs[i]]
 
+    @property
+    def host(self) -> frozenset:
+        return self.plan.host
+
+    @property
+    def delays(self) -> dict:
+        return self.plan.delays
+
     def sink(self, name: str) -> str:
         """The IFNeuron / readout that integrates ``name``'s current (its fixed-point scale)."""
-        from snnc.runtime.lava.graphwalk import current_sinks
-        if "sinks" not in self.cache:
-            self.cache["sinks"] = current_sinks(self.graph)
-        return self.cache["sinks"].get(name, name)
+        return self.plan.sinks.get(name, name)
 
 
 def to_lava(a: np.ndarray) -> np.ndarray:
@@ -161,5 +165,5 @@ def _lower_readout(ctx: Ctx) -> None:
     if sig.kind != "current":
         raise BackendError(f"output {name!r} must be the non-spiking readout current, got {sig.kind}s")
     bias = np.zeros(ctx.graph.node(name).shape) if sig.bias is None else sig.bias
-    ctx.net.read_trace = ctx.kit.readout(ctx, name, sig, ctx.num.bias(name, to_lava(bias)))
+    ctx.net.read_trace = ctx.kit.readout(ctx, name, sig, ctx.num.bias(name, to_lava(bias), lava=True))
     ctx.net.readout_name = name

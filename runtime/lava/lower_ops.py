@@ -124,7 +124,7 @@ def lower_neuron(ctx: Ctx, node: Node) -> Signal:
         raise BackendError(f"IFNeuron {node.name!r} must integrate a current, but its input carries "
                            f"{'spikes' if sig.kind == 'spike' else 'the graded network input (no synapse)'}")
     bias = np.zeros(node.shape) if sig.bias is None else sig.bias
-    neuron = ctx.add(ctx.kit.neuron(ctx, node, sig, ctx.num.bias(node.name, to_lava(bias))))
+    neuron = ctx.add(ctx.kit.neuron(ctx, node, sig, ctx.num.bias(node.name, to_lava(bias), lava=True)))
     connect(sig, neuron.a_in)
     ctx.net.counters[node.name] = ctx.kit.count(ctx, node, neuron, sig, _fanouts(ctx)[node.name])
     ctx.net.neurons[node.name] = neuron

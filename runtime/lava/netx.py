@@ -45,10 +45,12 @@ import numpy as np
 
 from snnc.compiler.errors import BackendError, DataError, UsageError
 from snnc.compiler.ir import Graph
+from snnc.compiler.lower.quantize import exponent, graded_input, quantise
 from snnc.runtime.lava.netx_model import BIAS_MAX, VTH_MAX, Block
 
 log = logging.getLogger(__name__)
 NETX_OPS = {"Input", "Conv2d", "Linear", "IFNeuron", "Flatten"}
+E_RANGE = 64      # block exponents are bounded only by the threshold's 17 bits
 
 
 def netx_layers(graph: Graph) -> list[tuple]:
@@ -138,9 +140,7 @@ def export_netx(graph: Graph, path, input_bits: int = 7, weight_bits: int = 8, c
     return info
 
 
-def quantise_input(x: np.ndarray, input_bits: int) -> np.ndarray:
-    """The graded input spikes the file expects: round(x * 2**input_bits)."""
-    return np.round(np.asarray(x, np.float64) * 2 ** input_bits).astype(np.int64)
+quantise_input = graded_input   # the graded input spikes the file expects: round(x * 2**input_bits)
 
 
 def require_h5py():
@@ -196,12 +196,11 @@ def _quantise(kind, syn, neuron, in_bits: int, weight_bits: int, amp: float) -> 
     theta = 1.0 if neuron is None else _scalar_theta(neuron)
     weight = np.asarray(op.weight, np.float64) * amp
     extra = in_bits + (1 if kind == "dense" else 0)
-    wmax = float(np.abs(weight).max(initial=0.0))
-    qmax = 2 ** (weight_bits - 1) - 1
-    k = math.floor(math.log2(qmax / wmax)) if wmax > 0 else 0
-    k = min(k, math.floor(math.log2(VTH_MAX / theta)) - extra)
+    # one exponent per block (netx's CUBA layer holds one vThMant), by the deployment's one rule
+    k = exponent(float(np.abs(weight).max(initial=0.0)), weight_bits, lo=-E_RANGE, empty=0,
+                 hi=math.floor(math.log2(VTH_MAX / theta)) - extra)
     scale = 2.0 ** (k + extra)
-    w = np.clip(np.round(weight * 2.0 ** k), -qmax - 1, qmax).astype(np.int64) << (1 if kind == "dense" else 0)
+    w = quantise(weight, k, weight_bits)[0] << (1 if kind == "dense" else 0)
     vth = int(round(theta * scale))
     if vth < 1:
         raise BackendError(f"node {syn.name!r}: with {weight_bits}-bit weights the block's scale is {scale:g}, so its "

@@ -1,42 +1,40 @@
-"""Number formats of a Lava run: floating point, or Loihi fixed point with per-layer exponents.
+"""Number formats of a Lava run, read from the deployment plan (``snnc.compiler.lower``).
 
-Fixed point (``FixedPoint``). Each integrating layer L (an IFNeuron or the
-readout) gets an exponent k_L chosen from the largest weight of the synapses
-that feed it, so the weights use the profile's ``weight_bits`` (b, default 8)::
+Floating point (``FloatingPoint``): the plan's float64 weights, thresholds as compiled.
 
-    k_L   = clip(floor(log2((2**(b-1) - 1) / max|W|)), 0, 16)
-    W_q   = clip(round(W * 2**k_L), -2**(b-1), 2**(b-1) - 1)         (a_in units)
+Fixed point (``FixedPoint``): every integer comes from the plan. Layer L's channel c
+holds one unit of current as 2**E_c (``Plan.exponents``: one exponent per layer, or
+one per output channel where the weights' spread needs it)::
+
+    W_q   = the plan's quantised weights                              (a_in units)
     v, bias, v_init in "v units" = a_in units << 6  (Loihi aligns a_in and vth << 6)
-    vth   = round(theta * 2**k_L)            17-bit mantissa, used as vth << 6
-    v_init= round(v_init * 2**(k_L + 6))     24-bit
-    bias  = mant << exp,  mant = round(b * 2**(k_L+6) / 2**exp), 13-bit mant, exp in 0..7
-    host currents (the direct-coded first layer) = round(I * 2**k_L), 24-bit
-    stock mode (no host current source): graded input x_q = round(x * 2**ib) into the first
-    synapses, so their layer holds 2**(k_L + ib) per unit of current: vth, bias, logits use
-    k_L + ib (ib <= input_bits, the largest that keeps vth within 17 bits)
+    vth   = round(theta_c * 2**E_c)           17-bit mantissa, used as vth << 6
+    v_init= round(v_init_c * 2**(E_c + 6))    24-bit
+    bias  = mant << exp,  mant = round(b * 2**(E_c+6) / 2**exp), 13-bit mant, exp in 0..7
+    host currents (the direct-coded first layer) = round(I * 2**E_c), 24-bit
+    stock mode: graded input x_q = round(x * 2**ib) into the first synapses (ib: the plan's)
 
 Lava's fixed-point Conv ignores ``weight_exp``, so no weight exponent is ever
 used on a synapse: the exponent lives in vth / v_init / bias instead (the same
 ratio, exactly). Dense truncates mixed-sign 8-bit weights to even values, so
 it receives ``W_q << (9 - b)`` with ``weight_exp = -(9 - b)``, which is exact.
-Every clip is counted in ``report()``, which also gives the static worst case of the
-24-bit synaptic sums per layer (``overflow``) and a warning naming each layer that
-may wrap.
+Arrays in Lava layout (W, H, C) carry the channel last (``lava=True``); in IR
+layout (C, H, W) first. Every clip is counted in ``report()``, which also gives
+the static worst case of the 24-bit synaptic sums per layer (``overflow``).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
 from snnc.compiler.errors import BackendError, HardwareError
 from snnc.compiler.ir import Graph
-from snnc.runtime.lava.graphwalk import SYNAPSES, current_sinks, graded_synapses, host_nodes
+from snnc.compiler.lower import NumberFormat, Plan, make_plan
+from snnc.compiler.lower.plan import V_MAX
+from snnc.compiler.lower.quantize import bias_mant_exp
 from snnc.runtime.lava.overflow import worst_cases
-
-VTH_MAX = 2 ** 17 - 1
-V_MAX = 2 ** 23 - 1
 
 
 class FloatingPoint:
@@ -45,22 +43,25 @@ class FloatingPoint:
     tag = "floating_pt"
     fixed = False
 
+    def __init__(self, plan: Optional[Plan] = None):
+        self.plan = plan
+
     def weights(self, node) -> np.ndarray:
-        return np.asarray(_weight(node), np.float64)
+        return self.plan.synapses[node.name].weights
 
     def dense_args(self, w) -> dict:
         return {"weights": w}
 
-    def bias(self, sink: str, b: np.ndarray) -> np.ndarray:
+    def bias(self, sink: str, b: np.ndarray, lava: bool = False) -> np.ndarray:
         return np.asarray(b, np.float64)
 
     def neuron(self, node) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray(node.op.threshold, np.float64), np.asarray(node.op.v_init, np.float64)
 
-    def currents(self, sink: str, values: np.ndarray) -> np.ndarray:
+    def currents(self, sink: str, values: np.ndarray, lava: bool = False) -> np.ndarray:
         return np.asarray(values, np.float64)
 
-    def logits(self, sink: str, trace: np.ndarray) -> np.ndarray:
+    def logits(self, sink: str, trace: np.ndarray, lava: bool = False) -> np.ndarray:
         return np.asarray(trace, np.float64)
 
     def inputs(self, x: np.ndarray) -> np.ndarray:
@@ -70,68 +71,48 @@ class FloatingPoint:
         return {"format": "floating_pt"}
 
 
-def _weight(node) -> np.ndarray:
-    return node.op.scale if node.type == "ChannelAffine" else node.op.weight
-
-
 @dataclass
 class FixedPoint:
-    graph: Graph
+    """The plan's fixed-point numbers (``graph`` lowered by ``make_plan`` unless a ``plan`` is given)."""
+
+    graph: Graph = None
     weight_bits: int = 8
-    stock: bool = False            # stock processes: the input enters the first synapses graded
-    input_bits: int = 7            # stock: graded input x_q = round(x * 2**ib), ib <= input_bits
-    exps: dict = field(default_factory=dict)
+    stock: bool = False
+    input_bits: int = 7
+    plan: Plan = None
     stats: dict = field(default_factory=dict)
 
     tag = "fixed_pt"
     fixed = True
 
     def __post_init__(self):
-        if not 2 <= self.weight_bits <= 9:
-            raise HardwareError(f"{self.weight_bits}-bit weights: Lava's fixed-point Dense keeps at most 9-bit "
-                                f"signed weights (2..9 bits)")
-        self.sinks = current_sinks(self.graph)
-        self.host = host_nodes(self.graph, self.stock)
-        self.graded = graded_synapses(self.graph) if self.stock else set()
-        self.neuron_layers = {n.name for n in self.graph if n.type == "IFNeuron"}
-        wmax: dict[str, float] = {}
-        for n in self.graph:
-            if n.type in SYNAPSES and n.name in self.sinks:
-                s = self.sinks[n.name]
-                wmax[s] = max(wmax.get(s, 0.0), float(np.abs(_weight(n)).max(initial=0.0)))
-        qmax = 2 ** (self.weight_bits - 1) - 1
-        for s in dict.fromkeys(n.name for n in self.graph if self.sinks.get(n.name) == n.name):
-            m = wmax.get(s, 0.0)
-            k = math.floor(math.log2(qmax / m)) if m > 0 else 6
-            self.exps[s] = int(min(max(k, 0), 16))
-            self.stats[s] = {"exponent": self.exps[s], "weights_clipped": 0, "bias_clipped": 0,
-                             "currents_clipped": 0, "max_abs_weight": m}
-        self.shift, self.input_max, self.input_stats = self._input_scale(), None, None
+        if self.plan is None:
+            self.plan = make_plan(self.graph, NumberFormat(True, self.weight_bits, self.stock, self.input_bits))
+        p = self.plan
+        self.graph, self.weight_bits, self.stock = p.graph, p.fmt.weight_bits, p.fmt.stock
+        self.sinks, self.host, self.graded, self.ib = p.sinks, p.host, p.graded, p.input_bits
+        self.neuron_layers = {n.name for n in p.graph if n.type == "IFNeuron"}
+        # {layer: exponent} (an int, or an array of one per output channel for a "channel" layer)
+        self.exps = {s: (p.exponents(s) if lay.scheme == "channel" else int(p.exponents(s)[0]))
+                     for s, lay in p.layers.items()}
+        for s, lay in p.layers.items():
+            # "exponent": the largest (that of the largest vth mantissa); "exponents": the range
+            self.stats[s] = {"exponent": int(lay.exponents.max()), "exponents": _text(lay.exponents),
+                             "scheme": lay.scheme,
+                             "weights_clipped": lay.weights_clipped, "bias_clipped": 0, "currents_clipped": 0,
+                             "max_abs_weight": lay.max_abs_weight, "weight_error": lay.weight_error}
+            if lay.units_zeroed:
+                self.stats[s]["units_zeroed"] = dict(lay.units_zeroed)
+        self.input_max, self.input_stats = None, None
 
-    def _input_scale(self) -> dict:
-        """Stock: layers fed by the graded input x_q = round(x 2**ib) hold 2**(k + ib) per unit of current.
-
-        One ib for the input: the largest <= input_bits that keeps every such layer's
-        vth = theta 2**(k + ib) within 17 bits."""
-        fed = {self.sinks[s] for s in self.graded}
-        for s in fed:
-            other = [n.name for n in self.graph if n.type in SYNAPSES and self.sinks.get(n.name) == s
-                     and n.name not in self.graded]
-            if other:
-                raise BackendError(f"layer {s!r} sums the graded input and spikes ({other[0]!r}); stock mode "
-                                   f"needs one scale per layer")
-        caps = [math.floor(math.log2(VTH_MAX / float(np.max(self.graph.node(s).op.threshold)))) - self.exps[s]
-                for s in fed if s in self.neuron_layers]
-        self.ib = int(max(0, min([self.input_bits] + caps))) if fed else 0
-        return {s: self.ib for s in fed}
-
-    def _k(self, sink: str) -> int:
-        """Weight exponent of the synapses into ``sink``."""
-        return self.exps[sink]
-
-    def _e(self, sink: str) -> int:
-        """Exponent of one unit of current in ``sink`` (a_in units); v units are 2**(e + 6)."""
-        return self.exps[sink] + self.shift.get(sink, 0)
+    def _scale(self, sink: str, ndim: int, lava: bool, extra: int = 0) -> np.ndarray:
+        """2**(E_c + extra) shaped to broadcast over an ``ndim``-axis array of ``sink``'s values (the channel
+        axis last in Lava layout or for a per-channel vector, else the first of the node's axes)."""
+        e = self.exps[sink] + extra
+        nd = len(self.plan.graph.node(sink).shape)
+        if np.ndim(e) == 0:
+            return np.float64(2.0 ** e)
+        return 2.0 ** (e if lava or nd == 1 or ndim < nd else e.reshape((-1,) + (1,) * (nd - 1)))
 
     def inputs(self, x: np.ndarray) -> np.ndarray:
         """Stock: the graded input spikes round(x * 2**ib), clipped to signed 24 bits (counted)."""
@@ -142,66 +123,59 @@ class FixedPoint:
         return q
 
     def weights(self, node) -> np.ndarray:
-        q, clipped = self._quantise(node)
-        st = self.stats[self.sinks[node.name]]
-        st["weights_clipped"] += clipped
-        w = np.asarray(_weight(node)).reshape(np.shape(_weight(node))[0], -1)
-        dead = int(np.count_nonzero(np.any(w != 0, axis=1) & ~np.any(q.reshape(w.shape) != 0, axis=1)))
-        if dead:  # output units whose every weight rounds to 0 at the layer's one exponent
-            st.setdefault("units_zeroed", {})[node.name] = f"{dead} of {w.shape[0]}"
-        return q
-
-    def _quantise(self, node) -> tuple[np.ndarray, int]:
-        lim = 2 ** (self.weight_bits - 1)
-        q = np.round(np.asarray(_weight(node), np.float64) * 2.0 ** self._k(self.sinks[node.name]))
-        return np.clip(q, -lim, lim - 1).astype(np.int64), int(np.count_nonzero((q < -lim) | (q > lim - 1)))
+        if node.name not in self.plan.synapses:
+            raise BackendError(f"node {node.name!r}: its current feeds another synapse before any neuron, so "
+                               f"it has no fixed-point scale; run without --fixed-point")
+        return self.plan.synapses[node.name].weights
 
     def dense_args(self, w) -> dict:
         shift = 9 - self.weight_bits
         return {"weights": w << shift, "num_weight_bits": self.weight_bits, "weight_exp": -shift}
 
-    def bias(self, sink: str, b: np.ndarray) -> np.ndarray:
-        bv = np.asarray(b, np.float64) * 2.0 ** (self._e(sink) + 6)
-        exp = np.zeros(bv.shape, np.int64)
-        while True:
-            mant = np.round(bv / 2.0 ** exp)
-            big = (np.abs(mant) > 4095) & (exp < 7)
-            if not big.any():
-                break
-            exp[big] += 1
-        over = np.abs(mant) > 4095
-        self.stats[sink]["bias_clipped"] += int(np.count_nonzero(over))
-        return np.clip(mant, -4095, 4095).astype(np.int64) << exp
+    def bias(self, sink: str, b: np.ndarray, lava: bool = False) -> np.ndarray:
+        mant, exp, clipped = bias_mant_exp(np.asarray(b, np.float64) * self._scale(sink, np.ndim(b), lava, 6))
+        self.stats[sink]["bias_clipped"] += clipped
+        return mant << exp
 
     def neuron(self, node) -> tuple[np.ndarray, np.ndarray]:
-        k = self._e(node.name)
-        vth = np.round(np.asarray(node.op.threshold, np.float64) * 2.0 ** k).astype(np.int64)
-        v0 = np.round(np.asarray(node.op.v_init, np.float64) * 2.0 ** (k + 6)).astype(np.int64)
-        if vth.max(initial=0) > VTH_MAX or vth.min(initial=1) < 1:
-            raise HardwareError(f"IFNeuron {node.name!r}: threshold mantissa {vth.min()}..{vth.max()} "
-                                f"(exponent {k}) does not fit Loihi's 17-bit vth (1..{VTH_MAX})")
-        if np.abs(v0).max(initial=0) > V_MAX:
-            raise HardwareError(f"IFNeuron {node.name!r}: initial potential exceeds 24 bits")
+        lay = self.plan.layers[node.name]
+        if lay.problem:
+            raise HardwareError(lay.problem)
+        vth, v0 = lay.vth, lay.v_init
         self.stats[node.name].update(vth_mantissa=int(vth.max(initial=0)), v_init=int(v0.max(initial=0)))
         return vth, v0
 
-    def currents(self, sink: str, values: np.ndarray) -> np.ndarray:
-        q = np.round(np.asarray(values, np.float64) * 2.0 ** self._e(sink))
+    def currents(self, sink: str, values: np.ndarray, lava: bool = False) -> np.ndarray:
+        v = np.asarray(values, np.float64)
+        q = np.round(v * self._scale(sink, v.ndim, lava))
         self.stats[sink]["currents_clipped"] += int(np.count_nonzero(np.abs(q) > V_MAX))
         return np.clip(q, -V_MAX, V_MAX).astype(np.int64)
 
-    def logits(self, sink: str, trace: np.ndarray) -> np.ndarray:
-        return np.asarray(trace, np.float64) / 2.0 ** (self._e(sink) + 6)
+    def logits(self, sink: str, trace: np.ndarray, lava: bool = False) -> np.ndarray:
+        t = np.asarray(trace, np.float64)
+        return t / self._scale(sink, t.ndim, lava, 6)
 
     def report(self) -> dict:
         """Exponents and clip counts per layer, and the static 24-bit worst case (``overflow``)."""
         x_max = self.input_max if self.input_max is not None else 2 ** self.ib
-        syn = [(n, self._quantise(n)[0], x_max if n.name in self.graded else 1) for n in self.graph
-               if n.type in SYNAPSES and n.name in self.sinks and n.name not in self.host]
+        syn = [(self.graph.node(n), p.weights, x_max if n in self.graded else 1)
+               for n, p in self.plan.synapses.items() if not p.host]
         overflow, warnings = worst_cases(self, syn, stock=self.stock)
         warnings += [f"layer {k!r}: synapse {n!r}: {c} output units have all weights quantised to 0 (the weights "
-                     f"span more than 2^{self.weight_bits - 1}, typically per-channel thresholds folded in by cltb; "
-                     f"compile with --method ltb for fixed point)"
+                     f"span more than 2^{self.weight_bits - 1} and this layer has one exponent: "
+                     f"{'stock LIF holds one threshold per layer' if self.stock else 'its currents change layout'})"
                      for k, v in self.stats.items() for n, c in v.get("units_zeroed", {}).items()]
         return {"format": "fixed_pt", "weight_bits": self.weight_bits, "layers": self.stats,
                 "input": self.input_stats, "overflow": overflow, "warnings": warnings}
+
+
+def _text(e) -> str:
+    """An exponent vector for a table: ``k`` or ``lo..hi``."""
+    e = np.asarray(e)
+    lo, hi = (int(e.min()), int(e.max())) if e.size else (0, 0)
+    return str(lo) if lo == hi else f"{lo}..{hi}"
+
+
+def number_format(plan: Plan):
+    """The run's arithmetic for ``plan``."""
+    return FixedPoint(plan=plan) if plan.fmt.fixed else FloatingPoint(plan)

@@ -20,11 +20,9 @@ import numpy as np
 from snnc.compiler.execute import apply, run as ann_run
 from snnc.compiler.execute.kernels import windows
 from snnc.compiler.ir import Graph
-from snnc.runtime.lava.fuse import fuse_avgpools
-from snnc.runtime.lava.graphwalk import current_sinks, host_frontier, host_nodes
-from snnc.runtime.lava.numerics import FixedPoint, FloatingPoint
-
-V_MAX = 2 ** 23 - 1
+from snnc.compiler.lower import NumberFormat, make_plan
+from snnc.compiler.lower.plan import V_MAX
+from snnc.runtime.lava.numerics import number_format
 
 
 def _wrap24(a):
@@ -59,26 +57,23 @@ def _full(node, bias):
 class Reference:
     """``stock=True``: the stock-process network (graded input into the first synapses, Lava's LIF)."""
 
-    def __init__(self, graph: Graph, fixed: bool = False, weight_bits: int = 8, stock: bool = False):
-        self.host = host_nodes(graph, stock)
-        graph, _ = fuse_avgpools(graph, skip=self.host)  # the graph the Lava lowering builds
-        self.g, self.stock = graph, stock
-        self.num = FixedPoint(graph, weight_bits, stock=stock) if fixed else FloatingPoint()
-        self.sinks = current_sinks(graph)
-        self.params = {}
-        for n in graph:
-            if n.type in ("Conv2d", "Linear", "ChannelAffine") and n.name not in self.host:
-                self.params[n.name] = self.num.weights(n)
-            elif n.type == "IFNeuron":
-                self.params[n.name] = self.num.neuron(n)
+    def __init__(self, graph: Graph, fixed: bool = False, weight_bits: int = 8, stock: bool = False, plan=None):
+        plan = plan or make_plan(graph, NumberFormat(fixed, weight_bits, stock))
+        stock = plan.fmt.stock
+        self.plan, self.host = plan, plan.host
+        self.g, self.stock = plan.graph, stock     # the graph the Lava lowering builds (pools fused)
+        self.num = number_format(plan)
+        self.sinks = plan.sinks
+        self.params = {n.name: self.num.weights(n) for n in plan.graph
+                       if n.op.weight_field and n.name not in plan.host}
+        self.params.update({n.name: self.num.neuron(n) for n in plan.graph if n.type == "IFNeuron"})
 
     def run(self, x: np.ndarray, T: int):
         """Returns (trace (n, T, *out) in IR units, {layer: spikes (T,)}, {layer: saturation count});
         ``self.wrapped`` then holds {layer: elements wrapped at 24 bits} (fixed point)."""
         g, num = self.g, self.num
         self.wrapped = {k: 0 for k in dict.fromkeys(self.sinks.values())}
-        on_host = self.host
-        frontier = host_frontier(g, on_host)
+        on_host, frontier = self.host, self.plan.frontier
         vals = ann_run(g, np.asarray(x, np.float32), keep=frontier)
         if self.stock:  # the input itself enters the first synapses as graded spikes
             host = {k: (num.inputs(vals[k]), None) for k in frontier}

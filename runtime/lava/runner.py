@@ -23,11 +23,10 @@ import numpy as np
 
 from snnc.compiler.ir import Graph
 from snnc.compiler.analysis.sop import fanout_maps
-from snnc.runtime.lava.fuse import fuse_avgpools
+from snnc.compiler.lower import NumberFormat, make_plan
 from snnc.runtime.lava.custom import CUSTOM
-from snnc.runtime.lava.graphwalk import branch_delays, host_frontier, host_nodes
 from snnc.runtime.lava.lower import Ctx, lower_graph
-from snnc.runtime.lava.numerics import FixedPoint, FloatingPoint
+from snnc.runtime.lava.numerics import number_format
 from snnc.runtime.lava.stock import STOCK
 from snnc.runtime.lava.timing import total_steps
 
@@ -61,21 +60,18 @@ def simulate_graph(graph: Graph, x: np.ndarray, T: int, fixed: bool = False, sto
     from lava.magma.core.run_configs import Loihi2SimCfg
     from snnc.compiler.execute import run as ann_run
     kit = STOCK if stock else CUSTOM
-    source, host = graph, host_nodes(graph, stock)
-    graph, fusions = fuse_avgpools(graph, skip=host)
-    num = FixedPoint(graph, weight_bits, stock=stock) if fixed else FloatingPoint()
+    plan = make_plan(graph, NumberFormat(fixed, weight_bits, stock))
+    source, graph, num = graph, plan.graph, number_format(plan)
     n = len(x)
-    frontier = host_frontier(graph, host)
-    values = ann_run(graph, x, keep=frontier)
-    ctx = Ctx(graph, T, n, num, kit, host=host, steps=total_steps(n, T, 2 * len(graph) + kit.latency),
-              delays=branch_delays(graph, host) if stock else {})
+    values = ann_run(graph, x, keep=plan.frontier)
+    ctx = Ctx(graph, T, n, num, kit, plan, steps=total_steps(n, T, 2 * len(graph) + kit.latency))
     ctx.cache["fanout"] = fanout_maps(source)  # SOPs of the network as compiled (as the NumPy simulator counts)
-    net = lower_graph(ctx, {k: values[k] for k in frontier})
+    net = lower_graph(ctx, {k: values[k] for k in plan.frontier})
     steps = total_steps(n, T, net.max_depth + kit.latency)
     log.info("Lava: %d processes, pipeline depth %d, %d steps", len(net.procs), net.max_depth, steps)
     net.procs[0].run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag=num.tag))
     try:
-        trace = num.logits(net.readout_name, net.read_trace())
+        trace = num.logits(net.readout_name, net.read_trace(), lava=True)
         counts = {k: read() for k, read in net.counters.items()}
         sat = {k: int(p.sat.get()[0]) for k, p in net.neurons.items() if hasattr(p, "sat")}
     finally:
@@ -84,7 +80,7 @@ def simulate_graph(graph: Graph, x: np.ndarray, T: int, fixed: bool = False, sto
     if trace.ndim == 5:  # (n, T, W, H, C) map readout -> IR layout
         trace = trace.transpose(0, 1, 4, 3, 2)
     return LavaRun(trace, {k: c[0] for k, c in counts.items()}, {k: c[1] for k, c in counts.items()}, neurons,
-                   steps, sat, num.report(), lava_processes=len(net.procs), fusions=fusions,
+                   steps, sat, num.report(), lava_processes=len(net.procs), fusions=list(plan.fusions),
                    process_types=_process_types(net.procs))
 
 

@@ -18,7 +18,7 @@ spike counts        a stock ``Dense`` of 0/1 rows, one per distinct fan-out valu
 readout             ``io.sink.RingBuffer`` on the last synapse's output; the host adds
                     the bias (fixed: I = (a << 6) + bias, as the custom readout does)
 residual delay      ``DelayDense``: the shorter branch's synapse as a dense matrix with
-                    delay k (``graphwalk.branch_delays``); a branch without a
+                    delay k (``snnc.compiler.lower.walk.branch_delays``); a branch without a
                     synapse to carry the delay is refused
 average pools       fused into the next synapse (``fuse``) or a stock depthwise ``Conv``
 max pool (current)  none in lava-nc: ``BackendError`` naming the node
@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from snnc.compiler.errors import BackendError
+from snnc.compiler.lower.quantize import split_bias
 from snnc.runtime.lava.lower import Ctx, Kit, Signal, batch_to_lava, connect, pending_bias, to_lava
 from snnc.runtime.lava.lower_ops import GRADED_BITS, check_input
 
@@ -57,15 +58,6 @@ def neuron(ctx: Ctx, node, sig: Signal, bias):
         mant, exp = split_bias(bias)
         return LIFReset(du=4095, vth=int(vth.flat[0]), bias_mant=mant, bias_exp=exp, **common)
     return LIFReset(du=1.0, vth=float(vth.flat[0]), bias_mant=bias, bias_exp=0, **common)
-
-
-def split_bias(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Integer bias (mant << exp, as FixedPoint.bias builds it) -> (13-bit mant, 3-bit exp)."""
-    mant, exp = np.asarray(b, np.int64).copy(), np.zeros(np.shape(b), np.int64)
-    while (big := np.abs(mant) > 4095).any():
-        mant[big] >>= 1
-        exp[big] += 1
-    return mant, exp
 
 
 def count(ctx: Ctx, node, proc, sig: Signal, fanout: np.ndarray):

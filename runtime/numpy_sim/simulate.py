@@ -24,7 +24,6 @@ run every step on hardware: the simulator computes them once, the count is per s
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
@@ -39,6 +38,7 @@ from snnc.compiler.ir import Graph, IFNeuron, node_macs
 from snnc.compiler.progress import progress
 from snnc.runtime.numpy_sim.fastops import run_op
 from snnc.runtime.numpy_sim.sigma_delta import is_sigma_delta, simulate_sigma_delta
+from snnc.runtime.result import RunResult
 from snnc.runtime.numpy_sim.plan import Plan, choose_chunk, is_cumulative, make_plan
 from snnc.runtime.numpy_sim.steps import CumulativePoolState, NeuronState, cumulative_pool, if_scan
 
@@ -46,22 +46,7 @@ log = logging.getLogger(__name__)
 RECORDS = ("spikes", "counts", "output", "membrane")
 
 
-@dataclass
-class SimResult:
-    """Readouts for every requested T plus the activity of the largest."""
-
-    T: tuple
-    delays: dict                      # T -> readout delay D
-    logits: dict                      # T -> (N, K) mean of I_L over t = D+1..T
-    activity: Activity
-    accuracy: dict = field(default_factory=dict)   # T -> accuracy (when labels were given)
-    records: dict = field(default_factory=dict)    # "spikes": {layer: (T, N, *shape) bool}, "counts", "output"
-
-    def predictions(self, T: int) -> np.ndarray:
-        return np.argmax(self.logits[T], axis=1)
-
-    def firing_rates(self) -> dict:
-        return {l.name: l.firing_rate for l in self.activity.layers}
+SimResult = RunResult   # the neutral result type (runtime/result.py), named for this backend
 
 
 def parse_T(T) -> tuple:

@@ -91,3 +91,62 @@ def test_inspect_and_compile_of_an_onnx_model_load_neither_torch_nor_lava(tmp_pa
     assert (tmp_path / "m.snnc").is_file()
     assert "warning: calib.npy: calibration inputs are whole numbers up to 255" in err
     assert "--normalize" in err
+
+
+ROOT = COMPILER.parent
+# op-type tables keyed by type-name strings that remain (to become traits; tracked in issue 13). A new one
+# fails this test: put the fact on the op class instead (docs/architecture.md, "Where things plug in").
+KNOWN_OP_TABLES = {
+    "compiler/analysis/sop.py": {"SYNAPSES", "STRUCTURAL", "GAINS"},
+    "compiler/hardware/synapses.py": {"SYNAPSES"},
+    "compiler/passes/scales.py": {"FORWARD"},
+    "compiler/passes/fold_thresholds.py": {"ABSORBERS"},
+    "runtime/lava/netx.py": {"NETX_OPS"},
+    "compiler/hardware/partition.py": {"BOX_BACK"},
+    # registries of implementations (one kernel per op, not facts about it)
+    "compiler/execute/kernels.py": {"KERNELS"},
+    "runtime/numpy_sim/fastops.py": {"FAST"},
+}
+
+
+def _op_tables(path: Path) -> set[str]:
+    """Module-level names bound to a dict / set / frozenset literal with two or more op-type-name strings."""
+    from snnc.compiler.ir.ops import OP_TYPES
+    found = set()
+    for node in ast.parse(path.read_text(), str(path)).body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        value = getattr(node, "value", None)
+        if not isinstance(target, ast.Name) or value is None:
+            continue
+        if isinstance(value, ast.Call) and getattr(value.func, "id", "") in ("frozenset", "set") and value.args:
+            value = value.args[0]
+        keys = value.keys if isinstance(value, ast.Dict) else getattr(value, "elts", [])
+        names = [k.value for k in keys if isinstance(k, ast.Constant) and k.value in OP_TYPES]
+        if len(names) >= 2:
+            found.add(target.id)
+    return found
+
+
+def test_quantisation_fusion_and_op_tables_live_in_the_lowering_stage_and_the_op_classes():
+    files = [p for d in ("compiler", "runtime") for p in (ROOT / d).rglob("*.py")]
+    lower = ROOT / "compiler" / "lower"
+    stray = []
+    for p in files:
+        rel = str(p.relative_to(ROOT))
+        tree = ast.parse(p.read_text(), rel)
+        if lower not in p.parents:
+            stray += [f"{rel}: defines {f.name}" for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)
+                      and f.name.startswith(("quantis", "quantiz", "fuse_"))]
+        if lower in p.parents or (ROOT / "compiler" / "ir") in p.parents:
+            continue
+        extra = _op_tables(p) - KNOWN_OP_TABLES.get(rel, set())
+        stray += [f"{rel}: op-type table {name}" for name in sorted(extra)]
+    assert not stray, "quantisation and pool fusion belong to compiler/lower, op facts to the op classes:\n" + \
+        "\n".join(stray)
+
+
+def test_analysis_imports_no_cli_code():
+    files = list((COMPILER / "analysis").rglob("*.py"))
+    bad = [f"{p.relative_to(COMPILER.parent)}:{line} imports {m}" for p in files for line, m in imports(p)
+           if m.startswith("snnc.compiler.cli")]
+    assert not bad, "analysis code imports no CLI code:\n" + "\n".join(bad)

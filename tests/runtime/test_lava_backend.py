@@ -39,9 +39,9 @@ def test_float_residual_maxpool_equals_numpy_simulator(lava, rng):
 def test_float_avgpool_equals_numpy_simulator(lava, rng, monkeypatch, fused):
     """Pools fused into the next synapse, or (fusion off) each as a depthwise Conv of weights 1/k^2."""
     from snnc.runtime.backends import get_backend
-    from snnc.runtime.lava import runner
+    from snnc.compiler.lower import plan
     if not fused:  # the forked Lava worker inherits the patch
-        monkeypatch.setattr(runner, "fuse_avgpools", lambda g, skip=(): (g, []))
+        monkeypatch.setattr(plan, "fuse_avgpools", lambda g, skip=(): (g, []))
     g = avgpool_net(rng)
     x = rng.random((20, 1, 8, 8)).astype(np.float32)
     ref = get_backend("numpy").run(g, x, T)
@@ -80,8 +80,9 @@ def test_gap_classifier_and_transition_float_and_fixed(lava, rng):
 
 
 def test_fixed_point_refuses_an_unfused_avgpool_by_name(lava, rng, monkeypatch):
+    from snnc.compiler.lower import plan
     from snnc.runtime.lava import runner
-    monkeypatch.setattr(runner, "fuse_avgpools", lambda g, skip=(): (g, []))
+    monkeypatch.setattr(plan, "fuse_avgpools", lambda g, skip=(): (g, []))
     with pytest.raises(BackendError, match="'a1'.*could not be fused"):
         runner.run_lava(avgpool_net(rng), rng.random((2, 1, 8, 8)), 4, fixed=True, timeout=120)
 

@@ -1,4 +1,4 @@
-"""Average pools fused into the neighbouring synapse (runtime/lava/fuse.py): the fused graph computes
+"""Average pools fused into the neighbouring synapse (compiler/lower/fuse.py): the fused graph computes
 what the unfused one does (the ANN executor on both is the oracle), the GAP -> Linear weights are the
 closed form W[o, c] / (H W), and what does not compose exactly is left alone. No Lava process."""
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 from snnc.compiler.execute import run
 from snnc.compiler.ir import Graph
 from snnc.compiler.ir.ops import AvgPool2d, Conv2d, Flatten, GlobalAvgPool2d, Input, Linear
-from snnc.runtime.lava.fuse import fuse_avgpools
+from snnc.compiler.lower.fuse import fuse_avgpools
 
 
 def _w(rng, *shape):

@@ -13,8 +13,10 @@ from .lava_nets import residual_pool_net
 
 
 def _q(w, bits, k):
-    lim = 2 ** (bits - 1)
-    return np.clip(np.round(np.asarray(w, np.float64) * 2.0 ** k), -lim, lim - 1)
+    """w quantised at exponent k (one per layer, or one per output channel along axis 0)."""
+    lim, w = 2 ** (bits - 1), np.asarray(w, np.float64)
+    k = np.asarray(k).reshape(np.shape(k) + (1,) * (w.ndim - np.ndim(k)))
+    return np.clip(np.round(w * 2.0 ** k), -lim, lim - 1)
 
 
 def test_worst_case_per_layer_follows_the_formula(rng):

@@ -73,16 +73,29 @@ FORWARD = {
 }
 
 
+def _gain(op, m):
+    """A gain's graded output: the path counts of its input on the channels whose scale is nonzero."""
+    nz = np.broadcast_to(op.scale != 0, (m.shape[0],)).reshape((-1,) + (1,) * (m.ndim - 1))
+    return m * nz
+
+
 def brute_sop(graph: Graph, layer: str, mask: np.ndarray) -> int:
-    counts, total = {layer: mask.astype(np.int64)}, 0
+    """Path counts forward from the spiking layer, kept apart as spikes and as the graded output of a gain
+    (ChannelAffine): a synapse counts both, a neuron only spikes (a gain's synapse was already counted)."""
+    zero = lambda i: np.zeros(graph.node(i).shape, np.int64)  # noqa: E731
+    counts, total = {layer: (mask.astype(np.int64), zero(layer))}, 0
     for node in graph.nodes:
         if node.name == layer or not any(i in counts for i in node.inputs):
             continue
-        ms = [counts.get(i, np.zeros(graph.node(i).shape, np.int64)) for i in node.inputs]
-        if node.type in TERMINAL:
-            total += sum(TERMINAL[node.type](node.op, counts[i], node.shape) for i in node.inputs if i in counts)
+        ins = [counts.get(i, (zero(i), zero(i))) for i in node.inputs]
+        if node.type == "IFNeuron":
+            total += sum(TERMINAL["IFNeuron"](node.op, s, node.shape) for s, _ in ins)
+        elif node.type in TERMINAL:
+            total += sum(TERMINAL[node.type](node.op, s + g, node.shape) for s, g in ins)
+            if node.type == "ChannelAffine":
+                counts[node.name] = (zero(node.name), _gain(node.op, ins[0][0] + ins[0][1]))
         else:
-            counts[node.name] = FORWARD[node.type](node.op, ms, node.shape)
+            counts[node.name] = tuple(FORWARD[node.type](node.op, [c[k] for c in ins], node.shape) for k in (0, 1))
     return int(total)
 
 
@@ -119,6 +132,16 @@ def consumer_cases(rng):
             ("g", ChannelAffine(np.array([0.5, 0.0, 2.0, 1.0], np.float32), np.zeros(4, np.float32)), ["s"]),
             ("a", Add(), ["y", "g"]), ("n2", _neuron(4), ["a"]),
             ("a2", Add(), ["y", "s"]), ("n3", _neuron(4), ["a2"])],
+        "affine_then_padded_conv": [   # issue 13's example: a kept batch-norm gain before a conv
+            ("g", ChannelAffine(np.array([0.5, 0.0, 2.0, 1.0], np.float32), np.zeros(4, np.float32)), ["s"]),
+            ("y", Conv2d(_w(rng, (5, 4, 3, 3)), None, padding=(1, 1, 1, 1)), ["g"])],
+        "affine_pool_flatten_linear": [
+            ("g", ChannelAffine(np.array([1.5], np.float32), np.zeros(1, np.float32)), ["s"]),
+            ("p", AvgPool2d(), ["g"]), ("f", Flatten(), ["p"]), ("y", Linear(_w(rng, (6, 36)), None), ["f"])],
+        "affine_concat_conv_and_neuron": [
+            ("g", ChannelAffine(np.array([0.5, 1.0, 0.0, 2.0], np.float32), np.zeros(4, np.float32)), ["s"]),
+            ("cat", Concat(), ["g", "c0"]), ("y", Conv2d(_w(rng, (5, 8, 3, 3)), None, padding=(1, 1, 1, 1)), ["cat"]),
+            ("a", Add(), ["g", "s"]), ("n2", _neuron(4), ["a"])],
         "two_consumers_gap_permute_output": [
             ("y", Conv2d(_w(rng, (5, 4, 3, 3)), None, stride=(2, 2)), ["s"]),
             ("gp", GlobalAvgPool2d(), ["s"]), ("f", Flatten(), ["gp"]),

@@ -30,6 +30,13 @@ class Op:
     """Base op: one output, ``arity`` inputs (None: one or more)."""
 
     arity: ClassVar[Optional[int]] = 1
+    # Traits: facts about the op that the passes, the analysis and the lowering read (adding an op is one
+    # class; tests/compiler/test_op_traits.py walks every class through every consumer).
+    weight_field: ClassVar[Optional[str]] = None   # its synaptic weights (None: not a synapse)
+    current_path: ClassVar[bool] = False          # a current passes it on to the neuron that integrates it
+    latency: ClassVar[int] = 0                    # steps it adds on Loihi / Lava (one Conv / Dense process)
+    virtual: ClassVar[bool] = False               # a view of its input (no process of its own)
+    spiking: ClassVar[bool] = False               # allowed in a converted SNN (``passes.check_snn``)
 
     def __post_init__(self):
         for f in fields(self):
@@ -74,6 +81,8 @@ class Op:
 @dataclass(frozen=True, eq=False)
 class Input(Op):
     """Graph input of a fixed per-sample shape."""
+
+    spiking: ClassVar[bool] = True
 
     shape: Shape = ()
     arity: ClassVar[Optional[int]] = 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar, Optional
 
 import numpy as np
 
@@ -30,6 +31,9 @@ class Clip(Op):
 class Identity(Op):
     """y = x (Identity, Dropout at inference); removed by a pass."""
 
+    current_path: ClassVar[bool] = True
+    virtual: ClassVar[bool] = True
+
 
 @register
 @dataclass(frozen=True, eq=False)
@@ -50,6 +54,8 @@ class IFNeuron(Op):
     (C,) (one per channel of a conv map or per feature of a vector). After
     threshold folding ``threshold`` is 1 and spikes are binary.
     """
+
+    spiking: ClassVar[bool] = True
 
     threshold: np.ndarray = None
     v_init: np.ndarray = None

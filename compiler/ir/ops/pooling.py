@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar, Optional
 
 import numpy as np
 
@@ -17,6 +18,9 @@ class MaxPool2d(Op):
     ``mode`` matters only in a spiking graph (algorithms.md section 4):
     ``pre-neuron`` pools each step's current, ``cumulative`` pools running sums.
     """
+
+    current_path: ClassVar[bool] = True
+    spiking: ClassVar[bool] = True
 
     kernel: tuple[int, int] = (2, 2)
     stride: tuple[int, int] = (2, 2)
@@ -37,6 +41,10 @@ class MaxPool2d(Op):
 class AvgPool2d(Op):
     """y = mean over the window; padded zeros count iff ``count_include_pad``."""
 
+    current_path: ClassVar[bool] = True
+    latency: ClassVar[int] = 1
+    spiking: ClassVar[bool] = True
+
     kernel: tuple[int, int] = (2, 2)
     stride: tuple[int, int] = (2, 2)
     padding: Pads = (0, 0, 0, 0)
@@ -55,6 +63,10 @@ class AvgPool2d(Op):
 class GlobalAvgPool2d(Op):
     """y[c, 0, 0] = mean over h, w of x[c, h, w]."""
 
+    current_path: ClassVar[bool] = True
+    latency: ClassVar[int] = 1
+    spiking: ClassVar[bool] = True
+
     def infer(self, shapes):
         c, h, w = shape3(self, shapes[0])
         return (c, 1, 1)
@@ -72,6 +84,8 @@ class Resize(Op):
     coordinate_transformation_mode (half_pixel, asymmetric, align_corners,
     pytorch_half_pixel); ``nearest_mode`` as in ONNX.
     """
+
+    spiking: ClassVar[bool] = True
 
     size: tuple[int, int] = (1, 1)
     mode: str = "nearest"

@@ -5,7 +5,7 @@ Shapes are per sample, channel first, without the batch axis.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import ClassVar, Optional
 
 import numpy as np
 
@@ -17,6 +17,10 @@ from snnc.compiler.ir.ops.base import Op, Pads, check_channels, conv_out, need_r
 @dataclass(frozen=True, eq=False)
 class Conv2d(Op):
     """y[o] = b[o] + sum_{i,kh,kw} W[o, i, kh, kw] * x_pad[g(o)*I/g + i, s*h + d*kh, s*w + d*kw]."""
+
+    weight_field: ClassVar[Optional[str]] = "weight"
+    latency: ClassVar[int] = 1
+    spiking: ClassVar[bool] = True
 
     weight: np.ndarray = None  # (O, I/groups, kH, kW)
     bias: Optional[np.ndarray] = None  # (O,)
@@ -49,6 +53,10 @@ class Conv2d(Op):
 @dataclass(frozen=True, eq=False)
 class Linear(Op):
     """y = W x + b with W of shape (out, in)."""
+
+    weight_field: ClassVar[Optional[str]] = "weight"
+    latency: ClassVar[int] = 1
+    spiking: ClassVar[bool] = True
 
     weight: np.ndarray = None
     bias: Optional[np.ndarray] = None
@@ -95,6 +103,10 @@ class BatchNorm(Op):
 @dataclass(frozen=True, eq=False)
 class ChannelAffine(Op):
     """y[c] = scale[c] * x[c] + shift[c]; scale/shift of shape (C,) or (1,) (broadcast)."""
+
+    weight_field: ClassVar[Optional[str]] = "scale"
+    latency: ClassVar[int] = 1
+    spiking: ClassVar[bool] = True
 
     scale: np.ndarray = None
     shift: np.ndarray = None

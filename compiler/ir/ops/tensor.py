@@ -15,6 +15,10 @@ from snnc.compiler.ir.ops.base import Op, Pads, register, shape3
 class Flatten(Op):
     """(C, H, W) -> (C*H*W,) in C-order (channel c owns features c*H*W .. (c+1)*H*W - 1)."""
 
+    current_path: ClassVar[bool] = True
+    virtual: ClassVar[bool] = True
+    spiking: ClassVar[bool] = True
+
     def infer(self, shapes):
         return (int(np.prod(shapes[0])),)
 
@@ -23,6 +27,8 @@ class Flatten(Op):
 @dataclass(frozen=True, eq=False)
 class Reshape(Op):
     """Row-major reshape to ``shape`` (per sample)."""
+
+    spiking: ClassVar[bool] = True
 
     shape: Shape = ()
 
@@ -36,6 +42,8 @@ class Reshape(Op):
 @dataclass(frozen=True, eq=False)
 class ChannelPermute(Op):
     """y[c] = x[perm[c]] (channel shuffle and other channel reorderings)."""
+
+    spiking: ClassVar[bool] = True
 
     perm: np.ndarray = None  # int64 (C,)
 
@@ -55,6 +63,8 @@ class ChannelSlice(Op):
     ONNX ``Slice``/``Split`` on axis 1 with step 1. Needs 0 <= start < stop <= C.
     """
 
+    spiking: ClassVar[bool] = True
+
     start: int = 0
     stop: int = 1
 
@@ -70,6 +80,9 @@ class ChannelSlice(Op):
 @dataclass(frozen=True, eq=False)
 class Add(Op):
     """y = sum of the inputs (same shape; residual add)."""
+
+    current_path: ClassVar[bool] = True
+    spiking: ClassVar[bool] = True
 
     arity: ClassVar[Optional[int]] = None
 
@@ -88,6 +101,8 @@ class Add(Op):
 class Concat(Op):
     """Concatenation along the channel axis (axis 0 per sample)."""
 
+    spiking: ClassVar[bool] = True
+
     arity: ClassVar[Optional[int]] = None
 
     def infer(self, shapes):
@@ -101,6 +116,8 @@ class Concat(Op):
 @dataclass(frozen=True, eq=False)
 class Pad(Op):
     """Constant padding of the spatial axes by (top, left, bottom, right)."""
+
+    spiking: ClassVar[bool] = True
 
     pads: Pads = (0, 0, 0, 0)
     value: float = 0.0

@@ -1,4 +1,4 @@
-"""Graph facts the Lava lowering needs: the host prefix and who integrates each current.
+"""Graph facts the lowering needs: the host prefix and who integrates each current.
 
 * host prefix: nodes computed from the analog input before any IFNeuron. Under
   direct coding their values are constant over a sample, so the host computes
@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from snnc.compiler.ir import Graph, static_nodes
 
-PASS_THROUGH = {"Flatten", "Identity", "MaxPool2d", "Add", "AvgPool2d", "GlobalAvgPool2d"}
-SYNAPSES = {"Conv2d", "Linear", "ChannelAffine"}
-LATENCY = SYNAPSES | {"AvgPool2d", "GlobalAvgPool2d"}   # each lowers to one Conv / Dense: one step
-ROUTING = {"Flatten", "Identity"}                        # virtual ports, no process
+
+
+def weight_of(node):
+    """The weights of a synapse node (the op's ``weight_field`` trait; None for other ops)."""
+    field = node.op.weight_field
+    return None if field is None else getattr(node.op, field)
 
 
 def host_prefix(graph: Graph) -> set[str]:
@@ -46,7 +48,7 @@ def current_sinks(graph: Graph) -> dict[str, str]:
             if c.type == "IFNeuron":
                 sink[n.name] = c.name
                 break
-            if c.type in PASS_THROUGH and c.name in sink:
+            if c.op.current_path and c.name in sink:
                 sink[n.name] = sink[c.name]
                 break
     return sink
@@ -60,20 +62,20 @@ def host_nodes(graph: Graph, stock: bool = False) -> set[str]:
 def _producer(graph: Graph, name: str):
     """The node behind ``name`` once Flatten / Identity are looked through."""
     node = graph.node(name)
-    while node.type in ROUTING:
+    while node.op.virtual:
         node = graph.node(node.inputs[0])
     return node
 
 
 def graded_synapses(graph: Graph) -> set[str]:
     """Synapses that read a graph input directly (through Flatten / Identity only)."""
-    return {n.name for n in graph if n.type in SYNAPSES and _producer(graph, n.inputs[0]).type == "Input"}
+    return {n.name for n in graph if n.op.weight_field and _producer(graph, n.inputs[0]).type == "Input"}
 
 
 def branch_delays(graph: Graph, host: set[str]) -> dict[str, tuple[int, str]]:
     """{synapse: (extra steps, Add)} aligning every branch of an Add with its longest one.
 
-    Depth: host nodes 0, each node in ``LATENCY`` one step more than its input,
+    Depth: host nodes 0, each node one step (its ``latency`` trait) more than its input,
     others the largest depth of their inputs (as ``lower`` counts it). A shorter
     branch must end in a synapse (looked through Flatten / Identity), read by
     nothing else, that can carry the delay; otherwise the branch is returned as (k, Add) under its own
@@ -83,13 +85,13 @@ def branch_delays(graph: Graph, host: set[str]) -> dict[str, tuple[int, str]]:
     out: dict[str, tuple[int, str]] = {}
     for n in graph:
         d = max((depth[i] for i in n.inputs), default=0)
-        depth[n.name] = 0 if n.name in host else d + (n.type in LATENCY)
+        depth[n.name] = 0 if n.name in host else d + n.op.latency
         if n.type != "Add":
             continue
         for i in n.inputs:
             k = d - depth[i]
             if k > 0:
                 src = _producer(graph, i)
-                ok = src.type in SYNAPSES and src.name not in host and len(graph.consumers(src.name)) == 1
+                ok = src.op.weight_field is not None and src.name not in host and len(graph.consumers(src.name)) == 1
                 out[src.name] = (k, n.name) if ok else (-k, n.name)
     return out

@@ -1,0 +1,45 @@
+"""The deployment plan in the artifact: recorded at compile time, checked when a backend lowers it.
+
+``snnc compile`` stores ``meta["deployment"]``: the fixed-point plan (custom
+processes) at the target profile's weight bits (``Plan.summary``: format
+version, host prefix, fused pools, per-layer exponent scheme, exponents, weight
+error, clipped weights, zeroed units). A backend calls ``plan_for``, which
+lowers the artifact's graph with the one lowering function and refuses an
+artifact whose recorded plan has another version or disagrees with it (it was
+written by a different snnc: recompile), so what the compile report promised is
+what runs.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from snnc.compiler.errors import ModelLoadError
+from snnc.compiler.lower.plan import PLAN_VERSION, NumberFormat, Plan, make_plan
+
+
+def deployment_record(graph, weight_bits: Optional[int]) -> Optional[dict]:
+    """``Plan.summary`` of the fixed-point plan at ``weight_bits`` (None when the profile has no such limit
+    or the width is not one Loihi fixed point runs)."""
+    if not weight_bits or not 2 <= int(weight_bits) <= 9:
+        return None
+    return make_plan(graph, NumberFormat(True, int(weight_bits))).summary()
+
+
+def plan_for(model, fmt: NumberFormat) -> Plan:
+    """The plan of ``model`` (an Artifact or a Graph) in ``fmt``, checked against the artifact's record."""
+    graph = getattr(model, "snn", model)
+    plan = make_plan(graph, fmt)
+    rec = getattr(model, "meta", {}).get("deployment")
+    if rec is None or not fmt.fixed or fmt.stock or rec.get("weight_bits") != fmt.weight_bits:
+        return plan
+    if rec.get("version") != PLAN_VERSION:
+        raise ModelLoadError(f"the artifact records deployment plan version {rec.get('version')}, this snnc "
+                             f"lowers version {PLAN_VERSION}; recompile it with `snnc compile`")
+    mine = plan.summary()["layers"]
+    for name, want in rec.get("layers", {}).items():
+        got = mine.get(name)
+        if got is None or got["exponents"] != want["exponents"]:
+            raise ModelLoadError(f"layer {name!r}: the artifact's recorded fixed-point exponents "
+                                 f"{want['exponents']} differ from this snnc's lowering "
+                                 f"{None if got is None else got['exponents']}; recompile with `snnc compile`")
+    return plan

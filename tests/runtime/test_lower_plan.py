@@ -1,0 +1,92 @@
+"""The deployment plan (compiler/lower): the compile report's weight error is the error that runs, and
+per-channel exponents keep the units one exponent per layer zeroes (the issue's 3136 -> 256 classifier)."""
+import numpy as np
+import pytest
+
+from snnc.compiler.analysis.resources import count_layers
+from snnc.compiler.artifact import Artifact
+from snnc.compiler.errors import ModelLoadError
+from snnc.compiler.ir import Graph
+from snnc.compiler.ir.ops import Flatten, IFNeuron, Input, Linear
+from snnc.compiler.lower import NumberFormat, make_plan
+from snnc.compiler.lower.record import deployment_record, plan_for
+from snnc.runtime.lava.reference import Reference
+
+
+def _wide(rng, spread: float, hidden: int = 64) -> Graph:
+    """x -> dense (the host stem) -> IF -> dense whose output rows span ``spread`` (per-channel thresholds
+    folded in) -> IF -> dense readout."""
+    w2 = rng.normal(0, 0.05, (hidden, 128)) * np.geomspace(1.0, spread, hidden)[:, None]
+    spec = [("x", Input((1, 8, 8)), []), ("f", Flatten(), ["x"]),
+            ("l1", Linear(rng.normal(0, 0.2, (128, 64)).astype(np.float32), None), ["f"]),
+            ("n1", IFNeuron(np.ones(128, np.float32), np.full(128, 0.5, np.float32)), ["l1"]),
+            ("l2", Linear(w2.astype(np.float32), rng.normal(0, 0.05, hidden).astype(np.float32)), ["n1"]),
+            ("n2", IFNeuron(np.ones(hidden, np.float32), np.full(hidden, 0.5, np.float32)), ["l2"]),
+            ("out", Linear(rng.normal(0, 0.3, (10, hidden)).astype(np.float32), None), ["n2"])]
+    return Graph.build(spec, ["out"])
+
+
+def test_report_error_is_the_error_that_runs_on_weights_beyond_8_bits(rng):
+    """max|W| = 500 > 127 at the exponent floor 0: the weights clip, in the report and in the run alike."""
+    g = _wide(rng, 1.0)
+    spec = [(n.name, n.op, n.inputs) for n in g]
+    spec[4] = ("l2", Linear((g.node("l2").op.weight / np.abs(g.node("l2").op.weight).max() * 500).astype(
+        np.float32), g.node("l2").op.bias), ("n1",))
+    g = Graph.build(spec, ["out"])
+    w = np.asarray(g.node("l2").op.weight, np.float64)
+    q = np.clip(np.round(w), -128, 127)                      # E = 0 (the floor): clip to 8 bits
+    ran = Reference(g, fixed=True, weight_bits=8).params["l2"]
+    np.testing.assert_array_equal(ran, q)
+    want = np.linalg.norm(w - q) / np.linalg.norm(w)
+    report = {l.name: l for l in count_layers(g, 8)}["n2"]
+    assert report.weight_error == pytest.approx(want, rel=1e-12) and want > 0.1
+    r = np.round(w)
+    assert make_plan(g, NumberFormat(True, 8)).layers["n2"].weights_clipped == int(np.sum((r < -128) | (r > 127)))
+
+
+def test_per_channel_exponents_keep_every_unit(rng):
+    """Rows spanning 2^12: one exponent would zero the small rows; one per channel keeps each within
+    half an 8-bit step of its own scale, and the threshold carries the same 2^E_c."""
+    g = _wide(rng, 2.0 ** -12)
+    plan = make_plan(g, NumberFormat(True, 8))
+    lay, syn = plan.layers["n2"], plan.synapses["l2"]
+    assert lay.scheme == "channel" and not lay.units_zeroed
+    w = np.asarray(g.node("l2").op.weight, np.float64)
+    e = np.floor(np.log2(127 / np.abs(w).max(axis=1))).astype(int)     # E_c = floor(log2(qmax / m_c))
+    np.testing.assert_array_equal(lay.exponents, np.minimum(e, 16))
+    one = np.round(w * 2.0 ** e.min())
+    assert np.sum(~np.any(one != 0, axis=1)) > 10      # what a single exponent would do: whole units lost
+    err = np.abs(syn.weights / 2.0 ** lay.exponents[:, None] - w)
+    assert np.all(err <= 0.5 * 2.0 ** -lay.exponents[:, None])
+    vth, _ = Reference(g, fixed=True).params["n2"]
+    np.testing.assert_array_equal(vth, np.round(2.0 ** lay.exponents))
+    assert {l.name: l for l in count_layers(g, 8)}["n2"].exponents == "channel"
+
+
+def test_fixed_reference_follows_float_with_per_channel_exponents(rng):
+    """The fixed-point reference on the wide layer predicts as the float reference does (the units live)."""
+    g = _wide(rng, 2.0 ** -10)
+    x = rng.random((40, 1, 8, 8)).astype(np.float32)
+    fl, _, _ = Reference(g).run(x, 32)
+    fx, spikes, _ = Reference(g, fixed=True).run(x, 32)
+    assert spikes["n2"].sum() > 0
+    agree = np.mean(fl[:, 4:].mean(1).argmax(1) == fx[:, 4:].mean(1).argmax(1))
+    assert agree >= 0.9
+
+
+def test_stock_keeps_one_exponent_per_layer(rng):
+    plan = make_plan(_wide(rng, 2.0 ** -12), NumberFormat(True, 8, stock=True))
+    assert {l.scheme for l in plan.layers.values()} == {"layer"}
+    assert plan.layers["n2"].units_zeroed       # stock LIF holds one vth per layer: said, not hidden
+
+
+def test_artifact_records_the_plan_and_a_stale_record_is_refused(rng):
+    g = _wide(rng, 2.0 ** -6)
+    rec = deployment_record(g, 8)
+    art = Artifact(g, g, {"deployment": rec})
+    assert plan_for(art, NumberFormat(True, 8)) is make_plan(g, NumberFormat(True, 8))
+    stale = dict(rec, layers={**rec["layers"], "n2": dict(rec["layers"]["n2"], exponents=[[3, 64]])})
+    with pytest.raises(ModelLoadError, match="'n2'.*recompile"):
+        plan_for(Artifact(g, g, {"deployment": stale}), NumberFormat(True, 8))
+    with pytest.raises(ModelLoadError, match="version"):
+        plan_for(Artifact(g, g, {"deployment": dict(rec, version=0)}), NumberFormat(True, 8))
