@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Optional
 
 from snnc.compiler.analysis.tables import table  # noqa: F401 - the CLI's tables (analysis prints them too)
-from snnc.compiler.errors import OutputError
 from snnc.compiler.files import output_path
 
 
