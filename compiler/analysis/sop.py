@@ -29,7 +29,6 @@ which are nonzero.
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -137,25 +136,38 @@ STRUCTURAL: dict[str, Callable] = {
 
 
 def fanout_maps(graph: Graph) -> dict[str, np.ndarray]:
-    """Exact fan-out F (float64, the node's per-sample shape) of every IFNeuron node."""
+    """Exact fan-out F (float64, the node's per-sample shape) of every IFNeuron node.
 
-    @lru_cache(maxsize=None)
-    def fanout(name: str) -> np.ndarray:
-        shape = graph.node(name).shape
-        total = np.zeros(shape, np.float64)
-        for c in graph.consumers(name):
-            shapes = [graph.node(i).shape for i in c.inputs]
-            for k, src in enumerate(c.inputs):
-                if src != name:
-                    continue
-                if c.type in SYNAPSES:
-                    total += SYNAPSES[c.type](c.op, shape, c.shape)
-                elif c.type in STRUCTURAL:
-                    total += STRUCTURAL[c.type](c.op, shapes, c.shape, fanout(c.name), k)
-                else:
-                    raise SimulationError(f"cannot count synaptic operations of spikes from {name!r} "
-                                          f"through node {c.name!r} ({c.type}): no fan-out rule")
-        return total
+    A structural consumer (pool, reshape, concat, ...) passes on the fan-out of its own readers, so
+    the maps are filled in reverse topological order over the nodes spikes reach structurally: one
+    visit per node and edge, no recursion (a chain of thousands of pools is no deeper than one)."""
+    needed, stack = set(), [n.name for n in graph.of_type(IFNeuron)]
+    while stack:
+        name = stack.pop()
+        if name not in needed:
+            needed.add(name)
+            stack.extend(c.name for c in graph.consumers(name) if c.type in STRUCTURAL)
+    fan: dict[str, np.ndarray] = {}
+    for node in reversed(graph.nodes):
+        if node.name in needed:
+            fan[node.name] = _fanout(graph, node, fan)
+    return {n.name: fan[n.name] for n in graph.of_type(IFNeuron)}
 
-    return {n.name: fanout(n.name) for n in graph.of_type(IFNeuron)}
+
+def _fanout(graph: Graph, node, fan: dict) -> np.ndarray:
+    """Fan-out of ``node`` from its consumers' rules (``fan`` holds every structural consumer's)."""
+    total = np.zeros(node.shape, np.float64)
+    for c in graph.consumers(node.name):
+        shapes = [graph.node(i).shape for i in c.inputs]
+        for k, src in enumerate(c.inputs):
+            if src != node.name:
+                continue
+            if c.type in SYNAPSES:
+                total += SYNAPSES[c.type](c.op, node.shape, c.shape)
+            elif c.type in STRUCTURAL:
+                total += STRUCTURAL[c.type](c.op, shapes, c.shape, fan[c.name], k)
+            else:
+                raise SimulationError(f"cannot count synaptic operations of spikes from {node.name!r} "
+                                      f"through node {c.name!r} ({c.type}): no fan-out rule")
+    return total
 
