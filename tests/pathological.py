@@ -13,7 +13,7 @@ WIDTH = 4   # features per layer: the graphs are about structure, not size
 def _model(nodes, out, inits=(), shape=(WIDTH,)) -> onnx.ModelProto:
     io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", *shape]) for n in ("x", out)]
     g = helper.make_graph(nodes, "pathological", io[:1], io[1:], list(inits))
-    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
 
 
 def relu_chain(layers: int = 5000) -> onnx.ModelProto:
@@ -56,7 +56,7 @@ def pool_chain(pools: int = 3000) -> onnx.ModelProto:
              numpy_helper.from_array(np.full((3, 32), 0.1, np.float32), "W2")]
     g = helper.make_graph(spec, "pool_chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 4, 4])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])], inits)
-    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
 
 
 GRAPHS = {"relu_chain": (relu_chain, (WIDTH,)), "relu_tree": (relu_tree, (WIDTH,)),

@@ -18,6 +18,14 @@ def cases(require):
     return generate(SEED, PER_FAMILY * len(FAMILIES), bases())
 
 
+def test_base_models_are_valid(require):
+    """The oracle's premise: both starting points pass onnx's full checker and load in onnxruntime."""
+    require("onnxruntime")
+    from .fuzz.runner import model_is_invalid
+    for name, (data, _) in bases().models.items():
+        assert model_is_invalid(data) is None, name
+
+
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("i", range(PER_FAMILY * len(FAMILIES)))
 def test_fuzz_case_keeps_the_contract(cases, i):

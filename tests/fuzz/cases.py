@@ -27,7 +27,7 @@ def small_model() -> onnx.ModelProto:
              helper.make_node("Flatten", ["p"], ["f"]), helper.make_node("Gemm", ["f", "W2", "B2"], ["y"], transB=1)]
     g = helper.make_graph(nodes, "small", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 6, 6])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])], inits)
-    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)   # onnxruntime reads <= 11
 
 
 class Bases:
