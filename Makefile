@@ -7,7 +7,7 @@ PYTHON ?= $(shell for p in python3.10 "$$(pyenv prefix 3.10.13 2>/dev/null)/bin/
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 STAMP := $(VENV)/.snnc-installed
 
-.PHONY: setup test test-fast test-numpy2 demo bench bench-sj suite clean-venv help
+.PHONY: setup test test-fast test-numpy2 test-kernels fuzz demo bench bench-sj suite clean-venv help
 help:
 	@echo "make demo   - set up .venv (Python 3.10) and run snnc end to end on the example MNIST model"
 	@echo "make test   - set up .venv and run the whole test suite"
@@ -15,6 +15,8 @@ help:
 	@echo "make test-numpy2 - the core tests (no torch, no Lava) in a second venv with numpy 2"
 	@echo "make suite  - retrain the suite networks (examples/suite/*.onnx) on MNIST, CPU, fixed seeds"
 	@echo "make bench-sj - snnc's default vs SpikingJelly ann2snn on the suite (creates .venv-sj, Python 3.11)"
+	@echo "make test-kernels - the numeric tests under two OpenBLAS kernels (KERNELS=\"Haswell Prescott\")"
+	@echo "make fuzz   - snnc's own fuzz suite through the real CLI (FUZZ_CASES=900 cases, FUZZ_SEED=12)"
 
 setup: $(STAMP)
 
@@ -51,6 +53,34 @@ test-numpy2: $(NP2)/.snnc-installed
 	@env -u SNNC_REQUIRE_LAVA -u SNNC_REQUIRE_TORCH SNNC_PROGRESS=0 \
 	  $(NP2)/bin/python -m pytest -q -m "not slow" -p no:cacheprovider; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; fi; exit $$rc
+
+# The numeric tests (float32 results against oracles) under other OpenBLAS kernels: a tolerance that
+# holds for one CPU's kernel only fails here first. Each run checks (threadpoolctl) that OpenBLAS
+# really uses the kernel asked for. Haswell needs AVX2 and is skipped on a CPU without it. Where the
+# machine presets OPENBLAS_CORETYPE (older OpenBLAS builds need it there), only the generic Prescott
+# kernel is added to the preset one: the main `make test` already ran under the preset.
+KERNELS ?= Haswell Prescott
+NUMERIC := tests/compiler/test_execute_kernels.py tests/compiler/test_passes_exact.py \
+	tests/compiler/test_passes_fold.py tests/compiler/test_calibration.py tests/compiler/test_estimate.py \
+	tests/runtime/test_numpy_sim.py tests/runtime/test_numpy_sim_rates.py tests/runtime/test_sop.py \
+	tests/runtime/test_fixed_point.py tests/runtime/test_lava_fuse.py tests/frontends/test_onnx_ops.py \
+	tests/frontends/test_onnx_slice.py tests/frontends/test_onnx_fold.py tests/frontends/test_torch_export.py \
+	tests/frontends/test_torch_tracing.py
+test-kernels: setup
+	@kernels="$(KERNELS)"; if [ -n "$${OPENBLAS_CORETYPE:-}" ]; then \
+	  echo "OPENBLAS_CORETYPE=$$OPENBLAS_CORETYPE is preset on this machine: adding only Prescott"; kernels=Prescott; fi; \
+	for k in $$kernels; do \
+	  if [ "$$k" = Haswell ] && ! grep -qw avx2 /proc/cpuinfo; then echo "no AVX2: skipping the Haswell kernel"; continue; fi; \
+	  got=$$(OPENBLAS_CORETYPE=$$k $(PY) -c 'import numpy, threadpoolctl; print(*{i.get("architecture") for i in threadpoolctl.threadpool_info() if i["internal_api"] == "openblas"})'); \
+	  if [ "$$got" != "$$k" ]; then echo "error: OPENBLAS_CORETYPE=$$k gives OpenBLAS kernel '$$got'" >&2; exit 1; fi; \
+	  echo "numeric tests with the OpenBLAS $$k kernel"; \
+	  OPENBLAS_CORETYPE=$$k SNNC_PROGRESS=0 $(PY) -m pytest -q -m "not slow" -p no:cacheprovider $(NUMERIC) || exit $$?; \
+	done
+
+FUZZ_CASES ?= 900
+FUZZ_SEED ?= 12
+fuzz: setup
+	@cd tests && SNNC_PROGRESS=0 $(abspath $(PY)) -m fuzz --cases $(FUZZ_CASES) --seed $(FUZZ_SEED)
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"

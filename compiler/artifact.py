@@ -57,7 +57,7 @@ class Artifact:
         doc = {"format": FORMAT, "version": VERSION, **self.meta}
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-            for name, data in [("artifact.json", jsonio.dumps(doc, indent=1, sort_keys=True).encode()),
+            for name, data in [("artifact.json", jsonio.dumps(doc, sort_keys=True, separators=(",", ":")).encode()),
                                ("snn.snncg", to_bytes(self.snn)), ("ann.snncg", to_bytes(self.ann))]:
                 info = zipfile.ZipInfo(name, date_time=_DATE)
                 info.compress_type = zipfile.ZIP_STORED if name.endswith(".snncg") else zipfile.ZIP_DEFLATED

@@ -152,7 +152,7 @@ def segment_ops(graph: Graph, starts) -> list[str]:
             continue
         seen.add(name)
         stack.extend(graph.node(name).inputs)
-    return [n.name for n in graph.nodes if n.name in seen]
+    return sorted(seen, key=graph.position)
 
 
 def _conn(graph: Graph, name: str) -> Conn:
@@ -301,9 +301,12 @@ def _map_graph(graph: Graph, profile: Profile, tolerance: float) -> Mapping:
     for l in layers:
         starts = segment_starts(graph, l.name)
         issues += place(graph, l, segment_ops(graph, starts), starts, limits)
+    readers: dict[str, list] = {}   # source -> the layers it feeds (one pass, not a scan per layer)
+    for c in layers:
+        for s in c.sources:
+            readers.setdefault(s, []).append(c)
     for l in layers if profile.mapping != "lava" else ():   # Lava routes per destination core (lava_rules)
-        consumers = [c for c in layers if l.name in c.sources]
-        issues += fan_out_check(l, consumers, limits["max_fan_out"])
+        issues += fan_out_check(l, readers.get(l.name, []), limits["max_fan_out"])
     cores = sum(l.cores or 0 for l in layers)
     return Mapping(profile.name, layers, issues, cores, -(-cores // limits["cores_per_chip"]), pools,
                    split_depth(graph, {l.name for l in layers if l.split}), profile.mapping)

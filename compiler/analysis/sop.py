@@ -33,7 +33,6 @@ which are nonzero.
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -143,29 +142,48 @@ STRUCTURAL: dict[str, Callable] = {
 
 
 def fanout_maps(graph: Graph) -> dict[str, np.ndarray]:
-    """Exact fan-out F (float64, the node's per-sample shape) of every IFNeuron node."""
+    """Exact fan-out F (float64, the node's per-sample shape) of every IFNeuron node.
 
-    @lru_cache(maxsize=None)
-    def fanout(name: str, graded: bool = False) -> np.ndarray:
-        """Synapses driven per element of ``name``; ``graded``: behind a gain (a neuron adds nothing)."""
-        shape = graph.node(name).shape
-        total = np.zeros(shape, np.float64)
+    A structural consumer (pool, reshape, concat, ...) passes on the fan-out of its own readers, and
+    a gain (``GAINS``) adds the fan-out of its graded output, so the maps are filled for the
+    (node, behind-a-gain) pairs spikes reach, in reverse topological order: one visit per node and
+    edge, no recursion (a chain of thousands of pools is no deeper than one)."""
+    needed, stack = set(), [(n.name, False) for n in graph.of_type(IFNeuron)]
+    while stack:
+        key = stack.pop()
+        if key in needed:
+            continue
+        needed.add(key)
+        name, graded = key
         for c in graph.consumers(name):
-            shapes = [graph.node(i).shape for i in c.inputs]
-            for k, src in enumerate(c.inputs):
-                if src != name:
-                    continue
-                if c.type == "IFNeuron" and graded:
-                    continue
-                if c.type in SYNAPSES:
-                    own = SYNAPSES[c.type](c.op, shape, c.shape)
-                    total += own + (own * fanout(c.name, True) if c.type in GAINS else 0.0)
-                elif c.type in STRUCTURAL:
-                    total += STRUCTURAL[c.type](c.op, shapes, c.shape, fanout(c.name, graded), k)
-                else:
-                    raise SimulationError(f"cannot count synaptic operations of spikes from {name!r} "
-                                          f"through node {c.name!r} ({c.type}): no fan-out rule")
-        return total
+            if c.type in STRUCTURAL:
+                stack.append((c.name, graded))
+            elif c.type in GAINS:
+                stack.append((c.name, True))
+    fan: dict[tuple, np.ndarray] = {}
+    for node in reversed(graph.nodes):
+        for graded in (False, True):
+            if (node.name, graded) in needed:
+                fan[node.name, graded] = _fanout(graph, node, graded, fan)
+    return {n.name: fan[n.name, False] for n in graph.of_type(IFNeuron)}
 
-    return {n.name: fanout(n.name) for n in graph.of_type(IFNeuron)}
+
+def _fanout(graph: Graph, node, graded: bool, fan: dict) -> np.ndarray:
+    """Synapses driven per element of ``node`` (``graded``: behind a gain, where a neuron adds
+    nothing); ``fan`` holds every structural consumer's and every gain's map."""
+    total = np.zeros(node.shape, np.float64)
+    for c in graph.consumers(node.name):
+        shapes = [graph.node(i).shape for i in c.inputs]
+        for k, src in enumerate(c.inputs):
+            if src != node.name or (graded and c.type == "IFNeuron"):
+                continue
+            if c.type in SYNAPSES:
+                own = SYNAPSES[c.type](c.op, node.shape, c.shape)
+                total += own + (own * fan[c.name, True] if c.type in GAINS else 0.0)
+            elif c.type in STRUCTURAL:
+                total += STRUCTURAL[c.type](c.op, shapes, c.shape, fan[c.name, graded], k)
+            else:
+                raise SimulationError(f"cannot count synaptic operations of spikes from {node.name!r} "
+                                      f"through node {c.name!r} ({c.type}): no fan-out rule")
+    return total
 

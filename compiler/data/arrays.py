@@ -50,3 +50,6 @@ def _guard(path: Path, read):
         raise DataError(f"{path}: not a valid NumPy file ({e})") from None
     except (OSError, EOFError, zipfile.BadZipFile) as e:
         raise DataError(f"{path}: cannot read the NumPy file ({e})") from None
+    except MemoryError as e:   # a header declaring a huge shape (corrupt), or more data than fits at once
+        raise DataError(f"{path}: the array does not fit in memory ({e}); a corrupt header, or pass fewer "
+                        "samples (e.g. a subset saved with np.save)") from None

@@ -90,7 +90,23 @@ class Graph:
         return tuple(n for n in self.nodes if isinstance(n.op, Input))
 
     def consumers(self, name: str) -> list[Node]:
-        return [n for n in self.nodes if name in n.inputs]
+        """Nodes reading ``name``, in topological order (an index built once per graph: O(1) per call)."""
+        users = self.__dict__.get("_users")
+        if users is None:
+            users = {}
+            for n in self.nodes:
+                for src in dict.fromkeys(n.inputs):
+                    users.setdefault(src, []).append(n)
+            object.__setattr__(self, "_users", users)
+        return list(users.get(name, ()))
+
+    def position(self, name: str) -> int:
+        """Topological index of a node (sorting a subset by it costs O(k log k), not a scan of the graph)."""
+        pos = self.__dict__.get("_pos")
+        if pos is None:
+            pos = {n.name: i for i, n in enumerate(self.nodes)}
+            object.__setattr__(self, "_pos", pos)
+        return pos[name]
 
     def of_type(self, *types: type) -> list[Node]:
         return [n for n in self.nodes if isinstance(n.op, types)]

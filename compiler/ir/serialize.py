@@ -46,7 +46,7 @@ def to_bytes(graph: Graph) -> bytes:
             blobs.append((f"arrays/{n.name}/{field_name}.npy", buf.getvalue()))
     doc = {"format": FORMAT, "version": VERSION, "nodes": nodes,
            "outputs": list(graph.outputs), "meta": graph.meta}
-    text = jsonio.dumps(doc, indent=1, sort_keys=True)
+    text = jsonio.dumps(doc, sort_keys=True, separators=(",", ":"))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in [("graph.json", text.encode())] + blobs:

@@ -80,7 +80,9 @@ def at_node(name: str, fn, *args):
 
 
 def unique_name(taken: Iterable[str], base: str) -> str:
-    taken = set(taken)
+    """``base`` or ``base_2``, ``base_3``, ... not in ``taken``; a set is probed, not copied (O(1) per call)."""
+    if not isinstance(taken, (set, frozenset, dict)):
+        taken = set(taken)
     name, k = base, 1
     while name in taken:
         k += 1

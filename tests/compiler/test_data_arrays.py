@@ -149,3 +149,13 @@ def test_pickled_npz_is_refused(npz):
 def test_n_must_be_positive(npz):
     with pytest.raises(DataError, match="n must be a positive"):
         load_data(npz(x=np.zeros((2, 3), np.float32)), n=0)
+
+
+def test_header_declaring_a_huge_shape_is_a_data_error(tmp_path, rng):
+    """A corrupt .npy header (found by the fuzz suite) that declares terabytes: DataError, not MemoryError."""
+    import io
+    buf = io.BytesIO()
+    np.save(buf, rng.random((8, 3)).astype(np.float32))
+    (tmp_path / "huge.npy").write_bytes(buf.getvalue().replace(b"(8,", b"(99999999999,", 1))
+    with pytest.raises(DataError, match="does not fit in memory"):
+        load_data(str(tmp_path / "huge.npy"))

@@ -10,11 +10,14 @@ from hypothesis import strategies as st
 from snnc.compiler.execute import apply
 from snnc.compiler.ir import AvgPool2d, Conv2d, MaxPool2d
 
+from ..oracles import assert_f32_sums_close, conv_terms
+
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-def _close(a, b):
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(b).max())))
+def _exact(a, b):
+    """Max-pooling picks one input: nothing is rounded."""
+    np.testing.assert_array_equal(a, b)
 
 
 @st.composite
@@ -41,9 +44,13 @@ def test_conv2d_matches_torch(torch, case, seed):
     b = rng.standard_normal(o).astype(np.float32) if bias else None
     op = Conv2d(w, b, stride, pad, dil, g)
     F = torch.nn.functional
-    xt = F.pad(torch.from_numpy(x), (pad[1], pad[3], pad[0], pad[2]))
-    ref = F.conv2d(xt, torch.from_numpy(w), None if b is None else torch.from_numpy(b), stride, 0, dil, g)
-    _close(apply(op, x), ref.numpy())
+
+    def conv64(x, w, b):   # torch in float64: the exact sums to within 1e-16, terms as given
+        xt = F.pad(torch.from_numpy(x.astype(np.float64)), (pad[1], pad[3], pad[0], pad[2]))
+        bt = None if b is None else torch.from_numpy(b.astype(np.float64))
+        return F.conv2d(xt, torch.from_numpy(w.astype(np.float64)), bt, stride, 0, dil, g).numpy()
+    abs_sum = conv64(np.abs(x), np.abs(w), None if b is None else np.abs(b))
+    assert_f32_sums_close(apply(op, x), conv64(x, w, b), conv_terms(op), abs_sum)
 
 
 @SETTINGS
@@ -54,7 +61,7 @@ def test_maxpool_matches_torch(torch, k, s, p, d, ceil, hw, seed):
     x = np.random.default_rng(seed).standard_normal((2, 3) + hw).astype(np.float32)
     op = MaxPool2d((k, k), (s, s), (p, p, p, p), (d, d), ceil)
     ref = torch.nn.functional.max_pool2d(torch.from_numpy(x), k, s, p, d, ceil_mode=ceil)
-    _close(apply(op, x), ref.numpy())
+    _exact(apply(op, x), ref.numpy())
 
 
 @SETTINGS
@@ -64,8 +71,11 @@ def test_avgpool_matches_torch(torch, k, s, p, ceil, inc, hw, seed):
     p = min(p, k // 2)
     x = np.random.default_rng(seed).standard_normal((2, 3) + hw).astype(np.float32)
     op = AvgPool2d((k, k), (s, s), (p, p, p, p), ceil, inc)
-    ref = torch.nn.functional.avg_pool2d(torch.from_numpy(x), k, s, p, ceil_mode=ceil, count_include_pad=inc)
-    _close(apply(op, x), ref.numpy())
+    ref = torch.nn.functional.avg_pool2d(torch.from_numpy(x.astype(np.float64)), k, s, p, ceil_mode=ceil,
+                                         count_include_pad=inc).numpy()
+    abs_sum = torch.nn.functional.avg_pool2d(torch.from_numpy(np.abs(x).astype(np.float64)), k, s, p, ceil_mode=ceil,
+                                             count_include_pad=inc).numpy()
+    assert_f32_sums_close(apply(op, x), ref, k * k + 1, abs_sum)   # k*k terms and the division
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -73,4 +83,5 @@ def test_conv_output_is_float32_contiguous(rng, dtype):
     x = rng.standard_normal((2, 4, 6, 6)).astype(dtype)
     y = apply(Conv2d(np.ones((3, 4, 1, 1), np.float32), None), x)
     assert y.dtype == np.float32 and y.flags.c_contiguous
-    np.testing.assert_allclose(y, np.broadcast_to(x.sum(1, keepdims=True), y.shape), rtol=1e-5, atol=1e-5)
+    want = np.broadcast_to(x.astype(np.float64).sum(1, keepdims=True), y.shape)
+    assert_f32_sums_close(y, want, 4, np.abs(x).sum(1, keepdims=True))

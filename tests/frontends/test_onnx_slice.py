@@ -13,6 +13,8 @@ from snnc.compiler.execute import run
 from snnc.compiler.ir import ChannelSlice, Graph, Input, from_bytes, to_bytes
 from snnc.frontends.onnx import load_onnx
 
+from ..oracles import assert_network_close
+
 R = np.random.default_rng(7)
 OPSETS = list(range(11, 22))
 BIG = np.iinfo(np.int64).max
@@ -52,8 +54,8 @@ def check(ort, m, shape):
     got = run(g, x, keep=list(tensors.values()))
     for t, name in tensors.items():
         assert got[name].shape == ref[t].shape, t
-        np.testing.assert_allclose(got[name], ref[t], rtol=1e-5, atol=1e-5, err_msg=t)
-    np.testing.assert_allclose(got[g.outputs[0]], ref[m.graph.output[0].name], rtol=1e-5, atol=1e-5)
+        assert_network_close(g, x, got[name], ref[t], t, output=name)
+    assert_network_close(g, x, got[g.outputs[0]], ref[m.graph.output[0].name], "output")
     return g
 
 

@@ -19,7 +19,7 @@ import snnc
 from snnc.compiler.execute import run
 from snnc.frontends.onnx import load_onnx
 
-from ..oracles import artifact_clip_ann
+from ..oracles import artifact_clip_ann, assert_network_close
 
 # name -> (input size, batch); VGG's adaptive 7x7 pool needs a 224 input to export with both exporters
 MODELS = {"resnet18": (64, 2), "vgg11_bn": (224, 1), "mobilenet_v2": (64, 2), "squeezenet1_1": (64, 2),
@@ -64,12 +64,10 @@ def test_model_matches_onnxruntime(exported, ort_values, name, exporter):
     ref = ort_values(path, x, tensors)
     got = run(g, x, keep=list(tensors.values()))
     for t, node in tensors.items():  # in topological order: the first failure is the diverging node
-        scale = max(1e-6, float(np.abs(ref[t]).max()))
-        err = float(np.abs(got[node] - ref[t]).max()) / scale
-        assert err < 1e-4, f"{name}/{exporter}: IR node {node!r} (ONNX tensor {t!r}) differs by {err:.2e} relative"
+        assert_network_close(g, x, got[node], ref[t], f"{name}/{exporter}: IR node {node!r} (ONNX tensor {t!r})",
+                             output=node)
     out = onnx.load(str(path), load_external_data=False).graph.output[0].name
-    np.testing.assert_allclose(got[g.outputs[0]], ref[out], rtol=1e-4,
-                               atol=1e-4 * float(np.abs(ref[out]).max()))
+    assert_network_close(g, x, got[g.outputs[0]], ref[out], f"{name}/{exporter}: output")
     types = {n.type for n in g}
     if exporter == "legacy":
         assert "GlobalAvgPool2d" in types or name == "vgg11_bn"
@@ -132,9 +130,9 @@ def test_tiny_torch_net_both_exporters(tmp_path, torch, ort, randomise_bn, expor
     assert "ChannelPermute" in types and types.count("Resize") == 3 and "Clip" in types
     ref = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x.numpy()})[0]
     got = run(g, x.numpy())[g.outputs[0]]
-    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4 * float(np.abs(ref).max()))
+    assert_network_close(g, x.numpy(), got, ref, "onnxruntime")
     with torch.no_grad():
-        np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-4, atol=1e-4 * float(np.abs(ref).max()))
+        assert_network_close(g, x.numpy(), got, model(x).numpy(), "torch")
 
 
 @pytest.mark.slow

@@ -12,6 +12,8 @@ from snnc.compiler.ir import BatchNorm, IFNeuron
 
 from .torch_nets import NET_PY
 
+from ..oracles import assert_network_close
+
 
 def _reused_relu_net(torch):
     nn, F = torch.nn, torch.nn.functional
@@ -56,7 +58,7 @@ def test_each_call_site_is_its_own_activation(torch, rng):
     x = rng.standard_normal((4, 3, 8, 8)).astype(np.float32)
     with torch.no_grad():
         ref = net.eval()(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(run(graph, x)[graph.outputs[0]], ref, rtol=1e-4, atol=1e-5)
+    assert_network_close(graph, x, run(graph, x)[graph.outputs[0]], ref)
     assert graph.meta["torch"]["exporter"] == "legacy"
 
 
@@ -89,7 +91,7 @@ def test_upsampling_adaptive_pool_matches_torch(torch, rng):
         x = rng.standard_normal((3, 2, size, size)).astype(np.float32)
         with torch.no_grad():
             ref = net(torch.from_numpy(x)).numpy()
-        np.testing.assert_allclose(run(graph, x)[graph.outputs[0]], ref, rtol=1e-5, atol=1e-6)
+        assert_network_close(graph, x, run(graph, x)[graph.outputs[0]], ref)
         assert isinstance(net[2], nn.AdaptiveAvgPool2d)  # the caller's module is untouched
         assert graph.meta["torch"]["exporter"] == "legacy"  # the stand-in's shape reads raise no TracerWarning
 
@@ -104,8 +106,7 @@ def test_load_model_routes_torch_specs(torch, tmp_path, rng):
     graph = load_model(f"{tmp_path / 'net.py'}:Net", weights=str(tmp_path / "w.pth"), input_shape="1,1,8,8")
     x = rng.random((2, 1, 8, 8), dtype=np.float32)
     with torch.no_grad():
-        np.testing.assert_allclose(run(graph, x)[graph.outputs[0]], ref(torch.from_numpy(x)).numpy(),
-                                   rtol=1e-5, atol=1e-6)
+        assert_network_close(graph, x, run(graph, x)[graph.outputs[0]], ref(torch.from_numpy(x)).numpy())
     with pytest.raises(UsageError, match="--weights applies to PyTorch"):
         load_model(str(tmp_path / "m.onnx"), weights="w.pth")
 
@@ -160,12 +161,13 @@ def test_dynamo_exporter_is_the_fallback(torch, rng, monkeypatch):
     x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
     with torch.no_grad():
         ref = net.eval()(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(run(graph, x)[graph.outputs[0]], ref, rtol=1e-4, atol=1e-5)
+    assert_network_close(graph, x, run(graph, x)[graph.outputs[0]], ref)
     assert len(_relu_like(graph)) == 4
 
 
 def test_spec_to_onnx_runs_in_onnxruntime(torch, ort, cli_files, rng):
     """The exported ModelProto is valid ONNX: onnxruntime reproduces torch's output."""
+    from snnc.frontends import load_model
     from snnc.frontends.torch import spec_to_onnx
     from snnc.frontends.torch.spec import class_from_file
     proto = spec_to_onnx(f"{cli_files / 'net.py'}:Net", weights=cli_files / "w.pth", input_shape="1,1,8,8")
@@ -174,4 +176,5 @@ def test_spec_to_onnx_runs_in_onnxruntime(torch, ort, cli_files, rng):
     x = rng.random((1, 1, 8, 8), dtype=np.float32)
     got = ort.InferenceSession(proto.SerializeToString()).run(None, {"input": x})[0]
     with torch.no_grad():
-        np.testing.assert_allclose(got, ref.eval()(torch.from_numpy(x)).numpy(), rtol=1e-5, atol=1e-6)
+        graph = load_model(f"{cli_files / 'net.py'}:Net", weights=str(cli_files / "w.pth"), input_shape="1,1,8,8")
+        assert_network_close(graph, x, got, ref.eval()(torch.from_numpy(x)).numpy())

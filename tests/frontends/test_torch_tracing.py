@@ -16,6 +16,8 @@ from snnc.compiler.errors import DataError, UnsupportedModelError
 
 from .torch_nets import NET_PY
 
+from ..oracles import assert_network_close
+
 
 def _branchy(torch):
     class Branchy(torch.nn.Module):
@@ -97,7 +99,7 @@ def test_shape_read_as_python_int_exports_correctly_through_torch_export(torch, 
     graph = from_torch(net, (1, 2, 5, 5))
     assert graph.meta["torch"]["exporter"] == "dynamo"
     x = rng.standard_normal((3, 2, 5, 5)).astype(np.float32)
-    np.testing.assert_allclose(run(graph, x)[graph.outputs[0]], _torch_out(torch, net, x), rtol=1e-5, atol=1e-6)
+    assert_network_close(graph, x, run(graph, x)[graph.outputs[0]], _torch_out(torch, net, x))
 
 
 def test_ordinary_models_export_with_the_legacy_tracer(torch, tmp_path):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ..oracles import assert_network_close
+
 
 def _cos(a, b):
     return float(np.mean((a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))))
@@ -36,7 +38,7 @@ def test_resnet18_imports_compiles_and_simulates(resnet18_case):
     from snnc.compiler.ir import IFNeuron
     model, calib, ref = resnet18_case
     graph = snnc.from_torch(model, (1, 3, 32, 32), name="torchvision:resnet18")
-    np.testing.assert_allclose(run(graph, calib)[graph.outputs[0]], ref, rtol=1e-3, atol=1e-4)
+    assert_network_close(graph, calib, run(graph, calib)[graph.outputs[0]], ref)
 
     art = snnc.compile(graph, calib=calib, method="max")
     assert len(art.snn.of_type(IFNeuron)) == 17  # stem + 2 per basic block x 8

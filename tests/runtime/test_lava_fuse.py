@@ -9,6 +9,8 @@ from snnc.compiler.ir import Graph
 from snnc.compiler.ir.ops import AvgPool2d, Conv2d, Flatten, GlobalAvgPool2d, Input, Linear
 from snnc.compiler.lower.fuse import fuse_avgpools
 
+from ..oracles import assert_network_close, path_terms
+
 
 def _w(rng, *shape):
     return rng.normal(0, 1, shape).astype(np.float32)
@@ -45,7 +47,7 @@ def test_fused_graph_computes_the_same(rng, case):
     assert not any(n.type in ("AvgPool2d", "GlobalAvgPool2d") for n in fused), log
     assert len(log) == 1 and "not fused" not in log[0]
     x = rng.random((4,) + shape).astype(np.float32)
-    np.testing.assert_allclose(run(fused, x)["out"], run(g, x)["out"], rtol=1e-5, atol=1e-5)
+    assert_network_close(g, x, run(fused, x)["out"], run(g, x)["out"], case, k=path_terms(g) + path_terms(fused))
 
 
 def test_gap_linear_weights_are_the_closed_form(rng):
