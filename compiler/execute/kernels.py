@@ -11,7 +11,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from snnc.compiler.ir import ops
-from snnc.compiler.ir.ops.neuron import quantise
+from snnc.compiler.ir.ops.neuron import activation_code
 
 
 def _pad(x: np.ndarray, pads, value: float, extra=(0, 0)) -> np.ndarray:
@@ -201,9 +201,9 @@ def if_neuron_ann(op: ops.IFNeuron, x):
 
 
 def sigma_delta_ann(op: ops.SigmaDeltaNeuron, x):
-    """ANN meaning of a sigma-delta layer: the B-bit quantised activation step * q(z) (``ops.neuron.quantise``)."""
+    """ANN meaning of a sigma-delta layer: the B-bit quantised activation step * q(z) (``ops.neuron.activation_code``)."""
     step = _channel(op.step, x.ndim)
-    return (quantise(x, step, op.bits) * step).astype(np.float32)
+    return (activation_code(x, step, op.bits) * step).astype(np.float32)
 
 
 KERNELS = {

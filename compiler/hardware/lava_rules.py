@@ -37,18 +37,17 @@ from __future__ import annotations
 
 import math
 
+from snnc.compiler.ir import Linear
 from snnc.compiler.hardware.partition import Issue, _tile_search, partition
 
-SHARED = ("Conv2d", "AvgPool2d", "GlobalAvgPool2d", "ChannelAffine")   # weight-shared synaptic ops
-DENSE = ("Linear",)
 
 
 def kind(graph, layer) -> str:
     """"conv" (weight-shared ops only), "dense" (Linear only) or "other"."""
-    types = {graph.node(n).type for n in layer.ops}
-    if types and types <= set(SHARED) and len(layer.shape) == 3:
+    ops = [graph.node(n).op for n in layer.ops]
+    if ops and all(op.shared_weights for op in ops) and len(layer.shape) == 3:
         return "conv"
-    if types and types <= set(DENSE):
+    if ops and all(isinstance(op, Linear) for op in ops):
         return "dense"
     return "other"
 

@@ -215,7 +215,7 @@ def _layer(graph: Graph, sink: str, members: list, sinks: dict, fmt: NumberForma
         a = np.abs(np.asarray(weight_of(n), np.float64))
         r = np.broadcast_to(a.reshape(a.shape[0], -1).max(axis=1), (c,)) if channel and a.ndim else a.max(initial=0)
         rows = np.maximum(rows, r)
-    theta = np.broadcast_to(np.asarray(node.op.threshold, np.float64), (c,)) if node.type == "IFNeuron" else None
+    theta = np.broadcast_to(np.asarray(node.op.threshold, np.float64), (c,)) if isinstance(node.op, IFNeuron) else None
     hi = np.full(rows.shape, E_MAX)
     if theta is not None:
         th = theta if channel else theta.max(keepdims=True)
@@ -252,5 +252,5 @@ def _input_bits(plan: Plan) -> int:
             raise BackendError(f"layer {s!r} sums the graded input and spikes ({other[0]!r}); stock mode "
                                f"needs one scale per layer")
     caps = [math.floor(math.log2(VTH_MAX / float(np.max(plan.graph.node(s).op.threshold))))
-            - int(plan.layers[s].exponents.max()) for s in fed if plan.graph.node(s).type == "IFNeuron"]
+            - int(plan.layers[s].exponents.max()) for s in fed if isinstance(plan.graph.node(s).op, IFNeuron)]
     return int(max(0, min([plan.fmt.input_bits] + caps))) if fed else 0

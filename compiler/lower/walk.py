@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 
-from snnc.compiler.ir import Graph, static_nodes
+from snnc.compiler.ir import Graph, IFNeuron, static_nodes
 
 
 
@@ -37,15 +37,16 @@ def host_frontier(graph: Graph, host: set[str]) -> list[str]:
 
 
 def current_sinks(graph: Graph) -> dict[str, str]:
-    """{node: the IFNeuron or readout output that finally integrates its current}."""
+    """{node: the IFNeuron or readout output that finally integrates its current} (a
+    SigmaDeltaNeuron, an IFNeuron subclass, integrates its inputs in its sigma stage too)."""
     readout = graph.outputs[0]
     sink: dict[str, str] = {}
     for n in reversed(graph.nodes):
-        if n.type == "IFNeuron" or n.name == readout:
+        if isinstance(n.op, IFNeuron) or n.name == readout:
             sink[n.name] = n.name
             continue
         for c in graph.consumers(n.name):
-            if c.type == "IFNeuron":
+            if isinstance(c.op, IFNeuron):
                 sink[n.name] = c.name
                 break
             if c.op.current_path and c.name in sink:

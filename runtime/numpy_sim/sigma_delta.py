@@ -34,7 +34,7 @@ from snnc.compiler.analysis.sop import fanout_maps
 from snnc.compiler.errors import UsageError
 from snnc.compiler.execute import apply
 from snnc.compiler.ir import Graph, Input, SigmaDeltaNeuron, node_macs, static_nodes
-from snnc.compiler.ir.ops.neuron import quantise
+from snnc.compiler.ir.ops.neuron import activation_code
 from snnc.compiler.progress import progress
 
 RECORDS = ("counts", "output")
@@ -80,7 +80,7 @@ class SigmaDeltaRun:
                     vals[node.name] = xb
                 elif isinstance(node.op, SigmaDeltaNeuron):
                     step = _ch(node.op.step, ins[0].ndim)
-                    q = quantise(ins[0], step, node.op.bits)
+                    q = activation_code(ins[0], step, node.op.bits)
                     self._count(node, q - q_prev[node.name], t, start)
                     q_prev[node.name] = q
                     vals[node.name] = (q * step).astype(np.float32)

@@ -106,6 +106,7 @@ KNOWN_OP_TABLES = {
     # registries of implementations (one kernel per op, not facts about it)
     "compiler/execute/kernels.py": {"KERNELS"},
     "runtime/numpy_sim/fastops.py": {"FAST"},
+    "runtime/torch_sim/lowering.py": {"LOWERING"},
 }
 
 

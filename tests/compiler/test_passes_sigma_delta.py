@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings, strategies as st
 from snnc.compiler.errors import UsageError
 from snnc.compiler.execute import run
 from snnc.compiler.ir import Graph, IFNeuron, Input, Linear, SigmaDeltaNeuron
-from snnc.compiler.ir.ops.neuron import quantise
+from snnc.compiler.ir.ops.neuron import activation_code
 from snnc.compiler.passes.sigma_delta import to_sigma_delta
 
 EPS = float(np.finfo(np.float32).eps)
@@ -71,7 +71,7 @@ def test_quantiser_is_within_half_a_step_of_the_clip(seed, bits):
     rng = np.random.default_rng(seed)
     step = np.float32(rng.uniform(0.01, 2.0))
     z = rng.uniform(-1, 1.3, 200).astype(np.float32) * step * (2 ** bits - 1)
-    q = quantise(z, step, bits)
+    q = activation_code(z, step, bits)
     assert np.all(q == np.rint(q)) and q.min() >= 0 and q.max() <= 2 ** bits - 1
     theta = float(step) * (2 ** bits - 1)
     err = np.abs(q.astype(np.float64) * float(step) - np.clip(z.astype(np.float64), 0, theta))

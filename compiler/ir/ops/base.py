@@ -37,6 +37,7 @@ class Op:
     latency: ClassVar[int] = 0                    # steps it adds on Loihi / Lava (one Conv / Dense process)
     virtual: ClassVar[bool] = False               # a view of its input (no process of its own)
     spiking: ClassVar[bool] = False               # allowed in a converted SNN (``passes.check_snn``)
+    shared_weights: ClassVar[bool] = False        # one kernel per channel reused at every position (Lava conv)
 
     def __post_init__(self):
         for f in fields(self):

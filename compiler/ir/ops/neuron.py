@@ -69,7 +69,7 @@ class IFNeuron(Op):
         return tuple(shapes[0])
 
 
-def quantise(x: np.ndarray, step: np.ndarray, bits: int) -> np.ndarray:
+def activation_code(x: np.ndarray, step: np.ndarray, bits: int) -> np.ndarray:
     """q = clip(floor(x / step + 1/2), 0, 2^B - 1): the B-bit activation code (round half up), float32."""
     q = np.floor(np.divide(x, step, dtype=np.float32) + np.float32(0.5))
     return np.clip(q, 0.0, float(2 ** bits - 1)).astype(np.float32)
@@ -94,7 +94,7 @@ class SigmaDeltaNeuron(IFNeuron):
     q is an integer, so with vth = 1 every change is sent and r stays 0: the
     receivers' sums reconstruct step * q(t) exactly, and a synaptic layer's
     sigma equals W (step * q(t)) + b, the B-bit quantised ANN (its ANN meaning
-    is ``quantise``: step * clip(round(z / step), 0, 2^B - 1) = clip(z, 0, theta)
+    is ``activation_code``: step * clip(round(z / step), 0, 2^B - 1) = clip(z, 0, theta)
     on the B-bit grid). The payload is the signed change s(t), B + 1 bits.
     Deviation from stock Lava: its act_fx is ReLU only; the clip at 2^B - 1
     and the rounding to the step belong to act_fx here (algorithms.md, section

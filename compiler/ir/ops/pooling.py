@@ -44,6 +44,7 @@ class AvgPool2d(Op):
     current_path: ClassVar[bool] = True
     latency: ClassVar[int] = 1
     spiking: ClassVar[bool] = True
+    shared_weights: ClassVar[bool] = True
 
     kernel: tuple[int, int] = (2, 2)
     stride: tuple[int, int] = (2, 2)
@@ -66,6 +67,7 @@ class GlobalAvgPool2d(Op):
     current_path: ClassVar[bool] = True
     latency: ClassVar[int] = 1
     spiking: ClassVar[bool] = True
+    shared_weights: ClassVar[bool] = True
 
     def infer(self, shapes):
         c, h, w = shape3(self, shapes[0])

@@ -21,6 +21,7 @@ class Conv2d(Op):
     weight_field: ClassVar[Optional[str]] = "weight"
     latency: ClassVar[int] = 1
     spiking: ClassVar[bool] = True
+    shared_weights: ClassVar[bool] = True
 
     weight: np.ndarray = None  # (O, I/groups, kH, kW)
     bias: Optional[np.ndarray] = None  # (O,)
@@ -107,6 +108,7 @@ class ChannelAffine(Op):
     weight_field: ClassVar[Optional[str]] = "scale"
     latency: ClassVar[int] = 1
     spiking: ClassVar[bool] = True
+    shared_weights: ClassVar[bool] = True
 
     scale: np.ndarray = None
     shift: np.ndarray = None
