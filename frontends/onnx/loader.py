@@ -98,8 +98,14 @@ def opset_of(proto: onnx.ModelProto) -> int:
 
 
 def _check_finite(proto: onnx.ModelProto, label: str) -> None:
+    """Every initializer decodes to its declared dims (the checker does not compare raw_data with dims)
+    and holds finite values."""
     for init in proto.graph.initializer:
-        a = numpy_helper.to_array(init)
+        try:
+            a = numpy_helper.to_array(init)
+        except (ValueError, TypeError) as e:
+            raise ModelLoadError(f"{label}: initializer {init.name!r} does not decode to its declared dims "
+                                 f"{list(init.dims)} ({e}); the file is corrupt: re-export the model") from None
         if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
             bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
             raise ModelLoadError(f"{label}: initializer {init.name!r} holds {bad} NaN/inf value(s); the "

@@ -216,3 +216,11 @@ def test_cli_negative_variance_prints_only_the_error(tmp_path, capsys):
     assert main(["compile", str(p), "--calib", "mnist", "-o", str(tmp_path / "a.snnc")]) == GraphError.exit_code
     err = capsys.readouterr().err
     assert err.startswith("error: node 'bn1'") and err.count("\n") == 1 and "Warning" not in err
+
+
+def test_initializer_whose_data_does_not_fill_its_dims_is_one_error():
+    """onnx's checker does not compare raw_data with dims (found by the fuzz suite: shape_lie)."""
+    m = conv()
+    m.graph.initializer[0].dims[3] = 2      # 108 stored values, dims say 72
+    with pytest.raises(ModelLoadError, match=r"initializer 'W' does not decode to its declared dims \[4, 3, 3, 2\]"):
+        load_onnx(m)

@@ -173,8 +173,6 @@ def _special(d: Path, name: str, kind: str) -> str:
 
 
 SPECIAL = ["fifo", "directory", "socket", "dev_zero"]
-# known failures fixed by h12a's part of issue 12 (regular-file checks); re-enable after merging it
-KNOWN = {("calib", "fifo"): "calibration data that is a FIFO blocks (h12a: regular-file checks)"}
 
 
 def special_file(rng, bases) -> Case:
@@ -193,7 +191,7 @@ def special_file(rng, bases) -> Case:
                 "compile": ["compile", model, "--calib", target if role == "calib" else "{in}/c.npy",
                             "-o", "{out}/a.snnc"],
                 "simulate": ["simulate", target, "--data", "{in}/c.npy", "--T", "4"]}[cmd]
-    return Case("special_file", f"{role} is a {kind} ({cmd})", setup, known=KNOWN.get((role, kind)))
+    return Case("special_file", f"{role} is a {kind} ({cmd})", setup)
 
 
 def external_data(rng, bases) -> Case:
@@ -224,8 +222,7 @@ def external_data(rng, bases) -> Case:
             (d / "w.bin").write_bytes(raw[:5])
         return (["inspect", "{in}/m.onnx"] if cmd == "inspect"
                 else ["compile", "{in}/m.onnx", "--calib", "{in}/c.npy", "-o", "{out}/a.snnc"])
-    return Case("external_data", f"location {how} ({cmd})", setup,
-                known="an external-data FIFO blocks (h12a: regular-file checks)" if how == "fifo" else None)
+    return Case("external_data", f"location {how} ({cmd})", setup)
 
 
 def _npy_mutations(rng, shape) -> tuple:

@@ -21,10 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-# Invalid models (refused by onnx's full checker or onnxruntime) that crash or compile are the ONNX
-# frontend's spec validation, issue 12 deliverable 2 (helper h12a), like the FIFO hangs (deliverable 3,
-# cases.KNOWN). Until that lands such outcomes count as known failures; set False after merging it.
-AWAITING_SPEC_VALIDATION = True
 USER_ERRORS = {2, 3, 4, 5, 6, 7, 8}   # docs/architecture.md, Errors (1 = internal error: a bug)
 WARNING_TEXT = re.compile(r"\b[A-Z]\w*Warning\b|warnings\.warn")
 
@@ -127,8 +123,6 @@ def run_case(case: Case, timeout: float = 60.0) -> Outcome:
             why = model_is_invalid(case.invalid_model)
             if why and p.returncode == 0:
                 v.append(f"compiled a model that {why.split(':')[0]} refuses ({why})")
-            if why and AWAITING_SPEC_VALIDATION:
-                known = f"invalid model ({why}): awaits the ONNX frontend's spec validation (h12a)"
         return Outcome(case, p.returncode, seconds, v, known if v else None)
 
 
