@@ -11,8 +11,9 @@ accuracy on the first ``--n`` MNIST test images (never tuned on).
 * snnc: ``snnc compile NAME.onnx --calib cal.npy`` run in-process through the
   CLI's own argument parser, so the conversion is whatever the CLI's defaults
   are at the time of the run (no option is set here); its time is the whole
-  command (load, calibrate, fold, report, save). clip-ANN: the compiled graph
-  run as an ANN (``snnc.compiler.execute.predict``), the SNN's large-T limit.
+  command (load, calibrate, fold, report, save). clip-ANN: the unfolded source
+  graph with the calibrated clips (``snnc.compiler.clip_ann``, the independent
+  reference ``snnc simulate`` reports), the SNN's large-T limit.
   SNN: ``snnc.simulate`` at every T (one run to the largest T).
 * SpikingJelly: ``benchmarks/sj_side.py`` in the separate venv (SpikingJelly
   needs Python >= 3.11, snnc's Lava venv is 3.10), on the same calibration and
@@ -74,9 +75,9 @@ def first_reaching(acc: dict, target: float):
 
 def snnc_side(name: str, calib: Path, x, y, Ts, t_max: int, tmp: Path) -> dict:
     import snnc
-    from snnc.compiler.execute import predict
+    from snnc.compiler.clip_ann import clip_ann_outputs
     art, seconds, method = snnc_compile(onnx_path(name), calib, tmp / f"{name}.snnc")
-    clip = predict(art.snn, x)
+    clip = clip_ann_outputs(art, x)
     grid = sorted(set(Ts) | {t for t in (2 ** k for k in range(2, 16)) if max(Ts) < t <= t_max})
     t0 = time.perf_counter()
     res = snnc.simulate(art, x, T=grid, y=y, show_progress=False)
