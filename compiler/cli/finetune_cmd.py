@@ -41,6 +41,9 @@ def add_arguments(p) -> None:
                    help="held-out validation share for data without its own split (default 0.1)")
     p.add_argument("--patience", type=int, default=2, help="stop after this many epochs without a better "
                                                            "validation accuracy (default 2)")
+    p.add_argument("--keep", choices=("best", "last"), default="best",
+                   help="the result: the best validation epoch (default; epoch 0 is the converted network) or "
+                        "the last")
     p.add_argument("--checkpoint", default=None, help="checkpoint file (default: OUTPUT.ckpt)")
     p.add_argument("--checkpoint-every", type=int, default=200, help="steps between mid-epoch checkpoints "
                                                                      "(default 200; 0: epoch ends only)")
@@ -62,7 +65,7 @@ def run(args) -> int:
     out = check_writable(args.output, "-o")
     ckpt = Path(args.checkpoint) if args.checkpoint else Path(str(out) + ".ckpt")
     cfg = FinetuneConfig(method=args.method, T=args.T, epochs=args.epochs, batch_size=args.batch_size,
-                         lr=args.lr, seed=args.seed, patience=args.patience,
+                         lr=args.lr, seed=args.seed, patience=args.patience, keep=args.keep,
                          checkpoint_every=args.checkpoint_every).resolved()
     art = load(args.model)
     check_T(art, cfg.T)
@@ -92,7 +95,7 @@ def _text(r: dict) -> str:
              f"{r['data']['valid_samples']})", "",
              table(["epoch", "train loss", "train acc", "valid acc (SNN, T)", "train s"], rows, "rrrrr"), "",
              f"validation accuracy at T={r['T']}: {_pct(r['valid_accuracy_converted'])} converted -> "
-             f"{_pct(r['valid_accuracy'])} fine-tuned (best epoch {r['best_epoch']}"
+             f"{_pct(r['valid_accuracy'])} fine-tuned (epoch {r['kept_epoch']}, {'best' if r['keep'] == 'best' else 'last'}"
              f"{', early stop' if r['early_stopped'] else ''}); training {r['train_seconds']:.1f} s"]
     if "readout_t0" in r:
         lines.append(f"readout window re-estimated: t0 {r['readout_t0_before']:.2f} -> {r['readout_t0']:.2f} steps")

@@ -117,7 +117,9 @@ def finetune(art: Artifact, train, valid, cfg: FinetuneConfig, *, teacher=None, 
                        "valid_samples": len(valid)},
               "teacher": teacher_name if cls.needs_teacher else None, "method_parameters": method.record(),
               "readout_delay": delay, "history": hist, "best_epoch": loop.best["epoch"],
-              "valid_accuracy": loop.best["valid_accuracy"], "valid_accuracy_converted": history[0]["valid_accuracy"],
+              "kept_epoch": loop.best["epoch"] if cfg.keep == "best" else loop.pos["epoch"],
+              "valid_accuracy": loop.best["valid_accuracy"] if cfg.keep == "best" else history[-1]["valid_accuracy"],
+              "valid_accuracy_converted": history[0]["valid_accuracy"],
               "early_stopped": bool(loop.pos["stopped"] and loop.pos["epoch"] < cfg.epochs)}
     tuned = tuned_artifact(art, graph, train.x[:STATS_SAMPLES], record)
     report = {**tuned.meta["finetune"], "train_seconds": loop.pos["seconds"], "wall_seconds": time.perf_counter() - t_start,

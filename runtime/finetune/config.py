@@ -32,7 +32,7 @@ class FinetuneConfig:
     seed: int = 0
     patience: int = 2
     checkpoint_every: int = 200      # optimiser steps between mid-epoch checkpoints (0: epoch ends only)
-    eval_samples: Optional[int] = None
+    keep: str = "best"               # "best": the best validation epoch (0 = the converted net); "last"
 
     def resolved(self) -> "FinetuneConfig":
         """Defaults filled in and every value checked (UsageError naming the option)."""
@@ -44,6 +44,8 @@ class FinetuneConfig:
                                  ("patience", cfg.patience, 1), ("checkpoint-every", cfg.checkpoint_every, 0)]:
             if int(value) < low:
                 raise UsageError(f"--{name} must be >= {low}, got {value}")
+        if cfg.keep not in ("best", "last"):
+            raise UsageError(f"--keep must be 'best' or 'last', got {cfg.keep!r}")
         if not cfg.lr > 0:
             raise UsageError(f"--lr must be positive, got {cfg.lr}")
         return cfg

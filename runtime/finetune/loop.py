@@ -3,9 +3,10 @@
 Per epoch e the batch order is ``default_rng([seed, e]).permutation(n)``; the
 learning rate follows a cosine from ``lr`` to 0 over all steps of the run.
 After every epoch the deployed network (the SNN at T, readout window) is
-evaluated on the validation split; the best state (epoch 0 = the converted
-network itself) is kept, and training stops after ``patience`` epochs without
-improvement. A checkpoint is written after every epoch and every
+evaluated on the validation split; training stops after ``patience`` epochs
+without improvement, and the best state (epoch 0 = the converted network
+itself) is the result (``keep="last"``: the last state). A checkpoint is
+written after every epoch and every
 ``checkpoint_every`` steps (``snnc.runtime.finetune.checkpoint``); with
 ``resume`` the run continues from it and ends with the same bytes as an
 uninterrupted run.
@@ -95,8 +96,9 @@ class Loop:
             self._validate(0)
         while self.pos["epoch"] < self.cfg.epochs and not self.pos["stopped"]:
             self._epoch()
-        self.m.net.load_state_dict(self.best["net"])
-        self.m.load_state(self.best["method"])
+        if self.cfg.keep == "best":
+            self.m.net.load_state_dict(self.best["net"])
+            self.m.load_state(self.best["method"])
         return self.history
 
     def _epoch(self) -> None:

@@ -25,13 +25,13 @@ PASS_THROUGH = ("MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "Add", "Flatten", "
                 "ChannelPermute", "Concat", "ChannelSlice")
 
 
-def build(graph: Graph, device: str = "cpu") -> SpikingNet:
-    """A float32 ``SpikingNet``; BackendError naming the op when the torch backend cannot run one."""
+def build(graph: Graph, device: str = "cpu", dtype=torch.float32) -> SpikingNet:
+    """A ``SpikingNet`` (float32 by default); BackendError naming the op when the torch backend cannot run one."""
     for n in graph.nodes:
         if n.type == "IFNeuron" and n.op.reset != "subtract":
             raise BackendError(f"IF layer {n.name!r} resets to zero; fine-tuning trains the reset-by-subtraction "
                                f"network (recompile with --reset subtract)")
-    return SpikingNet(graph, dtype=torch.float32, device=device)
+    return SpikingNet(graph, dtype=dtype, device=device)
 
 
 def neuron_names(graph: Graph) -> list:

@@ -40,8 +40,8 @@ def tuned_artifact(art: Artifact, graph: Graph, x_stats: np.ndarray, record: dic
     meta["finetune"] = record
     meta["pass_log"] = list(meta.get("pass_log", [])) + [
         f"finetune: {record['method']} at T={record['T']} for {record['epochs_run']} epoch(s) on "
-        f"{record['data']['train']} ({record['data']['train_samples']} samples); best validation accuracy "
-        f"{100 * record['valid_accuracy']:.2f}% (epoch {record['best_epoch']}, converted: "
+        f"{record['data']['train']} ({record['data']['train_samples']} samples); validation accuracy "
+        f"{100 * record['valid_accuracy']:.2f}% (epoch {record['kept_epoch']}, converted: "
         f"{100 * record['valid_accuracy_converted']:.2f}%)"]
     meta["resources"] = resource_summary(graph, meta.get("target", "loihi2"))
     return Artifact(graph, art.ann, meta)
