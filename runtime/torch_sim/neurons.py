@@ -1,0 +1,154 @@
+"""Spike functions, the IF layer's scan over time and the cumulative max pool, in torch.
+
+The recurrences are those of ``IFNeuron`` (algorithms.md sections 1 and 4) and of the
+NumPy simulator (``snnc.runtime.numpy_sim.steps``)::
+
+    v(t) = v(t-1) + I(t);  s(t) = H(v(t) - theta) = [v(t) >= theta]
+    v(t) <- v(t) - s(t) * theta   (reset="subtract")   or   v(t) * (1 - s(t))   (reset="zero")
+    x(t) = s(t) * theta,  v(0) = v_init
+
+    cumulative max pool: C(t) = C(t-1) + I(t), J(t) = max_w C(t) - max_w C(t-1), C(0) = 0
+
+A spike function maps (v, theta) to s. :func:`heaviside` is the exact step
+(``v >= theta``, no gradient). :class:`SurrogateSpike` has the same forward and
+a surrogate derivative dH/du ~ g'(u), u = v - theta, for backpropagation through
+time (Neftci et al. 2019; the kinds and their default sharpness follow
+SpikingJelly's ``surrogate`` module)::
+
+    sigmoid:  g(u) = sigmoid(alpha u),                      g' = alpha g (1 - g)           (alpha = 4)
+    atan:     g(u) = 1/2 + atan(pi/2 alpha u) / pi,         g' = alpha / 2 / (1 + (pi/2 alpha u)^2)   (alpha = 2)
+    triangle: g(u) = 1/2 + w - w|w|/2, w = clamp(alpha u, -1, 1),  g' = alpha max(0, 1 - alpha |u|)  (alpha = 1)
+
+``smooth_forward=True`` makes the forward g(u) itself (a differentiable network:
+``torch.autograd.gradcheck`` then checks every surrogate derivative and the whole
+backpropagation through time against finite differences).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import torch
+from torch import nn
+
+
+def heaviside(v: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """s = [v >= theta] as v's dtype (the NumPy simulator's comparison); no gradient."""
+    return (v >= theta).to(v.dtype)
+
+
+def _sigmoid(u, a):
+    g = torch.sigmoid(a * u)
+    return g, a * g * (1 - g)
+
+
+def _atan(u, a):
+    k = math.pi / 2 * a
+    return 0.5 + torch.atan(k * u) / math.pi, (a / 2) / (1 + (k * u) ** 2)
+
+
+def _triangle(u, a):
+    au = torch.clamp(a * u, -1.0, 1.0)
+    g = 0.5 + au - au * au.abs() / 2          # integral of the triangle, 0 at u <= -1/a, 1 at u >= 1/a
+    return g, a * torch.clamp(1 - (a * u).abs(), min=0.0)
+
+
+SURROGATES = {"sigmoid": (_sigmoid, 4.0), "atan": (_atan, 2.0), "triangle": (_triangle, 1.0)}
+
+
+class _Spike(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, u, kind, alpha, smooth):
+        ctx.save_for_backward(u)
+        ctx.kind, ctx.alpha = kind, alpha
+        if smooth:
+            return SURROGATES[kind][0](u, alpha)[0]
+        return (u >= 0).to(u.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (u,) = ctx.saved_tensors
+        return grad * SURROGATES[ctx.kind][0](u, ctx.alpha)[1], None, None, None
+
+
+class SurrogateSpike(nn.Module):
+    """s = H(v - theta) forward (exactly ``heaviside``), g'(v - theta) backward; see the module docstring."""
+
+    def __init__(self, kind: str = "sigmoid", alpha: float = None, smooth_forward: bool = False):
+        super().__init__()
+        if kind not in SURROGATES:
+            raise ValueError(f"unknown surrogate {kind!r}; choose from {', '.join(SURROGATES)}")
+        self.kind, self.alpha = kind, float(SURROGATES[kind][1] if alpha is None else alpha)
+        self.smooth_forward = bool(smooth_forward)
+
+    def forward(self, v, theta):
+        return _Spike.apply(v - theta, self.kind, self.alpha, self.smooth_forward)
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind}, alpha={self.alpha}" + (", smooth_forward" if self.smooth_forward else "")
+
+
+def _ch(t: torch.Tensor, ndim: int) -> torch.Tensor:
+    return t.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+class IFLayer(nn.Module):
+    """One ``IFNeuron`` node: threshold and v_init per channel (``nn.Parameter``s, frozen unless
+    ``learn_threshold``), reset rule, and the scan over a chunk of steps."""
+
+    def __init__(self, op, dtype, learn_threshold: bool = False):
+        super().__init__()
+        self.threshold = nn.Parameter(torch.tensor(np.array(op.threshold), dtype=dtype), learn_threshold)
+        self.v_init = nn.Parameter(torch.tensor(np.array(op.v_init), dtype=dtype), learn_threshold)
+        self.reset = op.reset
+
+    def start(self, n: int, shape) -> torch.Tensor:
+        """v(0) = v_init broadcast to (N, *shape)."""
+        return _ch(self.v_init, len(shape) + 1).expand((n,) + tuple(shape)).clone()
+
+    def scan(self, v, cur, T: int, const: bool, spike_fn):
+        """Run T steps from membrane v (N, *shape); ``cur`` is (T, N, *shape), or (N, *shape) every step when
+        ``const``. Return (x(t) (T, N, *shape), spikes (T, N, *shape) as v's dtype, v(T))."""
+        theta = _ch(self.threshold, v.ndim)
+        if spike_fn is heaviside and not torch.is_grad_enabled():
+            return self._scan_inplace(v.clone(), cur, T, const, theta)
+        out = []
+        for t in range(T):
+            v = v + (cur if const else cur[t])
+            s = spike_fn(v, theta)
+            v = v - s * theta if self.reset == "subtract" else v * (1 - s)
+            out.append(s)
+        s = torch.stack(out)
+        return s * theta, s, v
+
+    def _scan_inplace(self, v, cur, T, const, theta):
+        """The same recurrence with in-place ops (inference: no autograd graph)."""
+        unit = bool(torch.all(self.threshold == 1))
+        spikes = torch.empty((T,) + v.shape, dtype=v.dtype, device=v.device)
+        for t in range(T):
+            v.add_(cur if const else cur[t])
+            s = v >= theta
+            spikes[t] = s
+            if self.reset == "zero":
+                v.masked_fill_(s, 0.0)
+            elif unit:
+                v.sub_(spikes[t])
+            else:
+                v.sub_(spikes[t] * theta)
+        return (spikes if unit else spikes * theta), spikes, v
+
+
+def cumulative_pool(pool, c, m_prev, cur, T: int):
+    """J(t) = pool(C(t)) - pool(C(t-1)), C(t) = C(t-1) + I(t) for a chunk; ``cur`` is (T * N, *in_shape).
+    Return (J as (T * N, *out_shape), C(T), pool(C(T)))."""
+    n = c.shape[0]
+    cur = cur.reshape((T,) + c.shape)
+    sums = []
+    for t in range(T):            # ((c + I1) + I2) ... in the working dtype, as the NumPy simulator adds
+        c = c + cur[t]
+        sums.append(c)
+    sums = torch.stack(sums)
+    m = pool(sums.reshape((T * n,) + c.shape[1:])).reshape((T,) + m_prev.shape)
+    j = m - torch.cat([m_prev[None], m[:-1]])
+    return j.reshape((T * n,) + m_prev.shape[1:]), sums[-1], m[-1]
