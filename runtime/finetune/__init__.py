@@ -96,7 +96,7 @@ def finetune(art: Artifact, train, valid, cfg: FinetuneConfig, *, teacher=None, 
         if cls.needs_teacher:
             teacher = art.ann if teacher is None else teacher
             teacher_name = teacher_name or "the artifact's source ANN"
-            t_logits = torch.as_tensor(teacher_logits(teacher, train.x))
+            t_logits = torch.as_tensor(teacher_logits(teacher, train.x)).to(net.device)
         nb = -(-len(train) // cfg.batch_size)
         method = cls(net, art.snn, cfg.T, delay, cfg.epochs * nb, t_logits)
         fingerprint = {"artifact_sha256": hashlib.sha256(art.to_bytes()).hexdigest(), "train": train.name,

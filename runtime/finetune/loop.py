@@ -44,7 +44,7 @@ def evaluate(net, x: np.ndarray, y: np.ndarray, T: int, delay: int) -> float:
     correct = 0
     for a in range(0, len(x), EVAL_BATCH):
         cur, _ = simnet.run_snn(net, x[a:a + EVAL_BATCH], T, simnet.heaviside)
-        correct += accuracy_count(window_logits(cur, delay), torch.as_tensor(y[a:a + EVAL_BATCH]))
+        correct += accuracy_count(window_logits(cur, delay).cpu(), torch.as_tensor(y[a:a + EVAL_BATCH]))
     return correct / len(x)
 
 
@@ -122,9 +122,10 @@ class Loop:
         self._save()
 
     def _step(self, idx: np.ndarray) -> None:
-        x = torch.as_tensor(self.train.x[idx])
-        y = torch.as_tensor(self.train.y[idx])
-        loss, logits = self.m.loss(x, y, torch.as_tensor(idx), self.pos["step"])
+        dev = next(self.m.net.parameters()).device
+        x = torch.as_tensor(self.train.x[idx]).to(dev)
+        y = torch.as_tensor(self.train.y[idx]).to(dev)
+        loss, logits = self.m.loss(x, y, torch.as_tensor(idx).to(dev), self.pos["step"])
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()

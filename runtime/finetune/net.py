@@ -31,7 +31,8 @@ def build(graph: Graph, device: str = "cpu", dtype=torch.float32) -> SpikingNet:
         if n.type == "IFNeuron" and n.op.reset != "subtract":
             raise BackendError(f"IF layer {n.name!r} resets to zero; fine-tuning trains the reset-by-subtraction "
                                f"network (recompile with --reset subtract)")
-    return SpikingNet(graph, dtype=dtype, device=device)
+    from snnc.runtime.torch_sim.device import resolve_device
+    return SpikingNet(graph, dtype=dtype, device=resolve_device(device))
 
 
 def neuron_names(graph: Graph) -> list:
