@@ -74,8 +74,14 @@ def run(args) -> int:
     train, valid = load_training(args.data, art.snn.inputs[0].shape, k, n=args.n,
                                  valid_fraction=args.valid_fraction, seed=args.seed,
                                  **data_options.load_kwargs(args, art.meta))
-    tuned, report = finetune(art, train, valid, cfg, teacher=teacher, teacher_name=teacher_name,
-                             checkpoint=ckpt, resume=args.resume, device=args.device, threads=args.threads)
+    try:
+        tuned, report = finetune(art, train, valid, cfg, teacher=teacher, teacher_name=teacher_name,
+                                 checkpoint=ckpt, resume=args.resume, device=args.device, threads=args.threads)
+    except KeyboardInterrupt:
+        if ckpt.exists():
+            import sys
+            print(f"checkpoint: {ckpt}; continue with the same command and --resume", file=sys.stderr)
+        raise
     tuned.save(out)
     remove_checkpoint(ckpt)
     report = {"model": args.model, "output": str(out), **report}
