@@ -6,6 +6,9 @@ of step counts (all read out from one run of the largest), and the result is
 the NumPy simulator's ``SimResult`` (logits and accuracy per T, ``Activity``).
 
 * ``numpy``: the reference simulator ``snnc.runtime.numpy_sim``.
+* ``torch``: ``snnc.runtime.torch_sim`` (options ``device``, ``dtype``, ``threads``,
+  ``batch_size``, ``time_chunk``): the NumPy simulator's semantics in torch, on CPU
+  threads or CUDA; the optional-package error names the ``torch`` extra when torch is missing.
 * ``lava``: Lava on ``Loihi2SimCfg`` (options ``fixed``, ``stock``, ``weight_bits``,
   ``timeout``), see ``snnc.runtime.lava``; ``get_backend("lava")`` raises
   ``BackendError`` at once when lava-nc does not import.
@@ -13,6 +16,7 @@ the NumPy simulator's ``SimResult`` (logits and accuracy per T, ``Activity``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from snnc.compiler.errors import UsageError
 
@@ -26,6 +30,26 @@ class NumpyBackend:
         return simulate(model, x, T=T, y=y, delay=delay)
 
 
+@dataclass
+class TorchBackend:
+    device: str = "cpu"
+    dtype: str = "float32"
+    threads: Optional[int] = None
+    batch_size: int = 256
+    time_chunk: Optional[int] = None
+    name: str = "torch"
+
+    def __post_init__(self):
+        from snnc.runtime.torch_sim import resolve_device
+        resolve_device(self.device)   # a missing CUDA device fails before any work
+
+    def run(self, model, x, T, y=None, delay=None, show_progress=True):
+        from snnc.runtime.torch_sim import simulate
+        return simulate(model, x, T=T, y=y, delay=delay, device=self.device, dtype=self.dtype,
+                        threads=self.threads, batch_size=self.batch_size, time_chunk=self.time_chunk,
+                        show_progress=show_progress)
+
+
 def _lava(**options):
     from snnc.runtime.lava.available import require_lava
     from snnc.runtime.lava.backend import LavaBackend
@@ -33,7 +57,7 @@ def _lava(**options):
     return LavaBackend(**options)
 
 
-BACKENDS = {"numpy": lambda **o: NumpyBackend(**o), "lava": _lava}
+BACKENDS = {"numpy": lambda **o: NumpyBackend(**o), "torch": lambda **o: TorchBackend(**o), "lava": _lava}
 
 
 def get_backend(name: str, **options):

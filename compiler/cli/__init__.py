@@ -22,8 +22,8 @@ from snnc.compiler.errors import OutputError, SnncError, UsageError
 COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("snnc.compiler.cli.inspect_cmd", "list a model's nodes, shapes, parameters, MACs and unsupported ops"),
     "compile": ("snnc.compiler.cli.compile_cmd", "convert an ANN into a calibrated integrate-and-fire network (.snnc)"),
-    "simulate": ("snnc.compiler.cli.simulate_cmd", "run the reference NumPy IF simulator: accuracy vs T, spikes, SOPs"),
-    "run": ("snnc.compiler.cli.run_cmd", "run a compiled network on a backend (numpy or lava)"),
+    "simulate": ("snnc.compiler.cli.simulate_cmd", "run the reference IF simulator (NumPy, or torch with --backend torch): accuracy vs T, spikes, SOPs"),
+    "run": ("snnc.compiler.cli.run_cmd", "run a compiled network on a backend (numpy, torch or lava)"),
     "export": ("snnc.compiler.cli.export_cmd", "export a compiled network (lava-dl netx HDF5)"),
     "finetune": ("snnc.compiler.cli.finetune_cmd", "fine-tune a compiled network at small T (idsnn, snn2ann or pipe-s); needs torch"),
     "estimate": ("snnc.compiler.cli.estimate_cmd", "resources, energy, latency and FPS/W on a hardware profile"),

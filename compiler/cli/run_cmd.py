@@ -1,4 +1,7 @@
-"""``snnc run``: a compiled network on a backend (``numpy`` reference or ``lava``).
+"""``snnc run``: a compiled network on a backend (``numpy`` reference, ``torch`` or ``lava``).
+
+``--backend torch``: the NumPy reference's semantics in torch (``--device``,
+``--dtype``, ``--threads`` as ``snnc simulate``'s).
 
 Same report as ``snnc simulate`` (accuracy per T, agreement with the ANN, SOPs,
 firing rates per layer). ``--backend lava`` runs all samples in one Lava run on
@@ -15,14 +18,14 @@ floating-point run equals spike for spike (tested).
 from __future__ import annotations
 
 from snnc.compiler.cli.common import check_writable, print_json, table
-from snnc.compiler.cli.simulate_cmd import Evaluation, _pct, _text
+from snnc.compiler.cli.simulate_cmd import Evaluation, _pct, _text, add_torch_arguments, torch_info, torch_options
 
-HELP = "run a compiled network on a backend (numpy or lava)"
+HELP = "run a compiled network on a backend (numpy, torch or lava)"
 
 
 def add_arguments(p) -> None:
     p.add_argument("model", help="compiled network (.snnc from `snnc compile`)")
-    p.add_argument("--backend", default="lava", choices=["lava", "numpy"], help="backend (default lava)")
+    p.add_argument("--backend", default="lava", choices=["lava", "numpy", "torch"], help="backend (default lava)")
     p.add_argument("--data", required=True, help="evaluation data: 'mnist', a .npy/.npz file or an image folder")
     p.add_argument("--n", type=int, default=50, help="use the first N samples (default 50)")
     p.add_argument("--T", default="32", help="comma-separated time steps (default 32; one run of the largest)")
@@ -33,6 +36,7 @@ def add_arguments(p) -> None:
     p.add_argument("--profile", default=None,
                    help="hardware profile for the weight bit width (default: the artifact's compile target)")
     p.add_argument("--timeout", type=float, default=3600.0, help="stop a Lava run after this many seconds")
+    add_torch_arguments(p)
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--activity-out", default=None,
                    help="write the activity record (JSON) of the largest T, for `snnc estimate --activity`")
@@ -44,18 +48,23 @@ def run(args) -> int:
     from snnc.compiler.errors import UsageError
     from snnc.runtime.backends import get_backend
 
-    if args.backend == "numpy" and (args.fixed_point or args.stock_lif):
+    if args.backend != "lava" and (args.fixed_point or args.stock_lif):
         raise UsageError("--fixed-point and --stock-lif need --backend lava")
     check_writable(args.activity_out, "activity record")
+    t_options = torch_options(args)
     if args.backend == "lava":
         from snnc.runtime.lava.available import require_lava
         require_lava()  # one line at once, before the model and the data are loaded
+    if args.backend == "torch":
+        get_backend("torch", **t_options)   # torch importable, the device present: before loading anything
     ev = Evaluation(args)
     bits = _weight_bits(args.profile or ev.art.meta.get("target", "loihi2"))
-    options = {} if args.backend == "numpy" else dict(fixed=args.fixed_point, stock=args.stock_lif,
-                                                        weight_bits=bits, timeout=args.timeout)
+    options = {"numpy": {}, "torch": t_options}.get(args.backend) if args.backend != "lava" else dict(
+        fixed=args.fixed_point, stock=args.stock_lif, weight_bits=bits, timeout=args.timeout)
     res = get_backend(args.backend, **options).run(ev.art, ev.data.x, ev.Ts, y=ev.data.y, delay=ev.delay)
     summary = ev.summary(args.model, res)
+    if t_options:
+        summary["torch"] = torch_info(t_options)
     if args.activity_out:
         res.activity.ann_accuracy = summary["ann_accuracy"]
         res.activity.save(args.activity_out)

@@ -1,4 +1,8 @@
-"""``snnc simulate``: the reference NumPy IF simulator on a compiled network.
+"""``snnc simulate``: the reference NumPy IF simulator (or its torch twin) on a compiled network.
+
+``--backend torch`` runs the same semantics in torch (``snnc.runtime.torch_sim``):
+CPU threads by default (``--threads``), ``--device cuda`` when present, float32
+by default (``--dtype float64``); the report, JSON and activity record are the same.
 
 One simulation of the largest T gives every requested T: a table of accuracy
 per T beside the ANN and the clip-ANN (the SNN graph under the ANN executor),
@@ -14,7 +18,7 @@ from functools import cached_property
 from snnc.compiler.cli.common import check_writable, print_json, table
 from snnc.compiler.errors import UsageError
 
-HELP = "run the reference NumPy IF simulator: accuracy vs T, spikes, SOPs"
+HELP = "run the reference IF simulator (NumPy, or torch with --backend torch): accuracy vs T, spikes, SOPs"
 
 
 def add_arguments(p) -> None:
@@ -27,11 +31,33 @@ def add_arguments(p) -> None:
     p.add_argument("--delay", default="auto",
                    help="readout delay: 'auto' (the artifact's window) or an integer D (used as min(D, T-1); "
                         "a warning says where it was clamped)")
+    p.add_argument("--backend", default="numpy", choices=["numpy", "torch"],
+                   help="numpy (the reference, default) or torch (the same semantics; CPU threads or CUDA)")
+    add_torch_arguments(p)
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--plot", default=None, help="write accuracy-vs-T and firing-rate plots to this PNG")
     p.add_argument("--activity-out", default=None, help="write the activity record (JSON) of the largest T")
     from snnc.compiler.cli import data_options  # --resize/--crop/--mean/--std/--normalize, as compile's
     data_options.add_arguments(p, from_artifact=True)
+
+
+def add_torch_arguments(p) -> None:
+    """``--device``, ``--dtype``, ``--threads``: options of the torch backend (refused with the others)."""
+    p.add_argument("--device", default=None, help="torch backend: cpu (default), cuda or cuda:K")
+    p.add_argument("--dtype", default=None, choices=["float32", "float64"], help="torch backend: float32 (default) or float64")
+    p.add_argument("--threads", type=int, default=None, help="torch backend: CPU threads (default: torch's, all cores)")
+
+
+def torch_options(args) -> dict:
+    """The torch backend's options from ``args``; UsageError when they are given to another backend."""
+    given = [f"--{k}" for k in ("device", "dtype", "threads") if getattr(args, k, None) is not None]
+    if args.backend != "torch":
+        if given:
+            raise UsageError(f"{', '.join(given)} need{'s' if len(given) == 1 else ''} --backend torch")
+        return {}
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"--threads must be a positive integer, got {args.threads}")
+    return {"device": args.device or "cpu", "dtype": args.dtype or "float32", "threads": args.threads}
 
 
 def parse_T_list(text: str) -> list[int]:
@@ -102,11 +128,20 @@ def run(args) -> int:
 
     check_writable(args.plot, "--plot")
     check_writable(args.activity_out, "--activity-out")
+    options = torch_options(args)
+    if options:
+        from snnc.runtime.backends import get_backend
+        backend = get_backend("torch", batch_size=args.batch_size, time_chunk=args.time_chunk, **options)
     ev = Evaluation(args)
-    check_memory(ev.art, len(ev.data), ev.Ts, args.batch_size, args.time_chunk)   # before the ANN passes
-    res = simulate(ev.art, ev.data.x, T=ev.Ts, y=ev.data.y, delay=ev.delay, batch_size=args.batch_size,
-                   time_chunk=args.time_chunk)
+    if options:    # memory checked, and unsupported ops named, before the ANN passes
+        res = backend.run(ev.art, ev.data.x, ev.Ts, y=ev.data.y, delay=ev.delay)
+    else:
+        check_memory(ev.art, len(ev.data), ev.Ts, args.batch_size, args.time_chunk)   # before the ANN passes
+        res = simulate(ev.art, ev.data.x, T=ev.Ts, y=ev.data.y, delay=ev.delay, batch_size=args.batch_size,
+                       time_chunk=args.time_chunk)
     summary = ev.summary(args.model, res)
+    if options:
+        summary["torch"] = torch_info(options)
     res.activity.ann_accuracy = summary["ann_accuracy"]
     if args.activity_out:
         res.activity.save(args.activity_out)
@@ -115,6 +150,13 @@ def run(args) -> int:
                    summary["clip_ann_accuracy"], title=f"{args.model} on {ev.data.name}")
     print_json(summary) if args.json else print(_text(summary, args))
     return 0
+
+
+def torch_info(options: dict) -> dict:
+    """What the torch run used: device, dtype, CPU threads."""
+    import torch
+    return {"device": options["device"], "dtype": options["dtype"],
+            "threads": options["threads"] or torch.get_num_threads()}
 
 
 def _pct(v):
@@ -133,6 +175,9 @@ def _text(s: dict, args) -> str:
     lines = [head, "", table(["T", "delay", "accuracy", "agree ANN", "SOP/image", "firing rate"], rows, "rrrrrr"),
              "", f"first-layer MACs: {s['first_layer_macs_per_step']:,} {INPUT_COST[s['first_layer_convention']]}; "
              f"neuron updates: {s['neuron_updates_per_image']:,} per image at T={s['sweep'][-1]['T']}"]
+    if "torch" in s:
+        t = s["torch"]
+        lines.append(f"backend: torch on {t['device']}, {t['dtype']}, {t['threads']} CPU thread(s)")
     if args.activity_out:
         lines.append(f"activity record: {args.activity_out} (use with `snnc estimate --activity`)")
     if args.plot:

@@ -117,7 +117,7 @@ class ChannelAffine(Lowered):
         self.scale, self.shift = _param(op.scale, dtype), _param(op.shift, dtype)
 
     def forward(self, x):
-        return x * _channel(self.scale, x.ndim) + _channel(self.shift, x.ndim)
+        return torch.addcmul(_channel(self.shift, x.ndim), x, _channel(self.scale, x.ndim))   # one pass
 
     def to_op(self, op):
         return replace(op, scale=_np(self.scale), shift=_np(self.shift))
