@@ -39,8 +39,11 @@ def child(argv) -> int:
     else:
         sys.argv = argv
         import runpy
-        runpy.run_path(argv[0], run_name="__main__")
-        rc = 0
+        try:
+            runpy.run_path(argv[0], run_name="__main__")
+            rc = 0
+        except SystemExit as e:          # the script's own sys.exit(main())
+            rc = e.code or 0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("CHILD " + json.dumps({"rc": rc, "peak_mib": peak, "wall_s": time.perf_counter() - t}), flush=True)
     return rc
@@ -125,10 +128,6 @@ def main(argv=None) -> int:
     ann = float((predict(load(base).ann, d.x).argmax(1) == d.y).mean())
     before = _accuracy(base, args.test_n)
     print(f"converted: {before}, ANN {ann:.4f}", flush=True)
-    ann_info, ann_out = _spawn([str(ROOT / "examples" / "train_mnist.py"), "--epochs", "1", "--out", str(work)])
-    rec = json.loads((work / "mnist_cnn.json").read_text())
-    ann_epoch = {"train_s": rec["train_seconds"], "peak_mib": ann_info["peak_mib"], "test_accuracy": rec.get("test_accuracy")}
-    print(f"ANN 1 epoch: {ann_epoch}", flush=True)
     rows = []
     for m in args.methods.split(","):
         out = work / f"{m}.snnc"
@@ -141,13 +140,23 @@ def main(argv=None) -> int:
                      "peak_mib": info["peak_mib"], "valid": [h["valid_accuracy"] for h in rep["history"]],
                      "kept_epoch": rep["kept_epoch"]})
         print(json.dumps(rows[-1]), flush=True)
+        _dump(args.json, ann, before, None, rows, args)
+    ann_info, _ = _spawn([str(ROOT / "examples" / "train_mnist.py"), "--epochs", "1", "--out", str(work)])
+    rec = json.loads((work / "mnist_cnn.json").read_text())
+    ann_epoch = {"train_s": rec["train_seconds"], "peak_mib": ann_info["peak_mib"],
+                 "test_accuracy": rec.get("test_accuracy_torch")}
+    print(f"ANN 1 epoch: {ann_epoch}", flush=True)
     print(_table(rows, before, ann, ann_epoch))
     if args.plot:
         plot(rows, before, ann, args.plot)
-    if args.json:
-        args.json.write_text(json.dumps({"ann": ann, "before": before, "ann_epoch": ann_epoch, "rows": rows,
-                                         "args": {k: str(v) for k, v in vars(args).items()}}, indent=1))
+    _dump(args.json, ann, before, ann_epoch, rows, args)
     return 0
+
+
+def _dump(path, ann, before, ann_epoch, rows, args) -> None:
+    if path:
+        path.write_text(json.dumps({"ann": ann, "before": before, "ann_epoch": ann_epoch, "rows": rows,
+                                    "args": {k: str(v) for k, v in vars(args).items()}}, indent=1))
 
 
 if __name__ == "__main__":
