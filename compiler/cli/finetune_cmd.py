@@ -62,6 +62,9 @@ def run(args) -> int:
     from snnc.runtime.finetune import FinetuneConfig, check_T, finetune, remove_checkpoint
     from snnc.runtime.finetune.teacher import load_teacher
 
+    from snnc.compiler.errors import UsageError
+    if args.teacher and args.method != "idsnn":
+        raise UsageError(f"--teacher applies to --method idsnn (distillation) only, not {args.method}")
     out = check_writable(args.output, "-o")
     ckpt = Path(args.checkpoint) if args.checkpoint else Path(str(out) + ".ckpt")
     cfg = FinetuneConfig(method=args.method, T=args.T, epochs=args.epochs, batch_size=args.batch_size,

@@ -94,6 +94,8 @@ def test_finetune_errors(torch, model, tmp_path, capsys, monkeypatch):
     assert main(["finetune", str(tmp_path / "fixed.snnc"), "--data", "mnist", "--T", "4", *common]) == 2
     assert "--T 4 is below the artifact's readout window" in capsys.readouterr().err
     assert main(["finetune", model, "--data", "mnist:test", *common]) == 6
+    assert main(["finetune", model, "--data", "mnist", "--teacher", "t.onnx", *common]) == 2
+    assert "--teacher applies to --method idsnn" in capsys.readouterr().err
     if not torch.cuda.is_available():
         assert main(["finetune", model, "--data", "mnist", "--n", "10", "--device", "cuda", *common]) == 7
         assert "CUDA is not available" in capsys.readouterr().err
