@@ -14,6 +14,7 @@ BENCHMARKS = [
     "benchmarks.bench_lava",
     "benchmarks.bench_netx",
     "benchmarks.accuracy_table",
+    "benchmarks.bench_finetune",
 ]
 
 

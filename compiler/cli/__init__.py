@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("snnc.compiler.cli.simulate_cmd", "run the reference IF simulator (NumPy, or torch with --backend torch): accuracy vs T, spikes, SOPs"),
     "run": ("snnc.compiler.cli.run_cmd", "run a compiled network on a backend (numpy, torch or lava)"),
     "export": ("snnc.compiler.cli.export_cmd", "export a compiled network (lava-dl netx HDF5)"),
+    "finetune": ("snnc.compiler.cli.finetune_cmd", "fine-tune a compiled network at small T (idsnn, snn2ann or pipe-s); needs torch"),
     "estimate": ("snnc.compiler.cli.estimate_cmd", "resources, energy, latency and FPS/W on a hardware profile"),
     "profiles": ("snnc.compiler.cli.profiles_cmd", "list the hardware profiles"),
 }
