@@ -17,7 +17,7 @@ pytestmark = pytest.mark.torch
 def model(tmp_path_factory):
     import snnc
     path = tmp_path_factory.mktemp("ft") / "m.snnc"
-    snnc.compile(str(example_model_path()), "mnist", iters=20).save(path)
+    snnc.compile(str(example_model_path()), "mnist", method="cltb", iters=20).save(path)
     return str(path)
 
 
