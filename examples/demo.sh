@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # snnc end to end on the bundled MNIST CNN (called by `make demo` as: bash examples/demo.sh <venv-python>).
-# Every capability snnc has shows here: inspect, compile, simulate, Lava run, estimate.
+# Every capability snnc has shows here: inspect, compile, simulate (NumPy and torch), Lava run, estimate,
+# fine-tuning at small T, and the sigma-delta (graded-spike) conversion.
 set -euo pipefail
 PY="${1:-.venv/bin/python}"
 SNNC="$(dirname "$PY")/snnc"
@@ -31,16 +32,25 @@ step "5. run in Loihi fixed point (8-bit weights), 20 images, T=32"
 step "6. estimate cores, energy, latency and FPS/W on Loihi 2 from the simulated activity"
 "$SNNC" estimate "$OUT/mnist_cnn.snnc" --profile loihi2 --activity "$OUT/activity.json" --plot "$OUT/energy.png"
 
+step "7. the same simulation in torch (same spikes and report; the network fine-tuning trains through)"
+"$SNNC" simulate "$OUT/mnist_cnn.snnc" --backend torch --data mnist --n "$N_SIM" --T 4,8,16,32,64
+
+N_FT="${SNNC_DEMO_N_FT:-5000}"
+step "8. fine-tune for T=4 (pipe-S, one epoch on $N_FT MNIST training images), then simulate at T=2,4,8"
+"$SNNC" finetune "$OUT/mnist_cnn.snnc" --data mnist --method pipe-s --T 4 --epochs 1 --n "$N_FT" \
+    -o "$OUT/mnist_cnn_t4.snnc"
+"$SNNC" simulate "$OUT/mnist_cnn_t4.snnc" --data mnist --n "$N_SIM" --T 2,4,8
+
 N_SD="${SNNC_DEMO_N_SD:-300}"
-step "7. the same model as a Loihi 2 sigma-delta network: 8-bit graded spikes (binary IF above stays the default)"
+step "9. the same model as a Loihi 2 sigma-delta network: 8-bit graded spikes (binary IF above stays the default)"
 "$SNNC" compile "$MODEL" --target loihi2 --calib mnist --neuron sigma-delta --act-bits 8 -o "$OUT/mnist_cnn_sd8.snnc" \
     | grep -E "^(compiled|neurons|  sigma_delta)"
 
-step "8. simulate the sigma-delta network on $N_SD images: T=1 already equals the 8-bit quantised ANN"
+step "10. simulate the sigma-delta network on $N_SD images: T=1 already equals the 8-bit quantised ANN"
 "$SNNC" simulate "$OUT/mnist_cnn_sd8.snnc" --data mnist --n "$N_SD" --T 1,2,4 \
     --plot "$OUT/accuracy_sd8.png" --activity-out "$OUT/activity_sd8.json"
 
-step "9. binary IF vs sigma-delta on Loihi 2 on the same $N_SD images (SOP99: first T reaching 99% of the ANN)"
+step "11. binary IF vs sigma-delta on Loihi 2 on the same $N_SD images (SOP99: first T reaching 99% of the ANN)"
 "$SNNC" simulate "$OUT/mnist_cnn.snnc" --data mnist --n "$N_SD" --T 1,2,4,8,16,32 --activity-out "$OUT/activity_if_sd.json" \
     > /dev/null
 for kind in "binary IF:mnist_cnn.snnc:activity_if_sd.json" "sigma-delta 8-bit:mnist_cnn_sd8.snnc:activity_sd8.json"; do
