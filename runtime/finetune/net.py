@@ -14,15 +14,22 @@ from typing import Callable
 import torch
 
 from snnc.compiler.errors import BackendError
-from snnc.compiler.ir import Graph
+from snnc.compiler.ir import Graph, IFNeuron, Input
 from snnc.runtime.torch_sim.net import SpikingNet
 from snnc.runtime.torch_sim.neurons import heaviside
 
 __all__ = ["build", "run_snn", "run_ann", "scale_input", "neuron_names", "heaviside", "input_synapses"]
 
-SYNAPSES = ("Conv2d", "Linear", "ChannelAffine")
-PASS_THROUGH = ("MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "Add", "Flatten", "Reshape", "Resize", "Pad",
-                "ChannelPermute", "Concat", "ChannelSlice")
+
+
+def _synapse(node) -> bool:
+    """An op with synaptic weights (trait ``weight_field``): Conv2d, Linear, ChannelAffine."""
+    return node.op.weight_field is not None
+
+
+def _pass_through(node) -> bool:
+    """A spiking op without weights that is no neuron (pools, add, flatten, reshape, concat, ...)."""
+    return node.op.spiking and node.op.weight_field is None and not isinstance(node.op, (IFNeuron, Input))
 
 
 def build(graph: Graph, device: str = "cpu", dtype=torch.float32) -> SpikingNet:
@@ -64,9 +71,9 @@ def input_synapses(graph: Graph, neuron: str) -> list:
             continue
         seen.add(name)
         node = graph.node(name)
-        if node.type in SYNAPSES:
+        if _synapse(node):
             found.append(name)
-        elif node.type in PASS_THROUGH:
+        elif _pass_through(node):
             stack.extend(node.inputs)
         else:
             raise BackendError(f"cannot rescale the input of IF layer {neuron!r}: it passes through "
@@ -83,7 +90,7 @@ def _downstream_targets(graph: Graph, name: str) -> set:
     out, stack = set(), [name]
     while stack:
         for c in graph.consumers(stack.pop()):
-            if c.type in PASS_THROUGH:
+            if _pass_through(c):
                 stack.append(c.name)
             else:
                 out.add(c.name)
