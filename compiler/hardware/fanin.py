@@ -77,7 +77,16 @@ class Split:
         return max(g.neurons_per_core for g in self.groups)
 
     def source_groups(self, source: str) -> list:
-        return [g for g in self.groups if any(i["source"] == source for i in g.inputs)]
+        """The groups that read ``source`` (an index built on first use: one lookup per call, so routing
+        over every source of a wide split stays linear)."""
+        index = self.__dict__.get("_by_source")
+        if index is None:
+            index = {}
+            for g in self.groups:
+                for src in dict.fromkeys(i["source"] for i in g.inputs):
+                    index.setdefault(src, []).append(g)
+            self.__dict__["_by_source"] = index
+        return index.get(source, [])
 
 
 def _items(graph, starts, seg, shape) -> list:
