@@ -24,15 +24,17 @@ _BATCH = 256
 
 
 def has_reference(art) -> bool:
-    """True when the artifact records calibrated thresholds (every `snnc compile` artifact; not hand-built ones)."""
-    return bool((art.meta.get("calibration") or {}).get("layers"))
+    """True when the artifact records calibrated thresholds (every `snnc compile` artifact; not hand-built
+    ones) and its folded weights are still the source graph's (not after `snnc finetune`, which trains them:
+    the source ANN is then the pre-training network, not a reference for the tuned one)."""
+    return bool((art.meta.get("calibration") or {}).get("layers")) and "finetune" not in art.meta
 
 
 def reference_thresholds(art) -> dict:
     """{activation node name: (C,) float32 thresholds} from the artifact's calibration record."""
     if not has_reference(art):
-        raise ModelLoadError("the artifact has no calibration record (meta['calibration']['layers']), so its "
-                             "clip-ANN cannot be computed from the source graph; recompile it with `snnc compile`")
+        raise ModelLoadError("the artifact has no calibration record (meta['calibration']['layers']) or was "
+                             "fine-tuned, so its clip-ANN cannot be computed from the source graph")
     layers = art.meta["calibration"]["layers"]
     th = {name: np.asarray(s["thresholds"], np.float32) for name, s in layers.items()}
     missing = [name for name in th if name not in art.ann]

@@ -109,7 +109,8 @@ class Evaluation:
     @cached_property
     def clip_pred(self):
         """The clip-ANN's predictions from the source graph with the calibrated clips, run on first use
-        (an artifact without a calibration record, e.g. hand-built: the folded graph under the ANN executor)."""
+        (an artifact without a calibration record, e.g. hand-built, or a fine-tuned one: the folded graph
+        under the ANN executor)."""
         from snnc.compiler.clip_ann import clip_ann_outputs, has_reference
         from snnc.compiler.execute import predict
         if not has_reference(self.art):
@@ -120,7 +121,9 @@ class Evaluation:
     @property
     def clip_source(self) -> str:
         from snnc.compiler.clip_ann import has_reference
-        return "source graph" if has_reference(self.art) else "folded graph (no calibration record)"
+        if has_reference(self.art):
+            return "source graph"
+        return "folded graph (" + ("fine-tuned weights" if "finetune" in self.art.meta else "no calibration record") + ")"
 
     @cached_property
     def folded_agreement(self) -> float:

@@ -46,6 +46,8 @@ def test_finetune_gives_an_ordinary_artifact(torch, method, model, tmp_path, cap
         assert np.all(n.op.threshold == 1) and np.all(n.op.v_init == 0.5)   # still folded
     sim = _json(capsys, "simulate", str(out), "--data", "mnist", "--n", "100", "--T", "2,4", "--json")
     assert [r["T"] for r in sim["sweep"]] == [2, 4] and sim["sweep"][1]["accuracy"] > 0.9
+    # the source ANN is the pre-training network: the tuned network's clip-ANN is its own folded graph
+    assert sim["clip_ann_source"] == "folded graph (fine-tuned weights)" and sim["folded_agreement"] == 1.0
     est = _json(capsys, "estimate", str(out), "--T", "4", "--json")
     assert est["counts"]["sop"] > 0
 
