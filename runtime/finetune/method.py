@@ -7,12 +7,13 @@ the deployed network: the SNN at T with the artifact's readout window.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Optional
 
 import torch
 
 
-class Method:
+class Method(ABC):
     name = ""
     paper = ""
     needs_teacher = False
@@ -21,9 +22,9 @@ class Method:
         self.net, self.graph, self.T, self.delay = net, graph, T, delay
         self.total_steps, self.teacher = total_steps, teacher
 
+    @abstractmethod
     def loss(self, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor, step: int):
         """(loss, logits of the batch) for optimiser step ``step`` (0-based over the whole run)."""
-        raise NotImplementedError
 
     def after_step(self, step: int) -> None:
         """Work after the optimiser step (e.g. SNN2ANN's threshold adjustment)."""
@@ -33,7 +34,7 @@ class Method:
         return {}
 
     def load_state(self, state: dict) -> None:
-        pass
+        """Restore what ``state`` returned (a method without state of its own has nothing to restore)."""
 
     def record(self) -> dict:
         """The method's parameters for the artifact's provenance."""
