@@ -27,6 +27,16 @@ class RunResult:
     records: dict = field(default_factory=dict)    # "spikes": {layer: (T, N, *shape) bool}, "counts", "output"
     details: dict = field(default_factory=dict)    # backend name -> its own run record (e.g. "lava")
 
+    @classmethod
+    def scored(cls, Ts, delays: dict, logits: dict, activity: Activity, y=None, records=None) -> "RunResult":
+        """The result of a run, with accuracy per T (also written into ``activity``) when labels ``y`` exist."""
+        acc = {}
+        if y is not None:
+            y = np.asarray(y)
+            acc = {t: float(np.mean(np.argmax(logits[t], axis=1) == y)) for t in Ts}
+            activity.accuracy = dict(acc)
+        return cls(Ts, dict(delays), {t: logits[t] for t in Ts}, activity, acc, records if records is not None else {})
+
     def predictions(self, T: int) -> np.ndarray:
         return np.argmax(self.logits[T], axis=1)
 

@@ -30,6 +30,16 @@ def torch():
 
 
 @pytest.fixture
+def torch_one_thread(torch):
+    """torch with one thread for the test (results do not depend on it, and OpenMP threads on a loaded
+    machine make small elementwise ops 10-100x slower); skips without torch, fails in CI."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield torch
+    torch.set_num_threads(old)
+
+
+@pytest.fixture
 def ort():
     return _require("onnxruntime", "SNNC_REQUIRE_TORCH")
 

@@ -24,7 +24,7 @@ run every step on hardware: the simulator computes them once, the count is per s
 from __future__ import annotations
 
 import logging
-from typing import Callable, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -231,14 +231,7 @@ class _Run:
             self.records["counts"][node.name][start:start + n] += spikes.sum(axis=0, dtype=np.int32)
 
     def result(self, Ts, y) -> SimResult:
-        logits = {t: self.logits[t] for t in Ts}
-        act = self.activity()
-        acc = {}
-        if y is not None:
-            y = np.asarray(y)
-            acc = {t: float(np.mean(np.argmax(logits[t], axis=1) == y)) for t in Ts}
-            act.accuracy = dict(acc)
-        return SimResult(Ts, dict(self.delays), logits, act, acc, self.records)
+        return SimResult.scored(Ts, self.delays, self.logits, self.activity(), y, self.records)
 
     def activity(self) -> Activity:
         g, n = self.plan.graph, max(1, self.n)

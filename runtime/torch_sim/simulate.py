@@ -144,9 +144,4 @@ class _Run:
         act = Activity(T=self.tmax, samples=self.n, source="torch", layers=layers,
                        first_layer_macs=int(sum(node_macs(g, g.node(s)) for s in self.net.static)),
                        first_layer_convention="per-step", output_neurons=int(np.prod(g.node(self.net.readout).shape)))
-        acc = {}
-        if y is not None:
-            y = np.asarray(y)
-            acc = {t: float(np.mean(np.argmax(logits[t], axis=1) == y)) for t in Ts}
-            act.accuracy = dict(acc)
-        return SimResult(Ts, dict(self.delays), logits, act, acc, self.records)
+        return SimResult.scored(Ts, self.delays, logits, act, y, self.records)

@@ -16,11 +16,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(autouse=True)
-def _torch(torch):
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield torch
-    torch.set_num_threads(old)
+def _torch(torch_one_thread):   # skip without torch (fail in CI), one thread (tests/conftest.py)
+    return torch_one_thread
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,8 @@ from .test_numpy_sim import dyadic_input, feature_graph
 
 
 @pytest.fixture(autouse=True)
-def _torch(torch):
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield torch
-    torch.set_num_threads(old)
+def _torch(torch_one_thread):   # skip without torch (fail in CI), one thread (tests/conftest.py)
+    return torch_one_thread
 
 
 def tiny_graph(rng) -> Graph:

@@ -11,13 +11,8 @@ RECORD = ("spikes", "output", "counts", "membrane")
 
 
 @pytest.fixture(autouse=True)
-def _torch(torch):
-    """Skip without torch, fail in CI (SNNC_REQUIRE_TORCH=1); one thread (results do not depend on it,
-    and OpenMP threads on a loaded machine make small elementwise ops 10-100x slower)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield torch
-    torch.set_num_threads(old)
+def _torch(torch_one_thread):   # skip without torch (fail in CI), one thread (tests/conftest.py)
+    return torch_one_thread
 
 
 def same_run(a, b):
