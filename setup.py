@@ -7,7 +7,7 @@ become ``snnc.compiler``, ``snnc.frontends``, ... so no bare top-level
 """
 from setuptools import find_packages, setup
 
-TOP = ["compiler", "frontends", "runtime", "hardware_profiles"]
+TOP = ["cli", "compiler", "frontends", "runtime", "hardware_profiles"]
 subpackages = find_packages(where=".", include=[f"{t}*" for t in TOP])
 
 setup(

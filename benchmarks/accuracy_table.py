@@ -70,7 +70,7 @@ def main(argv=None) -> int:
 
 
 def render(rows, Ts, ann, n) -> str:
-    from snnc.compiler.cli.common import table
+    from snnc.cli.common import table
     out = [f"example MNIST CNN, {n} test images; ANN {100 * ann:.2f}%"]
     for pm in dict.fromkeys(r["pool_mode"] for r in rows):
         body = []

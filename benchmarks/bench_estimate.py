@@ -65,7 +65,7 @@ def _si(x, unit):
 
 
 def render(d: dict) -> str:
-    from snnc.compiler.cli.common import table
+    from snnc.cli.common import table
     acc = ", ".join(f"T={t} {100 * a:.2f}%" for t, a in sorted(d["accuracy"].items()))
     lines = [f"example MNIST CNN, {d['n']} test images, ANN {100 * d['ann_accuracy']:.2f}%; SNN {acc}", ""]
     lines += [f"resources on loihi2, warning: {w}" for w in d.get("warnings", [])] + [""]

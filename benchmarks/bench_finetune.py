@@ -34,7 +34,7 @@ def child(argv) -> int:
     """Run one command in this process, then print its peak resident memory (MiB) and wall time."""
     t = time.perf_counter()
     if argv[0] == "snnc":
-        from snnc.compiler.cli import main
+        from snnc.cli import main
         rc = main(argv[1:])
     else:
         sys.argv = argv

@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(res, indent=1))
         return 0
-    from snnc.compiler.cli.common import table
+    from snnc.cli.common import table
     rows = [[T, f"{res['cumulative'][T]['n1']:.5f}", f"{res['cumulative'][T]['n2']:.5f}",
              f"{res['pre-neuron'][T]['n2']:.5f}"] for T in Ts]
     print(f"mean |rate - clip-ANN| over {args.n} random inputs (seed {args.seed})")

@@ -67,7 +67,7 @@ def clip_per_method(path: str, calib: str, test, methods) -> dict:
 
 
 def render(rows, Ts, n) -> str:
-    from snnc.compiler.cli.common import table
+    from snnc.cli.common import table
     body = [[r["model"], r["method"], r["iters"], f"{r['forwards_per_sample']:.2f}", f"{r['compile_s']:.0f}",
              " ".join(f"{m} {100 * c['agreement']:.1f}" for m, c in r["candidates"].items()),
              f"{100 * r['ann']:.1f}", f"{100 * r['clip_ann']:.1f}"] + [f"{100 * r['snn'][T]:.1f}" for T in Ts]

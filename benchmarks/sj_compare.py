@@ -56,7 +56,7 @@ def ann_logits(path: Path, x: np.ndarray) -> np.ndarray:
 def snnc_compile(model: Path, calib: Path, out: Path):
     """(artifact, seconds, method): ``snnc compile MODEL --calib CALIB -o OUT`` with the CLI's defaults."""
     import snnc
-    from snnc.compiler.cli import main as cli
+    from snnc.cli import main as cli
     buf = io.StringIO()
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(buf):

@@ -153,7 +153,7 @@ def _fmt(x, unit):
 
 
 def render(d: dict) -> str:
-    from snnc.compiler.cli.common import table
+    from snnc.cli.common import table
     rows = []
     for name, r in d.items():
         for x in r["rows"]:

@@ -178,7 +178,7 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     import torch
-    from snnc.compiler.cli.common import check_writable
+    from snnc.cli.common import check_writable
 
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     check_writable(args.json, "--json")

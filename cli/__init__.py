@@ -20,14 +20,14 @@ from snnc.compiler.errors import OutputError, SnncError, UsageError
 
 # command name -> (module, one-line help); modules load lazily.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "inspect": ("snnc.compiler.cli.inspect_cmd", "list a model's nodes, shapes, parameters, MACs and unsupported ops"),
-    "compile": ("snnc.compiler.cli.compile_cmd", "convert an ANN into a calibrated integrate-and-fire network (.snnc)"),
-    "simulate": ("snnc.compiler.cli.simulate_cmd", "run the reference IF simulator (NumPy, or torch with --backend torch): accuracy vs T, spikes, SOPs"),
-    "run": ("snnc.compiler.cli.run_cmd", "run a compiled network on a backend (numpy, torch or lava)"),
-    "export": ("snnc.compiler.cli.export_cmd", "export a compiled network (lava-dl netx HDF5)"),
-    "finetune": ("snnc.compiler.cli.finetune_cmd", "fine-tune a compiled network at small T (idsnn, snn2ann or pipe-s); needs torch"),
-    "estimate": ("snnc.compiler.cli.estimate_cmd", "resources, energy, latency and FPS/W on a hardware profile"),
-    "profiles": ("snnc.compiler.cli.profiles_cmd", "list the hardware profiles"),
+    "inspect": ("snnc.cli.inspect_cmd", "list a model's nodes, shapes, parameters, MACs and unsupported ops"),
+    "compile": ("snnc.cli.compile_cmd", "convert an ANN into a calibrated integrate-and-fire network (.snnc)"),
+    "simulate": ("snnc.cli.simulate_cmd", "run the reference IF simulator (NumPy, or torch with --backend torch): accuracy vs T, spikes, SOPs"),
+    "run": ("snnc.cli.run_cmd", "run a compiled network on a backend (numpy, torch or lava)"),
+    "export": ("snnc.cli.export_cmd", "export a compiled network (lava-dl netx HDF5)"),
+    "finetune": ("snnc.cli.finetune_cmd", "fine-tune a compiled network at small T (idsnn, snn2ann or pipe-s); needs torch"),
+    "estimate": ("snnc.cli.estimate_cmd", "resources, energy, latency and FPS/W on a hardware profile"),
+    "profiles": ("snnc.cli.profiles_cmd", "list the hardware profiles"),
 }
 
 

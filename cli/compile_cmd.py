@@ -16,8 +16,8 @@ import numpy as np
 
 from snnc.compiler.analysis.resources import summary_table
 from snnc.compiler.calibrate import METHOD_CHOICES, TOL
-from snnc.compiler.cli import data_options
-from snnc.compiler.cli.common import check_writable, print_json, table
+from snnc.cli import data_options
+from snnc.cli.common import check_writable, print_json, table
 from snnc.compiler.data.preprocess import describe
 from snnc.compiler.errors import HardwareError
 from snnc.compiler.passes.init_membrane import RESETS

@@ -8,7 +8,7 @@ best accuracy when a level is not reached; ``--plot`` is checked before any work
 from __future__ import annotations
 
 from snnc.compiler.analysis.activity import CONVENTIONS
-from snnc.compiler.cli.common import check_writable, print_json, table
+from snnc.cli.common import check_writable, print_json, table
 from snnc.compiler.errors import UsageError
 
 HELP = "resources, energy, latency and FPS/W on a hardware profile"

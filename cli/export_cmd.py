@@ -19,7 +19,7 @@ most output spikes (ties: the class that reached that count first).
 """
 from __future__ import annotations
 
-from snnc.compiler.cli.common import check_writable, print_json, table
+from snnc.cli.common import check_writable, print_json, table
 
 HELP = "export a compiled network (lava-dl netx HDF5)"
 
@@ -37,7 +37,7 @@ def add_arguments(p) -> None:
     p.add_argument("--calib-n", type=int, default=256, help="calibrate on the first N samples (default 256)")
     p.add_argument("--T", type=int, default=32, help="time steps per sample the file is calibrated for (default 32)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    from snnc.compiler.cli import data_options  # --resize/--crop/--mean/--std/--normalize, as compile's
+    from snnc.cli import data_options  # --resize/--crop/--mean/--std/--normalize, as compile's
     data_options.add_arguments(p, from_artifact=True)
 
 
@@ -76,7 +76,7 @@ def calibration_data(args, art):
     """The calibration Dataset: ``--calib``, else the artifact's calibration data (mnist or an existing path)."""
     from pathlib import Path
     from types import SimpleNamespace
-    from snnc.compiler.cli import data_options
+    from snnc.cli import data_options
     from snnc.compiler.data import load_data
     from snnc.compiler.errors import UsageError
     spec = args.calib

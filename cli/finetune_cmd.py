@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from snnc.compiler.cli.common import check_writable, print_json, table
+from snnc.cli.common import check_writable, print_json, table
 
 HELP = "fine-tune a compiled network at small T (idsnn, snn2ann or pipe-s); needs torch"
 METHOD_NAMES = ("idsnn", "snn2ann", "pipe-s")
@@ -51,13 +51,13 @@ def add_arguments(p) -> None:
     p.add_argument("--device", default="cpu", help="torch device (default cpu; e.g. cuda)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    from snnc.compiler.cli import data_options
+    from snnc.cli import data_options
     data_options.add_arguments(p, from_artifact=True)
 
 
 def run(args) -> int:
     from snnc.compiler.artifact import load
-    from snnc.compiler.cli import data_options
+    from snnc.cli import data_options
     from snnc.compiler.data.training import load_training
     from snnc.runtime.finetune import FinetuneConfig, check_T, finetune, remove_checkpoint
     from snnc.runtime.finetune.teacher import load_teacher

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 
-from snnc.compiler.cli.common import print_json, table
+from snnc.cli.common import print_json, table
 from snnc.compiler.errors import UsageError
 
 HELP = "list a model's nodes, shapes, parameters, MACs and unsupported ops"

@@ -6,7 +6,7 @@ with ``--profile NAME`` and in ``--json`` (``range_sources``).
 """
 from __future__ import annotations
 
-from snnc.compiler.cli.common import print_json, table
+from snnc.cli.common import print_json, table
 
 HELP = "list the hardware profiles"
 KEY_FIGURES = [("energy.e_sop", "pJ", 1e-12), ("energy.e_mac", "pJ", 1e-12), ("power.p_static_chip", "mW", 1e-3),

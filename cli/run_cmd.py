@@ -17,8 +17,8 @@ floating-point run equals spike for spike (tested).
 """
 from __future__ import annotations
 
-from snnc.compiler.cli.common import check_writable, print_json, table
-from snnc.compiler.cli.simulate_cmd import Evaluation, _pct, _text, add_torch_arguments, torch_info, torch_options
+from snnc.cli.common import check_writable, print_json, table
+from snnc.cli.simulate_cmd import Evaluation, _pct, _text, add_torch_arguments, torch_info, torch_options
 
 HELP = "run a compiled network on a backend (numpy, torch or lava)"
 
@@ -40,7 +40,7 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--activity-out", default=None,
                    help="write the activity record (JSON) of the largest T, for `snnc estimate --activity`")
-    from snnc.compiler.cli import data_options  # --resize/--crop/--mean/--std/--normalize, as compile's
+    from snnc.cli import data_options  # --resize/--crop/--mean/--std/--normalize, as compile's
     data_options.add_arguments(p, from_artifact=True)
 
 

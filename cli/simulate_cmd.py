@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from snnc.compiler.cli.common import check_writable, print_json, table
+from snnc.cli.common import check_writable, print_json, table
 from snnc.compiler.errors import UsageError
 
 HELP = "run the reference IF simulator (NumPy, or torch with --backend torch): accuracy vs T, spikes, SOPs"
@@ -39,7 +39,7 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--plot", default=None, help="write accuracy-vs-T and firing-rate plots to this PNG")
     p.add_argument("--activity-out", default=None, help="write the activity record (JSON) of the largest T")
-    from snnc.compiler.cli import data_options  # --resize/--crop/--mean/--std/--normalize, as compile's
+    from snnc.cli import data_options  # --resize/--crop/--mean/--std/--normalize, as compile's
     data_options.add_arguments(p, from_artifact=True)
 
 
@@ -92,7 +92,7 @@ class Evaluation:
 
     def __init__(self, args):
         from snnc.compiler.artifact import load
-        from snnc.compiler.cli import data_options
+        from snnc.cli import data_options
         from snnc.compiler.data import load_data
         self.Ts, self.delay = parse_T_list(args.T), _delay(args.delay)
         self.art = art = load(args.model)

@@ -16,7 +16,7 @@ import pytest
 
 import snnc
 from snnc.compiler.artifact import Artifact, load
-from snnc.compiler.cli import main
+from snnc.cli import main
 from snnc.compiler.data import example_model_path
 from snnc.compiler.errors import ModelLoadError
 

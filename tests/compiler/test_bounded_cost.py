@@ -12,7 +12,7 @@ import numpy as np
 import onnx
 import pytest
 
-from snnc.compiler.cli import main
+from snnc.cli import main
 
 from ..pathological import GRAPHS
 

@@ -8,7 +8,7 @@ import pytest
 
 import snnc
 from snnc.compiler.artifact import load
-from snnc.compiler.cli import main
+from snnc.cli import main
 from snnc.compiler.errors import CalibrationError, ModelLoadError, UnsupportedModelError, UsageError
 from snnc.compiler.execute import run
 from snnc.compiler.ir import Conv2d, Flatten, Graph, Input, Linear, MaxPool2d, ReLU

@@ -10,7 +10,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import snnc
 from snnc.compiler.artifact import load
-from snnc.compiler.cli import main
+from snnc.cli import main
 from snnc.compiler.data import example_model_path
 from snnc.compiler.errors import CalibrationError, DataError, HardwareError, OutputError
 from snnc.compiler.ir import Conv2d, Flatten, Graph, Input, Linear, ReLU

@@ -18,8 +18,8 @@ from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
 from snnc.compiler.artifact import load
-from snnc.compiler.cli import build_parser, main
-from snnc.compiler.cli.simulate_cmd import Evaluation
+from snnc.cli import build_parser, main
+from snnc.cli.simulate_cmd import Evaluation
 from snnc.compiler.data.preprocess import PRESETS
 from snnc.compiler.errors import DataError, UsageError
 

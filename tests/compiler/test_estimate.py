@@ -9,7 +9,7 @@ from snnc.compiler.analysis.activity import Activity, LayerActivity
 from snnc.compiler.analysis.expected import LABEL, expected_activity
 from snnc.compiler.analysis.resources import first_layer_macs
 from snnc.compiler.artifact import Artifact
-from snnc.compiler.cli import main
+from snnc.cli import main
 from snnc.compiler.errors import DataError, HardwareError, UsageError
 from snnc.compiler.hardware import load_profile
 from snnc.compiler.execute import predict

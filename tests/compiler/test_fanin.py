@@ -156,7 +156,7 @@ def test_example_model_mapping_is_unchanged():
 
 @pytest.mark.slow
 def test_resnet18_at_224_compiles_for_loihi2(tmp_path, require, capsys):
-    from snnc.compiler.cli import main
+    from snnc.cli import main
     torch, tv = require("torch"), require("torchvision")
     torch.manual_seed(0)
     onnx_path, calib = tmp_path / "r18.onnx", tmp_path / "x.npy"

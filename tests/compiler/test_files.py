@@ -18,7 +18,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from snnc.compiler.artifact import load as load_artifact
-from snnc.compiler.cli.common import check_writable
+from snnc.cli.common import check_writable
 from snnc.compiler.data import example_model_path, load_data
 from snnc.compiler.errors import DataError, HardwareError, ModelLoadError, OutputError
 from snnc.compiler.files import input_path, kind, output_path
@@ -93,7 +93,7 @@ def test_cli_fifo_calib_fails_at_once(tmp_path):
     """The reported hang: `snnc compile model --calib fifo.npz` blocked forever; now exit 6 at once."""
     fifo = tmp_path / "calib.npz"
     os.mkfifo(fifo)
-    r = subprocess.run([sys.executable, "-c", "import sys; from snnc.compiler.cli import main; sys.exit(main())", "compile", str(example_model_path()),
+    r = subprocess.run([sys.executable, "-c", "import sys; from snnc.cli import main; sys.exit(main())", "compile", str(example_model_path()),
                         "--calib", str(fifo), "-o", str(tmp_path / "m.snnc")],
                        capture_output=True, text=True, timeout=120, env={**os.environ, "SNNC_PROGRESS": "0"})
     assert r.returncode == DataError.exit_code, r.stderr

@@ -1,5 +1,7 @@
-"""Layering (docs/architecture.md): ``snnc.compiler`` imports neither ``snnc.frontends`` nor ``snnc.runtime``
-(its CLI excepted), and the ONNX compile path loads neither torch nor lava."""
+"""Layering (docs/architecture.md): frontends -> compiler -> runtime, with the command line (``snnc.cli``)
+on top. ``snnc.compiler`` imports neither ``snnc.frontends`` nor ``snnc.runtime`` nor ``snnc.cli``; no layer
+but the CLI imports the CLI; the lowering stage imports no later stage; the backends read the deployment
+plan instead of re-running passes; and the ONNX compile path loads neither torch nor lava."""
 from __future__ import annotations
 
 import ast
@@ -11,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 COMPILER = Path(__file__).resolve().parents[2] / "compiler"
+ROOT = COMPILER.parent
 FORBIDDEN = ("snnc.frontends", "snnc.runtime")
 
 
@@ -55,17 +58,48 @@ def test_scanner_sees_lazy_relative_and_dynamic_imports(tmp_path, monkeypatch):
     assert "snnc.frontends.torch" in names
 
 
-def test_compiler_imports_no_frontend_or_runtime():
-    files = [p for p in COMPILER.rglob("*.py") if "cli" not in p.relative_to(COMPILER).parts[:1]]
-    assert len(files) > 40  # the scan really walks the package
-    bad = [f"{p.relative_to(COMPILER.parent)}:{line} imports {m}" for p in files for line, m in imports(p)
-           if m.startswith(FORBIDDEN)]
-    assert not bad, "compiler/ must not import frontends or runtime (docs/architecture.md):\n" + "\n".join(bad)
+def _violations(folder: str, forbidden: tuple[str, ...], skip: tuple[str, ...] = ()) -> list[str]:
+    """``file:line imports module`` for every import under ``ROOT/folder`` (but the ``skip`` subfolders)
+    of a module starting with one of ``forbidden``."""
+    files = [p for p in (ROOT / folder).rglob("*.py") if p.relative_to(ROOT / folder).parts[0] not in skip]
+    assert files, folder  # the scan really walks the folder
+    return [f"{p.relative_to(ROOT)}:{line} imports {m}" for p in files for line, m in imports(p)
+            if m.startswith(forbidden)]
+
+
+def test_compiler_imports_no_frontend_runtime_or_cli():
+    assert len(list(COMPILER.rglob("*.py"))) > 40  # the scan really walks the package
+    bad = _violations("compiler", FORBIDDEN + ("snnc.cli",))
+    assert not bad, "compiler/ must not import frontends, runtime or the CLI (docs/architecture.md):\n" + \
+        "\n".join(bad)
+
+
+def test_only_the_cli_imports_the_cli():
+    bad = _violations("runtime", ("snnc.cli",)) + _violations("frontends", ("snnc.cli", "snnc.runtime"))
+    assert not bad, "the command line sits on top: no layer below imports it:\n" + "\n".join(bad)
+
+
+def test_the_lowering_stage_imports_no_later_stage():
+    """IR -> passes -> calibration -> lowering -> analysis: the plan is made from the spiking graph alone, and
+    the analysis reads it (never the other way round)."""
+    bad = _violations("compiler/lower", ("snnc.compiler.analysis", "snnc.compiler.compile",
+                                         "snnc.compiler.artifact", "snnc.compiler.calibrate"))
+    assert not bad, "compiler/lower imports only the IR, the passes and the executor:\n" + "\n".join(bad)
+
+
+def test_backends_read_the_plan_and_rerun_no_pass():
+    """The simulators and the Lava backend take the compiled artifact and its deployment plan as given: no
+    backend re-runs a compiler pass, the calibration or the pool fusion (fine-tuning, which re-calibrates the
+    network it trains and writes a new artifact, is the one exception)."""
+    bad = _violations("runtime", ("snnc.compiler.passes", "snnc.compiler.calibrate", "snnc.compiler.compile",
+                                  "snnc.compiler.lower.fuse"), skip=("finetune",))
+    assert not bad, "a backend reads the artifact and its plan (compiler/lower), it re-derives nothing:\n" + \
+        "\n".join(bad)
 
 
 PROBE = """
 import json, sys
-from snnc.compiler.cli import main
+from snnc.cli import main
 rc = main(sys.argv[1:])
 heavy = {name: any(m == name or m.startswith(name + ".") for m in sys.modules) for name in ("torch", "lava")}
 print("PROBE " + json.dumps({"rc": rc, **heavy}))
@@ -93,7 +127,6 @@ def test_inspect_and_compile_of_an_onnx_model_load_neither_torch_nor_lava(tmp_pa
     assert "--normalize" in err
 
 
-ROOT = COMPILER.parent
 # op-type tables keyed by type-name strings that remain (to become traits; tracked in issue 13). A new one
 # fails this test: put the fact on the op class instead (docs/architecture.md, "Where things plug in").
 KNOWN_OP_TABLES = {
@@ -146,8 +179,5 @@ def test_quantisation_fusion_and_op_tables_live_in_the_lowering_stage_and_the_op
         "\n".join(stray)
 
 
-def test_analysis_imports_no_cli_code():
-    files = list((COMPILER / "analysis").rglob("*.py"))
-    bad = [f"{p.relative_to(COMPILER.parent)}:{line} imports {m}" for p in files for line, m in imports(p)
-           if m.startswith("snnc.compiler.cli")]
-    assert not bad, "analysis code imports no CLI code:\n" + "\n".join(bad)
+def test_the_cli_lives_at_the_package_face():
+    assert (ROOT / "cli" / "__init__.py").is_file() and not (COMPILER / "cli").exists()

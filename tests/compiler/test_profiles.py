@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from snnc.compiler.cli import main
+from snnc.cli import main
 from snnc.compiler.errors import HardwareError
 from snnc.compiler.hardware import list_profiles, load_profile
 from snnc.hardware_profiles import PROFILE_DIR
@@ -114,7 +114,7 @@ def test_unknown_name_and_bad_toml(tmp_path):
 
 @pytest.mark.parametrize("name", ["", "  "])
 def test_empty_target_name_is_refused_not_the_default(name, tmp_path, capsys):
-    from snnc.compiler.cli import main
+    from snnc.cli import main
     with pytest.raises(HardwareError, match="name is empty; choose one of .*loihi2"):
         load_profile(name)
     assert load_profile(None).name == "loihi2"

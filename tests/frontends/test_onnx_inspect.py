@@ -8,7 +8,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from snnc.compiler.cli import main
+from snnc.cli import main
 
 
 def save(tmp_path, nodes, inits=None, shape=("N", 3, 8, 8), name="m.onnx"):

@@ -147,7 +147,7 @@ def test_reshape_target_from_folded_constants_is_checked_by_the_handler():
 
 
 def test_inspect_and_compile_report_the_same_error(tmp_path, capsys):
-    from snnc.compiler.cli import main
+    from snnc.cli import main
     p = tmp_path / "bad.onnx"
     onnx.save(FAMILIES["conv_auto_pad_value"][0](), p)
     errors = []
@@ -210,7 +210,7 @@ def test_hostile_numbers_are_errors_not_warnings(case, recwarn):
 
 
 def test_cli_negative_variance_prints_only_the_error(tmp_path, capsys):
-    from snnc.compiler.cli import main
+    from snnc.cli import main
     p = tmp_path / "bn.onnx"
     onnx.save(NUMERIC["bn_negative_variance"][0](), p)
     assert main(["compile", str(p), "--calib", "mnist", "-o", str(tmp_path / "a.snnc")]) == GraphError.exit_code

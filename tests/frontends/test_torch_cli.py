@@ -32,7 +32,7 @@ def resnet_files(torch, tmp_path):
 
 def test_cli_compiles_torchvision_resnet18_with_a_weights_file(torch, resnet_files, monkeypatch, capsys):
     import snnc
-    from snnc.compiler.cli import main
+    from snnc.cli import main
     from snnc.compiler.execute import run
     from snnc.compiler.ir import IFNeuron
     tmp, model, calib = resnet_files
@@ -50,7 +50,7 @@ def test_cli_compiles_torchvision_resnet18_with_a_weights_file(torch, resnet_fil
 
 def test_cli_weights_of_another_architecture_name_the_first_misfit(torch, tmp_path, monkeypatch, capfd):
     import torchvision
-    from snnc.compiler.cli import main
+    from snnc.cli import main
     r18 = torchvision.models.resnet18().state_dict()
     r50 = torchvision.models.resnet50().state_dict()
     torch.save(r50, tmp_path / "r50.pth")

@@ -124,7 +124,7 @@ def cli_files(torch, tmp_path, rng):
 
 def test_cli_compiles_a_py_spec(cli_files, monkeypatch, capsys):
     import snnc
-    from snnc.compiler.cli import main
+    from snnc.cli import main
     monkeypatch.chdir(cli_files)
     rc = main(["compile", "net.py:Net", "--weights", "w.pth", "--input-shape", "1,1,8,8", "--calib", "calib.npy"])
     assert rc == 0, capsys.readouterr().err
@@ -140,7 +140,7 @@ def test_cli_compiles_a_py_spec(cli_files, monkeypatch, capsys):
      "cannot read weights file"),
 ])
 def test_cli_bad_torch_inputs_exit_nonzero(cli_files, monkeypatch, capsys, argv, code, message):
-    from snnc.compiler.cli import main
+    from snnc.cli import main
     monkeypatch.chdir(cli_files)
     assert main(["compile", *argv, "--calib", "calib.npy"]) == code
     err = capsys.readouterr().err

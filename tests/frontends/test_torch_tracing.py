@@ -128,7 +128,7 @@ def test_wrong_input_shape_is_one_line_quoting_torch(torch):
 
 
 def test_cli_wrong_input_shape_exits_with_one_error_line(torch, tmp_path, monkeypatch, capfd):
-    from snnc.compiler.cli import main
+    from snnc.cli import main
     (tmp_path / "net.py").write_text(NET_PY)  # conv expects 1 channel
     np.save(tmp_path / "calib.npy", np.zeros((4, 3, 8, 8), np.float32))
     monkeypatch.chdir(tmp_path)

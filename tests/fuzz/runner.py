@@ -85,7 +85,7 @@ def model_is_invalid(data: bytes) -> Optional[str]:
 
 
 def _snnc() -> list:
-    return [sys.executable, "-c", "from snnc.compiler.cli import entry; entry()"]
+    return [sys.executable, "-c", "from snnc.cli import entry; entry()"]
 
 
 def run_case(case: Case, timeout: float = 60.0) -> Outcome:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from snnc.compiler.artifact import load
-from snnc.compiler.cli import main
+from snnc.cli import main
 from snnc.compiler.data import example_model_path
 
 pytestmark = pytest.mark.torch

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from snnc.compiler.artifact import Artifact
-from snnc.compiler.cli import main
+from snnc.cli import main
 
 from .lava_nets import residual_pool_net
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from snnc.compiler.artifact import Artifact
-from snnc.compiler.cli import main
+from snnc.cli import main
 from snnc.compiler.errors import SimulationError
 
 from .lava_nets import residual_pool_net
@@ -50,7 +50,7 @@ def test_cli_prints_a_worker_failure_in_one_line(lava, tmp_path, rng, capsys, mo
 _NO_LAVA = """
 import sys
 sys.modules["lava"] = None  # as if lava-nc were missing or failed to import (Python 3.11)
-from snnc.compiler.cli import main
+from snnc.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 

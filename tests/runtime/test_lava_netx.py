@@ -133,7 +133,7 @@ def calib_x():
 def test_compiled_mnist_chain_in_netx_matches_the_file_model(lava, tmp_path, mnist_chain, calib_x):
     """The calibrated export, with the target profile's weight bits, run by lava-dl netx on 20 MNIST test
     images at T = 32: the spike counts equal the NumPy CUBA model of the file."""
-    from snnc.compiler.cli.export_cmd import weight_bits
+    from snnc.cli.export_cmd import weight_bits
     from snnc.compiler.data import load_data
     from snnc.runtime.lava.netx import export_netx, run_netx
     art = mnist_chain["ltb"]

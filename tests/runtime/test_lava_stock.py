@@ -85,7 +85,7 @@ def test_stock_lif_current_wrap_is_warned_counted_and_modelled(lava):
 
 def test_cli_stock_report_says_stock_only_and_warns(lava, tmp_path, capsys):
     from snnc.compiler.artifact import Artifact
-    from snnc.compiler.cli import main
+    from snnc.cli import main
     g = u_wrap_net()
     model = Artifact(g, g, {"readout": {"mode": "fixed", "delay": 0}}).save(tmp_path / "w.snnc")
     np.savez(tmp_path / "d.npz", x=np.ones((2, 1, 4, 4), np.float32), y=np.zeros(2, np.int64))

@@ -10,7 +10,7 @@ import pytest
 
 from snnc.compiler.analysis.activity import Activity
 from snnc.compiler.artifact import Artifact
-from snnc.compiler.cli import main
+from snnc.cli import main
 from snnc.compiler.execute import predict
 from snnc.compiler.ir import Conv2d, Flatten, Graph, IFNeuron, Input, Linear, ReLU
 from snnc.runtime.numpy_sim import simulate

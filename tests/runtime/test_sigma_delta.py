@@ -104,7 +104,7 @@ def test_simulate_and_estimate_cli(compiled, tmp_path, capsys):
     """`snnc simulate` on a sigma-delta artifact: JSON with graded counts and payload histogram, both PNGs;
     `snnc estimate` prices the record's graded ops at e_graded_op and refuses to guess without one."""
     import json
-    from snnc.compiler.cli import main
+    from snnc.cli import main
     from snnc.compiler.hardware import load_profile
     arts, test = compiled
     path = arts[8].save(tmp_path / "sd.snnc")
@@ -135,7 +135,7 @@ def test_lava_backend_refuses_sigma_delta_by_name(compiled, lava):
 
 
 def test_compile_cli_refuses_sigma_delta_on_binary_targets(tmp_path, capsys):
-    from snnc.compiler.cli import main
+    from snnc.cli import main
     from snnc.compiler.data import example_model_path
     out = tmp_path / "m.snnc"
     rc = main(["compile", str(example_model_path()), "--calib", "mnist", "--neuron", "sigma-delta",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from snnc.compiler.artifact import Artifact
-from snnc.compiler.cli import main
+from snnc.cli import main
 from snnc.compiler.execute import predict
 from snnc.compiler.ir import Graph, IFNeuron, ReLU, Resize
 

@@ -7,8 +7,8 @@ import types
 
 import pytest
 
-from snnc.compiler import cli
-from snnc.compiler.cli.common import check_writable
+from snnc import cli
+from snnc.cli.common import check_writable
 from snnc.compiler.errors import OutputError, SnncError, UsageError
 
 
