@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from snnc.compiler.analysis.activity import CONVENTIONS
 from snnc.cli.common import check_writable, print_json, table
-from snnc.compiler.errors import UsageError
 
 HELP = "resources, energy, latency and FPS/W on a hardware profile"
 
@@ -169,8 +168,6 @@ def plot(r: dict, path: str) -> None:
 def run(args) -> int:
     from snnc.compiler.analysis.estimate import estimate
     check_writable(args.plot, "--plot")
-    if args.T is not None and args.T < 1:
-        raise UsageError(f"--T must be >= 1, got {args.T}")
     r = estimate(args.model, profile=args.profile, activity=args.activity, T=args.T, ann_profile=args.ann_profile,
                  ignore_fit=args.ignore_fit, input_cost=args.input_cost, host_io=args.host_io)
     if args.plot:

@@ -19,6 +19,7 @@ from functools import cached_property
 
 from snnc.cli.common import check_writable, print_json, table
 from snnc.compiler.errors import UsageError
+from snnc.compiler.readout import parse_delay, parse_T
 
 HELP = "run the reference IF simulator (NumPy, or torch with --backend torch): accuracy vs T, spikes, SOPs"
 
@@ -63,28 +64,6 @@ def torch_options(args) -> dict:
     return {"device": args.device or "cpu", "dtype": args.dtype or "float32", "threads": args.threads}
 
 
-def parse_T_list(text: str) -> list[int]:
-    try:
-        Ts = [int(t) for t in str(text).split(",") if t.strip()]
-    except ValueError:
-        raise UsageError(f"--T must be comma-separated positive integers, got {text!r}") from None
-    if not Ts or min(Ts) <= 0:
-        raise UsageError(f"--T must be comma-separated positive integers, got {text!r}")
-    return Ts
-
-
-def _delay(text):
-    if text in (None, "auto"):
-        return None
-    try:
-        d = int(text)
-    except ValueError:
-        d = -1
-    if d < 0:
-        raise UsageError(f"--delay must be 'auto' or a non-negative integer, got {text!r}")
-    return d
-
-
 class Evaluation:
     """What ``snnc simulate`` and ``snnc run`` share: the artifact, the data and the ANN / clip-ANN
     predictions (the clip-ANN from the unfolded source graph and the calibrated clips), from the
@@ -94,7 +73,7 @@ class Evaluation:
         from snnc.compiler.artifact import load
         from snnc.cli import data_options
         from snnc.compiler.data import load_data
-        self.Ts, self.delay = parse_T_list(args.T), _delay(args.delay)
+        self.Ts, self.delay = parse_T(args.T), parse_delay(args.delay)
         self.art = art = load(args.model)
         k = art.snn.node(art.snn.outputs[0]).shape[0]
         self.data = load_data(args.data, input_shape=art.snn.inputs[0].shape, n=args.n, num_classes=k,

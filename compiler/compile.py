@@ -28,6 +28,7 @@ from snnc.compiler.data.preprocess import preprocessing_record
 from snnc.compiler.errors import HardwareError, ModelLoadError, UnsupportedModelError, UsageError
 from snnc.compiler.hardware import load_profile
 from snnc.compiler.ir import Graph, MaxPool2d
+from snnc.compiler.readout import parse_delay
 from snnc.compiler.passes.init_membrane import RESETS
 from snnc.compiler.passes.pipeline import run_pipeline
 from snnc.compiler.passes.pool_modes import POOL_MODES
@@ -42,19 +43,6 @@ def check_finite_weights(graph: Graph) -> None:
             if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
                 raise ModelLoadError(f"node {n.name!r} ({n.type}) has NaN or infinite values in {key!r}; "
                                      f"the model file is corrupt or was exported from a diverged training run")
-
-
-def parse_delay(delay) -> Optional[int]:
-    """None for "auto", else a non-negative integer delay."""
-    if delay is None or delay == "auto":
-        return None
-    try:
-        d = int(delay)
-    except (TypeError, ValueError):
-        raise UsageError(f"delay must be 'auto' or a non-negative integer, got {delay!r}") from None
-    if d < 0 or str(d) != str(delay).strip():
-        raise UsageError(f"delay must be 'auto' or a non-negative integer, got {delay!r}")
-    return d
 
 
 def check_options(method: str = "auto", pool_mode: str = "auto", reset: str = "subtract",

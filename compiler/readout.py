@@ -11,15 +11,54 @@ chosen by one of two modes:
   keeps at least one step, D = min(N, T - 1); a clamped D is logged as a warning
   naming the T it affects. A delay given at simulate / run time overrides the
   artifact's readout.
+
+``parse_T`` and ``parse_delay`` are the one check of the time-step and delay
+options, whoever passes them (``snnc compile / simulate / run``, ``snnc.compile``,
+every backend's ``run``).
 """
 from __future__ import annotations
 
 import logging
 import math
+import numbers
 from typing import Iterable, Optional
+
+from snnc.compiler.errors import UsageError
 
 log = logging.getLogger(__name__)
 AUTO_MIN_WINDOW = 4   # steps an auto delay always leaves in the window (when T > 4)
+
+
+def parse_T(T) -> tuple[int, ...]:
+    """Sorted unique positive step counts from an int, a sequence of ints or a comma-separated string
+    (``"8,16,32"``, as ``--T`` takes them); UsageError otherwise."""
+    if isinstance(T, str):
+        try:
+            Ts = [int(t) for t in T.split(",") if t.strip()]
+        except ValueError:
+            Ts = [0]
+    else:
+        Ts = [T] if _is_int(T) or not hasattr(T, "__iter__") else list(T)
+    if not Ts or any(not _is_int(t) or t <= 0 for t in Ts):
+        raise UsageError(f"time steps T (--T) must be positive integers, comma-separated on the command line "
+                         f"(such as 8,16,32), got {T!r}")
+    return tuple(sorted({int(t) for t in Ts}))
+
+
+def parse_delay(delay) -> Optional[int]:
+    """The readout delay option: None for None / ``"auto"`` (the artifact's readout window), else D, a
+    non-negative integer given as an int or its decimal string; UsageError otherwise."""
+    if delay is None or (isinstance(delay, str) and delay.strip() == "auto"):
+        return None
+    d = int(delay) if _is_int(delay) else int(delay.strip()) if isinstance(delay, str) and \
+        delay.strip().isdigit() else -1
+    if d < 0:
+        raise UsageError(f"delay (--delay) must be 'auto' or a non-negative integer, got {delay!r}")
+    return d
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
 def auto_delay(t0: float, T: int) -> int:

@@ -42,6 +42,7 @@ from snnc.compiler.analysis.resources import Mapping, check_fit, first_layer_mac
 from snnc.compiler.artifact import Artifact, load
 from snnc.compiler.errors import HardwareError, UsageError
 from snnc.compiler.hardware import DEFAULT_PROFILE, WHICH, Profile, load_profile
+from snnc.compiler.readout import parse_T
 
 log = logging.getLogger(__name__)
 DEFAULT_T = 32
@@ -204,6 +205,7 @@ def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, 
     ceil(neurons / neurons_per_core) cores (a lower bound) and the report says it does not fit.
     ``host_io``: include the host I/O time (input bytes x ``timing.t_io_byte``) in the latency.
     """
+    T = None if T is None else parse_T([T])[0]   # a positive integer (UsageError otherwise), as --T
     art = artifact if isinstance(artifact, Artifact) else load(artifact)
     profile, profile_why = target_profile(art, profile)
     prof = load_profile(profile)

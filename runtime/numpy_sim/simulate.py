@@ -31,7 +31,7 @@ import numpy as np
 from snnc.compiler.analysis.activity import Activity, LayerActivity
 from snnc.compiler.analysis.sop import fanout_maps
 from snnc.compiler.artifact import Artifact
-from snnc.compiler.readout import window_delays
+from snnc.compiler.readout import parse_delay, parse_T, window_delays  # noqa: F401 - parse_T re-exported
 from snnc.compiler.errors import DataError, UsageError
 from snnc.compiler.execute import apply
 from snnc.compiler.ir import Graph, IFNeuron, node_macs
@@ -49,24 +49,12 @@ RECORDS = ("spikes", "counts", "output", "membrane")
 SimResult = RunResult   # the neutral result type (runtime/result.py), named for this backend
 
 
-def parse_T(T) -> tuple:
-    """Sorted unique positive step counts from an int or a sequence; UsageError otherwise."""
-    Ts = list(T) if isinstance(T, (list, tuple, set, range, np.ndarray)) else [T]
-    if not Ts or any(not isinstance(t, (int, np.integer)) or isinstance(t, bool) or t <= 0 for t in Ts):
-        raise UsageError(f"time steps T must be positive integers, got {T!r}")
-    return tuple(sorted({int(t) for t in Ts}))
-
-
 def readout_delays(model, delay, Ts) -> dict:
     """{T: D} by the rule of ``snnc.compiler.readout`` (auto: clamp(floor(t0), 0, T-4); fixed: min(D, T-1))."""
     if callable(delay):
         return {t: max(0, min(int(delay(t)), t - 1)) for t in Ts}
-    if delay == "auto":
-        delay = None
-    if delay is not None and (not isinstance(delay, (int, np.integer)) or isinstance(delay, bool) or delay < 0):
-        raise UsageError(f"delay must be 'auto', a non-negative integer or a function of T, got {delay!r}")
     readout = model.meta.get("readout") if isinstance(model, Artifact) else None
-    return window_delays(Ts, readout, None if delay is None else int(delay))
+    return window_delays(Ts, readout, parse_delay(delay))
 
 
 def _check_data(graph: Graph, x) -> np.ndarray:
