@@ -15,6 +15,7 @@ import sys
 import numpy as np
 
 from snnc.compiler.analysis.resources import summary_table
+from snnc.compiler.artifact_meta import Neurons
 from snnc.compiler.calibrate import METHOD_CHOICES, TOL
 from snnc.cli import data_options
 from snnc.cli.common import check_writable, print_json, table
@@ -89,7 +90,7 @@ def run(args) -> int:
         print_json({"artifact": str(out), "layers": rows, **art.meta})
     else:
         print(report(art, rows, out))
-    if not art.meta["resources"]["fits"]:
+    if not art.info.resources["fits"]:
         sys.stdout.flush()
         print(f"error: {does_not_fit(art, out)}", file=sys.stderr)
         return HardwareError.exit_code
@@ -98,25 +99,25 @@ def run(args) -> int:
 
 def does_not_fit(art, out) -> str:
     """The final one-line error of a compile whose network does not fit its target."""
-    res = art.meta["resources"]
+    res = art.info.resources
     failing = sorted({i["layer"] for i in res["issues"] if i["level"] == "error"})
-    return (f"the network does not fit target {art.meta['target']!r}: {len(failing)} layer(s) cannot be mapped "
+    return (f"the network does not fit target {art.info.target!r}: {len(failing)} layer(s) cannot be mapped "
             f"({', '.join(failing)}; see the resource table above); {out} was written and simulates, but to "
             f"deploy compile for a target with larger cores or reduce those layers' fan-in")
 
 
 def layer_rows(art) -> list[dict]:
     """One row per neuron layer and the readout: neurons, synapse weights, thresholds (unfolded)."""
-    cal = art.meta["calibration"]["layers"]
+    cal = art.info.calibration.layers
     rows = []
     for n in art.snn.nodes:
         if n.type in ("IFNeuron", "SigmaDeltaNeuron"):
             s = cal[n.name]
             rows.append({"layer": n.name, "kind": n.type, "neurons": int(np.prod(n.shape)),
-                         "shape": list(n.shape), "theta_min": s["threshold"]["min"],
-                         "theta_median": s["threshold"]["median"], "theta_max": s["threshold"]["max"],
-                         "dead": s["dead_channels"], "rate": s["expected_rate"],
-                         "clipped": s.get("clipped"), "converged_at": (s.get("convergence") or {}).get("at")})
+                         "shape": list(n.shape), "theta_min": s.threshold["min"],
+                         "theta_median": s.threshold["median"], "theta_max": s.threshold["max"],
+                         "dead": s.dead_channels, "rate": s.expected_rate,
+                         "clipped": s.clipped, "converged_at": (s.convergence or {}).get("at")})
     out = art.snn.node(art.snn.outputs[0])
     rows.append({"layer": out.name, "kind": "readout", "neurons": int(np.prod(out.shape)), "shape": list(out.shape),
                  "theta_min": None, "theta_median": None, "theta_max": None, "dead": 0, "rate": None,
@@ -125,39 +126,39 @@ def layer_rows(art) -> list[dict]:
 
 
 def report(art, rows, path) -> str:
-    m = art.meta
-    cal = m["calibration"]
+    m = art.info
+    cal = art.meta["calibration"]
     weights = sum(int(a.size) for n in art.snn.nodes for k, a in n.op.arrays().items() if k == "weight")
-    lines = [f"compiled {m['source']['path'] or '<graph>'} -> {path} (target {m['target']})",
+    lines = [f"compiled {m.source.path or '<graph>'} -> {path} (target {m.target})",
              *calibration_lines(cal),
              f"neurons: {sum(r['neurons'] for r in rows[:-1]):,} in {len(rows) - 1} layers; "
-             f"synaptic weights: {weights:,}; reset: {m['options']['reset']}; spikes on v {m['spike_comparison']} 1",
+             f"synaptic weights: {weights:,}; reset: {m.options.reset}; spikes on v {m.spike_comparison} 1",
              "", table(["layer", "kind", "shape", "neurons", "theta min", "median", "max", "dead", "rate",
                         "clipped", "converged"],
                        [[r["layer"], r["kind"], "x".join(map(str, r["shape"])), r["neurons"],
                          _num(r["theta_min"]), _num(r["theta_median"]), _num(r["theta_max"]), r["dead"],
                          _num(r["rate"]), _pct(r["clipped"], 3), _at(r, cal)] for r in rows],
                        align="llllrrrrrrr")]
-    lines += ["", neuron_line(m.get("neurons") or {"kind": "if"})]
-    if m["pool_modes"]:
-        lines += ["", "max pools: " + ", ".join(f"{k} {v}" for k, v in m["pool_modes"].items())]
-    r = m["readout"]
-    lines += ["", f"readout delay: estimated t0 = {cal['t0']:.2f} steps; "
-              + ("auto: D = clamp(floor(t0), 0, T-4)" if r["mode"] == "auto" else f"fixed D = {r['delay']}")]
-    lines += ["", f"preprocessing: {describe(m.get('preprocessing') or {})}"]
-    lines += [f"note: {n}" for n in m.get("notes", [])]
-    lines += ["", "pass log:"] + [f"  {e['pass']}: {c}" for e in m["pass_log"] for c in e["changes"]]
-    lines += ["", summary_table(art.snn, m["target"])]
+    lines += ["", neuron_line(m.neurons or Neurons())]
+    if m.pool_modes:
+        lines += ["", "max pools: " + ", ".join(f"{k} {v}" for k, v in m.pool_modes.items())]
+    r = m.readout
+    lines += ["", f"readout delay: estimated t0 = {m.calibration.t0:.2f} steps; "
+              + ("auto: D = clamp(floor(t0), 0, T-4)" if r.mode == "auto" else f"fixed D = {r.delay}")]
+    lines += ["", f"preprocessing: {describe(m.preprocessing or {})}"]
+    lines += [f"note: {n}" for n in m.notes or []]
+    lines += ["", "pass log:"] + [f"  {e.name}: {c}" for e in m.pass_log for c in e.changes]
+    lines += ["", summary_table(art.snn, m.target)]
     return "\n".join(lines)
 
 
-def neuron_line(rec: dict) -> str:
+def neuron_line(rec: Neurons) -> str:
     """What the neuron model's spikes cost: binary events, or graded payloads of act_bits + 1 bits."""
-    if rec["kind"] == "if":
+    if rec.kind == "if":
         return "neurons: binary integrate-and-fire (1-bit spikes; accuracy grows with T)"
-    b = rec["act_bits"]
+    b = rec.act_bits
     return (f"neurons: sigma-delta, {b}-bit activations (step = theta / {2 ** b - 1}); each graded spike carries a "
-            f"{rec['payload_bits']}-bit payload (the signed change of the code) and costs a multiply-accumulate per "
+            f"{rec.payload_bits}-bit payload (the signed change of the code) and costs a multiply-accumulate per "
             f"synapse instead of an add; a neuron sends only when its code changes (static input: once)")
 
 

@@ -20,6 +20,7 @@ most output spikes (ties: the class that reached that count first).
 from __future__ import annotations
 
 from snnc.cli.common import check_writable, print_json, table
+from snnc.compiler.artifact_meta import Calibration
 
 HELP = "export a compiled network (lava-dl netx HDF5)"
 
@@ -81,7 +82,7 @@ def calibration_data(args, art):
     from snnc.compiler.errors import UsageError
     spec = args.calib
     if spec is None:
-        stored = str((art.meta.get("calibration") or {}).get("data") or "")
+        stored = str((art.info.calibration or Calibration()).data or "")
         if not (stored == "mnist" or stored.startswith("mnist:") or (stored and Path(stored).exists())):
             raise UsageError(f"{args.model}: the netx readout is calibrated on data, and the artifact's calibration "
                              f"data ({repr(stored) if stored else 'not recorded'}) is not the built-in mnist or an existing path; "
@@ -113,7 +114,7 @@ def weight_bits(art, override=None) -> tuple[int, str]:
     from snnc.compiler.hardware import load_profile
     if override is not None:
         return int(override), "--weight-bits"
-    target = art.meta.get("target") or "loihi2"
+    target = art.info.target or "loihi2"
     bits = load_profile(target).limit("weight_bits")
     if bits is None:
         return 8, f"profile {target!r} sets no weight_bits: 8"

@@ -59,7 +59,7 @@ def run(args) -> int:
         get_backend("torch", **t_options)   # torch importable, the device present: before loading anything
     bits = None if args.profile is None else _weight_bits(args.profile)  # a bad --profile fails before loading
     ev = Evaluation(args)
-    bits = bits if bits is not None else _weight_bits(ev.art.meta.get("target", "loihi2"))
+    bits = bits if bits is not None else _weight_bits(ev.art.info.target or "loihi2")
     options = {"numpy": {}, "torch": t_options}.get(args.backend) if args.backend != "lava" else dict(
         fixed=args.fixed_point, stock=args.stock_lif, weight_bits=bits, timeout=args.timeout)
     res = get_backend(args.backend, **options).run(ev.art, ev.data.x, ev.Ts, y=ev.data.y, delay=ev.delay)

@@ -14,6 +14,7 @@ An artifact holds two IR graphs and a JSON document:
   spike comparison (``v >= theta``), the input ``preprocessing`` used for
   calibration (resize / crop / mean / std; evaluation reuses it), the
   frontend's ``notes`` and the resource summary (``resources.fits``).
+  ``Artifact.info`` reads it as typed records (``snnc.compiler.artifact_meta``).
 
 The file is a zip with ``artifact.json`` (strict JSON, see
 ``snnc.compiler.ir.jsonio``), ``snn.snncg`` and ``ann.snncg`` (each an
@@ -30,6 +31,7 @@ from typing import Union
 
 import numpy as np
 
+from snnc.compiler.artifact_meta import ArtifactMeta
 from snnc.compiler.errors import ModelLoadError, OutputError
 from snnc.compiler.files import ZIP_ERRORS, input_path
 from snnc.compiler.ir import Graph, from_bytes, jsonio, to_bytes
@@ -44,6 +46,11 @@ class Artifact:
     snn: Graph
     ann: Graph
     meta: dict = field(default_factory=dict)
+
+    @property
+    def info(self) -> ArtifactMeta:
+        """``meta`` as typed records; ``meta`` stays the JSON document it is stored as."""
+        return ArtifactMeta.from_json(self.meta)
 
     def readout_delay(self, T: int) -> int:
         """Readout delay D for T steps: output = mean of I_L(t) over t = D+1..T (algorithms.md section 6).

@@ -90,7 +90,7 @@ def _span(by_which: dict) -> dict:
 def _activity(art: Artifact, mapping: Mapping, activity, T: Optional[int], input_cost: Optional[str]) -> Activity:
     """The activity to estimate: a validated record (names and neuron counts equal to the network's) or the
     pre-run estimate; truncated to ``T``; the first-layer convention replaced by ``input_cost`` if given."""
-    if activity is None and art.meta.get("neurons", {}).get("kind") == "sigma-delta":
+    if activity is None and art.info.is_sigma_delta:
         raise UsageError("a sigma-delta network has no pre-run activity estimate (its graded spikes follow the "
                          "data, not the calibrated rates): simulate it first (`snnc simulate --activity-out "
                          "run.json`) and pass the record (`snnc estimate --activity run.json`)")
@@ -186,8 +186,8 @@ def target_profile(art: Artifact, profile=None) -> tuple:
     the default (loihi2)."""
     if profile is not None:
         return profile, "as requested"
-    if art.meta.get("target"):
-        return art.meta["target"], "the artifact's compile target"
+    if art.info.target:
+        return art.info.target, "the artifact's compile target"
     return DEFAULT_PROFILE, f"default ({DEFAULT_PROFILE}: the artifact names no compile target)"
 
 
