@@ -28,6 +28,9 @@ def print_json(obj) -> None:
 
 def _default(o):
     import numpy as np
+    from snnc.compiler.records import Record
+    if isinstance(o, Record):   # a typed result: its JSON document
+        return o.to_json()
     if isinstance(o, np.generic):
         return o.item()
     if isinstance(o, np.ndarray):

@@ -169,7 +169,7 @@ def run(args) -> int:
     from snnc.compiler.analysis.estimate import estimate
     check_writable(args.plot, "--plot")
     r = estimate(args.model, profile=args.profile, activity=args.activity, T=args.T, ann_profile=args.ann_profile,
-                 ignore_fit=args.ignore_fit, input_cost=args.input_cost, host_io=args.host_io)
+                 ignore_fit=args.ignore_fit, input_cost=args.input_cost, host_io=args.host_io).to_json()
     if args.plot:
         plot(r, args.plot)
     if args.json:

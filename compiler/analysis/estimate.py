@@ -37,6 +37,7 @@ from typing import Optional, Union
 
 from snnc.compiler.analysis import energy as en
 from snnc.compiler.analysis.activity import CONVENTIONS, Activity, check_activity, check_network
+from snnc.compiler.analysis.estimate_result import Estimate, Span
 from snnc.compiler.analysis.expected import LABEL, SOURCE, expected_activity, truncate
 from snnc.compiler.analysis.resources import Mapping, check_fit, first_layer_macs, first_layer_synapses, map_graph
 from snnc.compiler.artifact import Artifact, load
@@ -80,11 +81,8 @@ def _ranged(fn) -> dict:
 
 
 def _span(by_which: dict) -> dict:
-    """{low, nominal, high} of one figure: low / high are the min / max over the constants' ends."""
-    vals = [v for v in by_which.values() if v is not None]
-    if not vals:
-        return {"low": None, "nominal": None, "high": None}
-    return {"low": min(vals), "nominal": by_which["nominal"], "high": max(vals)}
+    """{low, nominal, high} of one figure inside a JSON part of the estimate (``Span.of``'s rule)."""
+    return Span.of(by_which).to_json()
 
 
 def _activity(art: Artifact, mapping: Mapping, activity, T: Optional[int], input_cost: Optional[str]) -> Activity:
@@ -194,8 +192,9 @@ def target_profile(art: Artifact, profile=None) -> tuple:
 def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, None] = None,
              activity: Union[Activity, str, Path, None] = None, T: Optional[int] = None,
              ann_profile: Union[str, Profile, None] = DEFAULT_ANN_PROFILE, ignore_fit: bool = False,
-             input_cost: Optional[str] = None, host_io: bool = False) -> dict:
-    """Resources, energy / latency / FPS / FPS/W ranges, per-layer breakdown and the ANN baseline.
+             input_cost: Optional[str] = None, host_io: bool = False) -> Estimate:
+    """Resources, energy / latency / FPS / FPS/W ranges, per-layer breakdown and the ANN baseline, as an
+    :class:`Estimate` (its ``to_json()`` is ``snnc estimate --json``).
 
     ``profile`` None: the artifact's compile target (``meta["target"]``), else loihi2.
     ``input_cost`` None: the activity's own first-layer convention (NumPy and the
@@ -224,35 +223,35 @@ def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, 
     conv = act.first_layer_convention
     split_in, split_out = _splits(mapping)
     terms = _terms(prof, host_io)
-    return {
-        "profile": prof.name, "profile_kind": prof.kind, "profile_source": profile_why, "T": act.T,
-        "activity_source": LABEL if act.source == SOURCE else f"simulation ({act.source}, {act.samples} samples)",
-        "profile_notes": prof.notes,
-        "counts": {"sop": act.sop, "spikes": sum(sum(l.spikes_per_step) for l in act.layers),
+    return Estimate(
+        profile=prof.name, profile_kind=prof.kind, profile_source=profile_why, T=act.T,
+        activity_source=LABEL if act.source == SOURCE else f"simulation ({act.source}, {act.samples} samples)",
+        profile_notes=prof.notes,
+        counts={"sop": act.sop, "spikes": sum(sum(l.spikes_per_step) for l in act.layers),
                    "neuron_updates": act.neuron_updates, "first_layer_macs_per_step": act.first_layer_macs,
                    "first_layer_macs_with_padding": first_layer_macs(art.snn),
                    "first_layer_convention": conv, "input_macs": en.input_macs(act),
                    "graded_relay_events": sum(e for e, _ in en.relay_events(act, mapping).values()),
                    **graded_counts(act)},
-        "input_cost": {"convention": conv, "meaning": CONVENTIONS[conv],
-                       "chosen_by": "--input-cost" if input_cost is not None else "the activity"},
-        "energy_j": _span({w: f["total"] for w, f in figs.items()}),
-        "latency_s": _span({w: f["latency"] for w, f in figs.items()}),
-        "fps": _span({w: f["fps"] for w, f in figs.items()}),
-        "fps_per_watt": _span({w: f["fps_per_watt"] for w, f in figs.items()}),
-        "breakdown_j": {k: _span({w: f[k] for w, f in figs.items()})
-                        for k in ("input", "sop", "neuron", "readout", "relay", "routing", "static", "dynamic")},
-        "host_io": {"included": host_io, "input_bytes": io,
-                    "latency_s": _span({w: f["host_io"] for w, f in figs.items()}) if host_io else None},
-        "per_layer": per_layer,
-        "included": (INCLUDED if prof.has("power.p_static_chip") else INCLUDED[:1]) + split_in + terms[0],
-        "excluded": EXCLUDED + terms[1] + _pool_note(mapping) + split_out
-                    + ([] if prof.has("power.p_static_chip") else ["static power (profile has none)"]),
-        "sensitivity": en.sensitivity(act, prof, mapping, io),
-        "sop_only": en.sop_energy(act.sop, prof),
-        "latency_note": None if nominal["latency"] is not None else "profile has no timing model: latency and FPS not estimated",
-        "confidence": sorted({c.confidence for c in prof.constants.values()}),
-        "ann": _ann(art, ann_profile),
-        "at_accuracy": _at_accuracy(act, prof, mapping, art, host_io),
-        "resources": mapping.to_json(),
-    }
+        input_cost={"convention": conv, "meaning": CONVENTIONS[conv],
+                    "chosen_by": "--input-cost" if input_cost is not None else "the activity"},
+        energy_j=Span.of({w: f["total"] for w, f in figs.items()}),
+        latency_s=Span.of({w: f["latency"] for w, f in figs.items()}),
+        fps=Span.of({w: f["fps"] for w, f in figs.items()}),
+        fps_per_watt=Span.of({w: f["fps_per_watt"] for w, f in figs.items()}),
+        breakdown_j={k: Span.of({w: f[k] for w, f in figs.items()})
+                     for k in ("input", "sop", "neuron", "readout", "relay", "routing", "static", "dynamic")},
+        host_io={"included": host_io, "input_bytes": io,
+                 "latency_s": _span({w: f["host_io"] for w, f in figs.items()}) if host_io else None},
+        per_layer=per_layer,
+        included=(INCLUDED if prof.has("power.p_static_chip") else INCLUDED[:1]) + split_in + terms[0],
+        excluded=EXCLUDED + terms[1] + _pool_note(mapping) + split_out
+                 + ([] if prof.has("power.p_static_chip") else ["static power (profile has none)"]),
+        sensitivity=en.sensitivity(act, prof, mapping, io),
+        sop_only=en.sop_energy(act.sop, prof),
+        latency_note=None if nominal["latency"] is not None else "profile has no timing model: latency and FPS not estimated",
+        confidence=sorted({c.confidence for c in prof.constants.values()}),
+        ann=_ann(art, ann_profile),
+        at_accuracy=_at_accuracy(act, prof, mapping, art, host_io),
+        resources=mapping.to_json(),
+    )

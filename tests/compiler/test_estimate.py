@@ -59,7 +59,27 @@ def test_loihi2_estimate_is_a_range_with_a_per_layer_breakdown():
     assert b["dynamic"]["nominal"] + b["static"]["nominal"] == pytest.approx(r["energy_j"]["nominal"])
     assert r["fps"]["nominal"] == pytest.approx(1 / r["latency_s"]["nominal"])
     assert any("host I/O" in x for x in r["excluded"])
-    json.dumps(r)
+    json.dumps(r.to_json())
+
+
+def test_the_estimate_is_typed_and_its_json_is_the_document():
+    """``estimate`` returns an Estimate: Span fields, the JSON document ``--json`` prints, read back equal."""
+    from snnc.compiler.analysis.estimate_result import Estimate, Span
+    r = snnc.estimate(tiny_artifact(), "loihi2", T=8, ann_profile="cmos45", host_io=True)
+    assert isinstance(r, Estimate) and isinstance(r.energy_j, Span) and isinstance(r.breakdown_j["static"], Span)
+    doc = r.to_json()
+    assert r.energy_j.low < r.energy_j.nominal < r.energy_j.high and r.T == 8 == doc["T"]
+    assert doc["energy_j"] == {"low": r.energy_j.low, "nominal": r.energy_j.nominal, "high": r.energy_j.high}
+    assert dict(r) == doc and r["breakdown_j"]["static"] == r.breakdown_j["static"].to_json()
+    assert Estimate.from_json(json.loads(json.dumps(doc))) == r
+    assert set(doc) == {"profile", "profile_kind", "profile_source", "T", "activity_source", "profile_notes",
+                        "counts", "input_cost", "energy_j", "latency_s", "fps", "fps_per_watt", "breakdown_j",
+                        "host_io", "per_layer", "included", "excluded", "sensitivity", "sop_only", "latency_note",
+                        "confidence", "ann", "at_accuracy", "resources"}
+    no_ann = snnc.estimate(tiny_artifact(), "seed-generic", T=8, ann_profile=None).to_json()
+    assert no_ann["ann"] is None and no_ann["latency_note"] is not None    # null keys are written, as before
+    assert Span.of({"low": 2.0, "nominal": 1.0, "high": None}) == Span(1.0, 1.0, 2.0)
+    assert Span.of({"low": None, "nominal": None}).to_json() == {"low": None, "nominal": None, "high": None}
 
 
 def test_simulated_activity_matches_rate_times_fan_out():
