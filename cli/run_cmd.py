@@ -69,8 +69,8 @@ def run(args) -> int:
     if args.activity_out:
         res.activity.ann_accuracy = summary["ann_accuracy"]
         res.activity.save(args.activity_out)
-    if hasattr(res, "lava"):
-        summary["lava"] = _lava_info(res.lava, len(ev.data), ev.Ts[-1])
+    if "lava" in res.details:   # the Lava backend's own run record (runtime/result.py)
+        summary["lava"] = _lava_info(res.details["lava"], len(ev.data), ev.Ts[-1])
     if args.fixed_point or args.stock_lif:
         summary["baseline"] = _baseline(ev.art, ev.data, ev.Ts, ev.delay, res, ev.ann_pred)
     print_json(summary) if args.json else print(_report(summary, args))
