@@ -25,17 +25,17 @@ LABEL = "pre-run estimate from calibration statistics"
 SOURCE = "calibration-estimate"
 
 
-def calibration_rates(meta: dict) -> dict:
-    layers = (meta.get("calibration") or {}).get("layers") or {}
-    return {name: d["expected_rate"] for name, d in layers.items()
-            if isinstance(d, dict) and "expected_rate" in d}
+def calibration_rates(artifact) -> dict:
+    """{layer: expected firing rate} from the artifact's calibration record."""
+    cal = artifact.info.calibration
+    return cal.expected_rates() if cal is not None else {}
 
 
 def expected_activity(artifact, T: int, layers: Optional[list] = None) -> Activity:
     """An :class:`Activity` of ``T`` steps from the artifact's calibration statistics."""
     if T < 1:
         raise DataError(f"T must be >= 1, got {T}")
-    rates = calibration_rates(artifact.meta)
+    rates = calibration_rates(artifact)
     layers = layers if layers is not None else count_layers(artifact.snn)
     neurons = [l for l in layers if l.kind == "neuron"]
     missing = [l.name for l in neurons if l.name not in rates]
