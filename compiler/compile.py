@@ -23,6 +23,7 @@ import numpy as np
 from snnc.compiler.analysis.resources import summary as resource_summary
 from snnc.compiler.lower.record import deployment_record
 from snnc.compiler.artifact import Artifact
+from snnc.compiler.artifact_meta import ArtifactMeta, Calibration, Neurons, Options, PassRecord, Readout, Source
 from snnc.compiler.calibrate import METHOD_CHOICES, TOL
 from snnc.compiler.data.preprocess import preprocessing_record
 from snnc.compiler.errors import HardwareError, ModelLoadError, UnsupportedModelError, UsageError
@@ -130,28 +131,28 @@ def compile(ann: Graph, calib, target: str = "loihi2", method: str = "auto", ite
         options["percentile"] = float(percentile)
     if neuron != "if":
         options.update(neuron=neuron, act_bits=int(act_bits))
-    meta = {"target": target, "source": _source(ann, source), "options": options, "preprocessing": prep,
-            "notes": list(ann.meta.get("notes", [])), "pass_log": pass_log,
-            "calibration": cal, "readout": readout, "spike_comparison": ">=",
-            "pool_modes": {n.name: n.op.mode for n in snn.of_type(MaxPool2d)},
-            "neurons": neuron_record(neuron, act_bits), "snnc_version": __version__}
     snn = Graph(snn.nodes, snn.outputs, {k: v for k, v in snn.meta.items() if k != "onnx_tensors"})
-    meta["resources"] = resource_summary(snn, target)   # on the artifact's own graph: the report reuses it
-    deployment = deployment_record(snn, load_profile(target).limit("weight_bits"))
-    if deployment is not None:
-        meta["deployment"] = deployment                 # the fixed-point plan (snnc.compiler.lower)
-    if not meta["resources"]["fits"]:
+    meta = ArtifactMeta(
+        target=target, source=Source.from_json(_source(ann, source)), options=Options(**options),
+        preprocessing=prep, notes=list(ann.meta.get("notes", [])),
+        pass_log=[PassRecord.from_json(e) for e in pass_log], calibration=Calibration.from_json(cal),
+        readout=Readout.from_json(readout), spike_comparison=">=",
+        pool_modes={n.name: n.op.mode for n in snn.of_type(MaxPool2d)}, neurons=neuron_record(neuron, act_bits),
+        snnc_version=__version__,
+        resources=resource_summary(snn, target),      # on the artifact's own graph: the report reuses it
+        deployment=deployment_record(snn, load_profile(target).limit("weight_bits")))  # the fixed-point plan
+    if not meta.resources["fits"]:
         log.warning("the network does not fit target %r (see the artifact's resources); the artifact is "
                     "valid for simulation", target)
-    return Artifact(snn, ann, meta)
+    return Artifact(snn, ann, meta.to_json())
 
 
-def neuron_record(neuron: str, act_bits: int) -> dict:
+def neuron_record(neuron: str, act_bits: int) -> Neurons:
     """The artifact's neuron kind and bit widths (activation code, graded payload = signed change)."""
     if neuron == "if":
-        return {"kind": "if", "spike_bits": 1}
-    return {"kind": "sigma-delta", "act_bits": int(act_bits), "payload_bits": int(act_bits) + 1,
-            "vth_steps": 1, "quantiser": "step * clip(floor(z / step + 1/2), 0, 2^B - 1), step = theta / (2^B - 1)"}
+        return Neurons("if", spike_bits=1)
+    return Neurons("sigma-delta", act_bits=int(act_bits), payload_bits=int(act_bits) + 1, vth_steps=1,
+                   quantiser="step * clip(floor(z / step + 1/2), 0, 2^B - 1), step = theta / (2^B - 1)")
 
 
 def _source(ann: Graph, source: Optional[dict]) -> dict:
