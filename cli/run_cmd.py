@@ -25,7 +25,8 @@ HELP = "run a compiled network on a backend (numpy, torch or lava)"
 
 def add_arguments(p) -> None:
     p.add_argument("model", help="compiled network (.snnc from `snnc compile`)")
-    p.add_argument("--backend", default="lava", choices=["lava", "numpy", "torch"], help="backend (default lava)")
+    from snnc.runtime.backends import BACKENDS   # the registry: a new backend is offered here at once
+    p.add_argument("--backend", default="lava", choices=sorted(BACKENDS), help="backend (default lava)")
     p.add_argument("--data", required=True, help="evaluation data: 'mnist', a .npy/.npz file or an image folder")
     p.add_argument("--n", type=int, default=50, help="use the first N samples (default 50)")
     p.add_argument("--T", default="32", help="comma-separated time steps (default 32; one run of the largest)")
@@ -60,7 +61,7 @@ def run(args) -> int:
     bits = None if args.profile is None else _weight_bits(args.profile)  # a bad --profile fails before loading
     ev = Evaluation(args)
     bits = bits if bits is not None else _weight_bits(ev.art.info.target or "loihi2")
-    options = {"numpy": {}, "torch": t_options}.get(args.backend) if args.backend != "lava" else dict(
+    options = {"torch": t_options}.get(args.backend, {}) if args.backend != "lava" else dict(
         fixed=args.fixed_point, stock=args.stock_lif, weight_bits=bits, timeout=args.timeout)
     res = get_backend(args.backend, **options).run(ev.art, ev.data.x, ev.Ts, y=ev.data.y, delay=ev.delay)
     summary = ev.summary(args.model, res)
