@@ -1,9 +1,10 @@
 """Spiking backends behind one interface, by name.
 
-``get_backend(name, **options).run(model, x, T, y=None, delay=None) -> SimResult``
+``get_backend(name, **options).run(model, x, T, y=None, delay=None) -> RunResult``
 where ``model`` is an ``Artifact`` or an SNN ``Graph``, ``T`` an int or a list
 of step counts (all read out from one run of the largest), and the result is
-the NumPy simulator's ``SimResult`` (logits and accuracy per T, ``Activity``).
+the neutral ``snnc.runtime.result.RunResult`` (logits and accuracy per T,
+``Activity``, the backend's own record under ``details``).
 
 * ``numpy``: the reference simulator ``snnc.runtime.numpy_sim``.
 * ``torch``: ``snnc.runtime.torch_sim`` (options ``device``, ``dtype``, ``threads``,
