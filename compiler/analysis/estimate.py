@@ -88,6 +88,7 @@ def _span(by_which: dict) -> dict:
 def _activity(art: Artifact, mapping: Mapping, activity, T: Optional[int], input_cost: Optional[str]) -> Activity:
     """The activity to estimate: a validated record (names and neuron counts equal to the network's) or the
     pre-run estimate; truncated to ``T``; the first-layer convention replaced by ``input_cost`` if given."""
+    T = None if T is None else parse_T([T])[0]   # a positive integer (UsageError otherwise), as --T
     if activity is None and art.info.is_sigma_delta:
         raise UsageError("a sigma-delta network has no pre-run activity estimate (its graded spikes follow the "
                          "data, not the calibrated rates): simulate it first (`snnc simulate --activity-out "
@@ -193,8 +194,7 @@ def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, 
              activity: Union[Activity, str, Path, None] = None, T: Optional[int] = None,
              ann_profile: Union[str, Profile, None] = DEFAULT_ANN_PROFILE, ignore_fit: bool = False,
              input_cost: Optional[str] = None, host_io: bool = False) -> Estimate:
-    """Resources, energy / latency / FPS / FPS/W ranges, per-layer breakdown and the ANN baseline, as an
-    :class:`Estimate` (its ``to_json()`` is ``snnc estimate --json``).
+    """Resources, energy / FPS/W ranges, per-layer breakdown, ANN baseline: an :class:`Estimate` (``--json``).
 
     ``profile`` None: the artifact's compile target (``meta["target"]``), else loihi2.
     ``input_cost`` None: the activity's own first-layer convention (NumPy and the
@@ -204,7 +204,6 @@ def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, 
     ceil(neurons / neurons_per_core) cores (a lower bound) and the report says it does not fit.
     ``host_io``: include the host I/O time (input bytes x ``timing.t_io_byte``) in the latency.
     """
-    T = None if T is None else parse_T([T])[0]   # a positive integer (UsageError otherwise), as --T
     art = artifact if isinstance(artifact, Artifact) else load(artifact)
     profile, profile_why = target_profile(art, profile)
     prof = load_profile(profile)
