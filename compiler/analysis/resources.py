@@ -64,7 +64,7 @@ from snnc.compiler.hardware.fanin import Split, describe_splits, split_depth
 from snnc.compiler.hardware.lava_rules import lava_partition
 from snnc.compiler.hardware.partition import Issue, fan_out_check, partition
 from snnc.compiler.hardware.pools import pool_issues, pool_resources
-from snnc.compiler.hardware.synapses import SYNAPSES, Conn, taps_1d  # noqa: F401
+from snnc.compiler.hardware.synapses import Conn, connections, has_synapses
 from snnc.compiler.ir import Graph, IFNeuron, Input, node_macs
 from snnc.compiler.lower import NumberFormat, make_plan
 
@@ -136,7 +136,7 @@ def reach(graph: Graph, starts) -> tuple[list[str], list[str]]:
         node = graph.node(name)
         if _is_source(node):
             sources.append(name)
-        elif node.type in SYNAPSES:
+        elif has_synapses(node.op):
             synaptic.append(name)
         else:
             stack.extend(node.inputs)
@@ -157,7 +157,7 @@ def segment_ops(graph: Graph, starts) -> list[str]:
 
 def _conn(graph: Graph, name: str) -> Conn:
     node = graph.node(name)
-    return SYNAPSES[node.type](node.op, graph.node(node.inputs[0]).shape, node.shape)
+    return connections(node.op, graph.node(node.inputs[0]).shape, node.shape)
 
 
 def _layer(graph: Graph, name: str, weight_bits: Optional[int]) -> LayerResources:
@@ -165,7 +165,7 @@ def _layer(graph: Graph, name: str, weight_bits: Optional[int]) -> LayerResource
     lay = LayerResources(name, "neuron" if isinstance(node.op, IFNeuron) else "readout",
                          tuple(node.shape), int(np.prod(node.shape)))
     starts = segment_starts(graph, name)
-    lay.ops = [n for n in segment_ops(graph, starts) if graph.node(n).type in SYNAPSES]
+    lay.ops = [n for n in segment_ops(graph, starts) if has_synapses(graph.node(n).op)]
     direct, last = reach(graph, starts)
     lay.fan_in = sum(_conn(graph, n).fan_in for n in last) + len(direct)
     lay.synapses = sum(_conn(graph, n).total for n in lay.ops) + lay.neurons * len(direct)
@@ -203,7 +203,7 @@ def _input_ops(graph: Graph) -> list[str]:
     for inp in graph.inputs:
         for name in layer_nodes(graph):
             for op_name in (n for n in segment_ops(graph, segment_starts(graph, name))
-                            if graph.node(n).type in SYNAPSES):
+                            if has_synapses(graph.node(n).op)):
                 if inp.name in reach(graph, graph.node(op_name).inputs)[0] and op_name not in ops:
                     ops.append(op_name)
     return ops
