@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from snnc.compiler.ir.ops.geometry import taps_1d  # noqa: F401 - re-exported for the hardware rules
 
 
 @dataclass(frozen=True)
