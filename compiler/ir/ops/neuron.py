@@ -35,6 +35,9 @@ class Identity(Pointwise, Op):
     virtual: ClassVar[bool] = True
 
 
+RESETS = ("subtract", "zero")   # the neuron's reset rules (IFNeuron.reset)
+
+
 @register
 @dataclass(frozen=True, eq=False)
 class IFNeuron(Op):
@@ -64,8 +67,8 @@ class IFNeuron(Op):
     def infer(self, shapes):
         check_channels(self, shapes[0], self.threshold)
         check_channels(self, shapes[0], self.v_init)
-        if self.reset not in ("subtract", "zero"):
-            raise GraphError(f"IFNeuron reset must be 'subtract' or 'zero', got {self.reset!r}")
+        if self.reset not in RESETS:
+            raise GraphError(f"IFNeuron reset must be one of {', '.join(RESETS)}, got {self.reset!r}")
         return tuple(shapes[0])
 
     def fanout(self, in_shape, out):
