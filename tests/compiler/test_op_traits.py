@@ -12,6 +12,7 @@ from snnc.compiler.hardware.partition import source_boxes
 from snnc.compiler.hardware.synapses import has_synapses
 from snnc.compiler.ir import Graph, ops
 from snnc.compiler.ir.ops import OP_TYPES
+from snnc.compiler.ir.ops.geometry import respread
 from snnc.compiler.passes import scales
 from snnc.compiler.passes.check_snn import SNN_OPS
 from snnc.compiler.passes.fold_thresholds import fold_thresholds
@@ -124,3 +125,27 @@ def test_an_op_without_traits_is_refused_by_name_or_kept_unscaled():
     folded = fold_thresholds(g).graph   # no scale passes it: its input is unscaled by an explicit gain
     assert isinstance(folded.node(folded.node("u").inputs[0]).op, ops.ChannelAffine)
     assert not has_synapses(Unknown()) and Unknown().box_back(((0, 4),), [(4,)], (4,)) is None
+
+
+from hypothesis import given, settings, strategies as st   # noqa: E402
+
+COMMUTING = sorted(n for n, (op, _) in EXAMPLES.items() if op.has("scale_forward"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=st.sampled_from(COMMUTING), seed=st.integers(0, 2 ** 16))
+def test_scale_backward_then_forward_gives_the_wished_scale(name, seed):
+    """For an op that commutes with per-channel scaling, inputs carrying the scales ``scale_backward`` wishes
+    give the output scale ``d`` back through ``scale_forward`` (where a reshape can represent it)."""
+    g = _graph(*EXAMPLES[name])
+    node = g.node("y")
+    shapes = [g.node(i).shape for i in node.inputs]
+    rng = np.random.default_rng(seed)
+    d = rng.uniform(0.25, 4.0, node.shape[0])
+    if isinstance(node.op, (ops.Flatten, ops.Reshape)):   # one value per input channel's block
+        d = respread(rng.uniform(0.25, 4.0, shapes[0][0]), shapes[0], node.shape)
+        if d is None:
+            return
+    wish = node.op.scale_backward(d, shapes, node.shape)
+    assert len(wish) == len(shapes) and all(w is not None and w.shape == (s[0],) for w, s in zip(wish, shapes))
+    np.testing.assert_array_equal(node.op.scale_forward(wish, shapes, node.shape), d)
