@@ -25,12 +25,13 @@ from snnc.compiler.lower.record import deployment_record
 from snnc.compiler.artifact import Artifact
 from snnc.compiler.artifact_meta import ArtifactMeta, Calibration, Neurons, Options, PassRecord, Readout, Source
 from snnc.compiler.calibrate import METHOD_CHOICES, TOL
+from snnc.compiler.calibrate.methods import check_percentile, check_tol
 from snnc.compiler.data.preprocess import preprocessing_record
 from snnc.compiler.errors import HardwareError, ModelLoadError, UnsupportedModelError, UsageError
 from snnc.compiler.hardware import load_profile
 from snnc.compiler.ir import Graph, MaxPool2d
 from snnc.compiler.readout import parse_delay
-from snnc.compiler.passes.init_membrane import RESETS
+from snnc.compiler.passes.init_membrane import check_reset
 from snnc.compiler.passes.pipeline import run_pipeline
 from snnc.compiler.passes.pool_modes import POOL_MODES
 from snnc.compiler.passes.sigma_delta import DEFAULT_ACT_BITS, check_neuron
@@ -49,14 +50,13 @@ def check_finite_weights(graph: Graph) -> None:
 def check_options(method: str = "auto", pool_mode: str = "auto", reset: str = "subtract",
                   percentile: float = 99.9, tol: float = TOL) -> None:
     """Reject bad option values before any work is done."""
-    for name, value, allowed in [("method", method, METHOD_CHOICES), ("pool_mode", pool_mode, POOL_MODES),
-                                 ("reset", reset, RESETS)]:
+    for name, value, allowed in [("method", method, METHOD_CHOICES), ("pool_mode", pool_mode, POOL_MODES)]:
         if value not in allowed:
             raise UsageError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-    if method in ("percentile", "cpercentile", "auto") and not 0.0 < float(percentile) <= 100.0:
-        raise UsageError(f"percentile must be in (0, 100], got {percentile}")
-    if not 0.0 < float(tol) < 1.0:
-        raise UsageError(f"tol (--tol) must be in (0, 1), got {tol}")
+    check_reset(reset)
+    if method in ("percentile", "cpercentile", "auto"):
+        check_percentile(percentile)
+    check_tol(tol)
 
 
 def check_target(target: str) -> None:

@@ -190,6 +190,16 @@ def target_profile(art: Artifact, profile=None) -> tuple:
     return DEFAULT_PROFILE, f"default ({DEFAULT_PROFILE}: the artifact names no compile target)"
 
 
+def _counts(act: Activity, art: Artifact, mapping) -> dict:
+    """Event counts of the estimate: SOPs, spikes, neuron updates, first-layer MACs, graded relays."""
+    return {"sop": act.sop, "spikes": sum(sum(l.spikes_per_step) for l in act.layers),
+            "neuron_updates": act.neuron_updates, "first_layer_macs_per_step": act.first_layer_macs,
+            "first_layer_macs_with_padding": first_layer_macs(art.snn),
+            "first_layer_convention": act.first_layer_convention, "input_macs": en.input_macs(act),
+            "graded_relay_events": sum(e for e, _ in en.relay_events(act, mapping).values()),
+            **graded_counts(act)}
+
+
 def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, None] = None,
              activity: Union[Activity, str, Path, None] = None, T: Optional[int] = None,
              ann_profile: Union[str, Profile, None] = DEFAULT_ANN_PROFILE, ignore_fit: bool = False,
@@ -226,12 +236,7 @@ def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, 
         profile=prof.name, profile_kind=prof.kind, profile_source=profile_why, T=act.T,
         activity_source=LABEL if act.source == SOURCE else f"simulation ({act.source}, {act.samples} samples)",
         profile_notes=prof.notes,
-        counts={"sop": act.sop, "spikes": sum(sum(l.spikes_per_step) for l in act.layers),
-                   "neuron_updates": act.neuron_updates, "first_layer_macs_per_step": act.first_layer_macs,
-                   "first_layer_macs_with_padding": first_layer_macs(art.snn),
-                   "first_layer_convention": conv, "input_macs": en.input_macs(act),
-                   "graded_relay_events": sum(e for e, _ in en.relay_events(act, mapping).values()),
-                   **graded_counts(act)},
+        counts=_counts(act, art, mapping),
         input_cost={"convention": conv, "meaning": CONVENTIONS[conv],
                     "chosen_by": "--input-cost" if input_cost is not None else "the activity"},
         energy_j=Span.of({w: f["total"] for w, f in figs.items()}),

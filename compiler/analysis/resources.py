@@ -58,14 +58,15 @@ from typing import Optional, Union
 import numpy as np
 
 from snnc.compiler.errors import HardwareError
+from snnc.compiler.analysis.segments import layer_nodes, reach, segment_ops, segment_starts
 from snnc.compiler.analysis.sop import fanout_maps
 from snnc.compiler.hardware import Profile, load_profile
 from snnc.compiler.hardware.fanin import Split, describe_splits, split_depth
 from snnc.compiler.hardware.lava_rules import lava_partition
 from snnc.compiler.hardware.partition import Issue, fan_out_check, partition
 from snnc.compiler.hardware.pools import pool_issues, pool_resources
-from snnc.compiler.hardware.synapses import SYNAPSES, Conn, taps_1d  # noqa: F401
-from snnc.compiler.ir import Graph, IFNeuron, Input, node_macs
+from snnc.compiler.hardware.synapses import Conn, connections, has_synapses
+from snnc.compiler.ir import Graph, IFNeuron, node_macs
 from snnc.compiler.lower import NumberFormat, make_plan
 
 WEIGHT_TOLERANCE = 0.05
@@ -108,56 +109,9 @@ class LayerResources:
         return d
 
 
-def layer_nodes(graph: Graph) -> list[str]:
-    """Names of the layers: every IFNeuron, then the readout (first output) if it is not one."""
-    names = [n.name for n in graph.of_type(IFNeuron)]
-    if graph.outputs and graph.outputs[0] not in names and graph.outputs[0] not in [i.name for i in graph.inputs]:
-        names.append(graph.outputs[0])
-    return names
-
-
-def segment_starts(graph: Graph, name: str) -> tuple[str, ...]:
-    node = graph.node(name)
-    return node.inputs if isinstance(node.op, IFNeuron) else (name,)
-
-
-def _is_source(node) -> bool:
-    return isinstance(node.op, (IFNeuron, Input))
-
-
-def reach(graph: Graph, starts) -> tuple[list[str], list[str]]:
-    """Walk back from ``starts`` through weightless ops: (sources reached, synaptic ops reached)."""
-    sources, synaptic, seen, stack = [], [], set(), list(starts)
-    while stack:
-        name = stack.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        node = graph.node(name)
-        if _is_source(node):
-            sources.append(name)
-        elif node.type in SYNAPSES:
-            synaptic.append(name)
-        else:
-            stack.extend(node.inputs)
-    return sources, synaptic
-
-
-def segment_ops(graph: Graph, starts) -> list[str]:
-    """All non-source nodes between ``starts`` and the sources, in topological order."""
-    seen, stack = set(), list(starts)
-    while stack:
-        name = stack.pop()
-        if name in seen or _is_source(graph.node(name)):
-            continue
-        seen.add(name)
-        stack.extend(graph.node(name).inputs)
-    return sorted(seen, key=graph.position)
-
-
 def _conn(graph: Graph, name: str) -> Conn:
     node = graph.node(name)
-    return SYNAPSES[node.type](node.op, graph.node(node.inputs[0]).shape, node.shape)
+    return connections(node.op, graph.node(node.inputs[0]).shape, node.shape)
 
 
 def _layer(graph: Graph, name: str, weight_bits: Optional[int]) -> LayerResources:
@@ -165,7 +119,7 @@ def _layer(graph: Graph, name: str, weight_bits: Optional[int]) -> LayerResource
     lay = LayerResources(name, "neuron" if isinstance(node.op, IFNeuron) else "readout",
                          tuple(node.shape), int(np.prod(node.shape)))
     starts = segment_starts(graph, name)
-    lay.ops = [n for n in segment_ops(graph, starts) if graph.node(n).type in SYNAPSES]
+    lay.ops = [n for n in segment_ops(graph, starts) if has_synapses(graph.node(n).op)]
     direct, last = reach(graph, starts)
     lay.fan_in = sum(_conn(graph, n).fan_in for n in last) + len(direct)
     lay.synapses = sum(_conn(graph, n).total for n in lay.ops) + lay.neurons * len(direct)
@@ -203,7 +157,7 @@ def _input_ops(graph: Graph) -> list[str]:
     for inp in graph.inputs:
         for name in layer_nodes(graph):
             for op_name in (n for n in segment_ops(graph, segment_starts(graph, name))
-                            if graph.node(n).type in SYNAPSES):
+                            if has_synapses(graph.node(n).op)):
                 if inp.name in reach(graph, graph.node(op_name).inputs)[0] and op_name not in ops:
                     ops.append(op_name)
     return ops

@@ -40,7 +40,7 @@ from typing import Optional
 
 import numpy as np
 
-from snnc.compiler.calibrate.methods import METHODS, PERCENTILE_METHODS
+from snnc.compiler.calibrate.methods import METHODS, PERCENTILE_METHODS, check_percentile, check_tol
 from snnc.compiler.errors import CalibrationError, UsageError
 from snnc.compiler.execute import run
 from snnc.compiler.ir import Conv2d, Graph, IFNeuron
@@ -164,10 +164,9 @@ def run_calibration(graph: Graph, x: np.ndarray, method: str = "cltb", iters: Op
     """Calibrate until converged (``iters=None``; budget ``max_iters`` or MAX_ITERS) or for exactly ``iters``."""
     if method not in METHODS:
         raise UsageError(f"unknown calibration method {method!r}; choose one of {', '.join(METHODS)}")
-    if method in PERCENTILE_METHODS and not 0.0 < float(percentile) <= 100.0:
-        raise UsageError(f"percentile must be in (0, 100], got {percentile}")
-    if not 0.0 < float(tol) < 1.0:
-        raise UsageError(f"tol must be in (0, 1), got {tol}")
+    if method in PERCENTILE_METHODS:
+        check_percentile(percentile)
+    check_tol(tol)
     budget, b = default_schedule(len(x), iters if iters is not None else max_iters, batch_size, sample_bytes(graph))
     open_g, caps = open_graph(graph)
     theta = {name: np.zeros(len(cap)) for name, cap in caps.items()}

@@ -23,6 +23,8 @@ from typing import Callable
 
 import numpy as np
 
+from snnc.compiler.errors import UsageError
+
 ETA = 1.0
 _SAMPLE = 4096  # at most this many elements in the strided sample that bounds a high percentile from below
 _MIN_SAMPLE = 256  # below this sample size (arrays under 8 x 256 elements) numpy does the work
@@ -118,3 +120,15 @@ METHODS: dict[str, Callable[[np.ndarray, np.ndarray, float], np.ndarray]] = {
     "percentile": update_percentile,
     "cpercentile": update_cpercentile,
 }
+
+
+def check_percentile(percentile: float) -> None:
+    """UsageError unless 0 < ``percentile`` <= 100 (the p of the percentile methods)."""
+    if not 0.0 < float(percentile) <= 100.0:
+        raise UsageError(f"percentile must be in (0, 100], got {percentile}")
+
+
+def check_tol(tol: float) -> None:
+    """UsageError unless 0 < ``tol`` < 1 (the calibration's relative convergence tolerance, ``--tol``)."""
+    if not 0.0 < float(tol) < 1.0:
+        raise UsageError(f"tol (--tol) must be in (0, 1), got {tol}")

@@ -11,6 +11,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from snnc.compiler.ir import ops
+from snnc.compiler.ir.ops.geometry import channel_view
 from snnc.compiler.ir.ops.neuron import activation_code
 
 
@@ -94,18 +95,13 @@ def linear(op: ops.Linear, x: np.ndarray) -> np.ndarray:
     return y.astype(np.float32, copy=False)
 
 
-def _channel(a: np.ndarray, ndim: int) -> np.ndarray:
-    """Broadcast a (C,) parameter against (N, C, ...) data of rank ``ndim``."""
-    return a.reshape((1, -1) + (1,) * (ndim - 2))
-
-
 def batchnorm(op: ops.BatchNorm, x):
     g = op.gamma / np.sqrt(op.var + op.eps)
-    return (x - _channel(op.mean, x.ndim)) * _channel(g, x.ndim) + _channel(op.beta, x.ndim)
+    return (x - channel_view(op.mean, x.ndim)) * channel_view(g, x.ndim) + channel_view(op.beta, x.ndim)
 
 
 def channel_affine(op: ops.ChannelAffine, x):
-    return x * _channel(op.scale, x.ndim) + _channel(op.shift, x.ndim)
+    return x * channel_view(op.scale, x.ndim) + channel_view(op.shift, x.ndim)
 
 
 def _tap_reduce(win: np.ndarray, ufunc) -> np.ndarray:
@@ -197,12 +193,12 @@ def resize(op: ops.Resize, x):
 
 def if_neuron_ann(op: ops.IFNeuron, x):
     """ANN meaning of a neuron layer: clip(z, 0, theta) per channel."""
-    return np.clip(x, 0.0, _channel(op.threshold, x.ndim)).astype(np.float32)
+    return np.clip(x, 0.0, channel_view(op.threshold, x.ndim)).astype(np.float32)
 
 
 def sigma_delta_ann(op: ops.SigmaDeltaNeuron, x):
     """ANN meaning of a sigma-delta layer: the B-bit quantised activation step * q(z) (``ops.neuron.activation_code``)."""
-    step = _channel(op.step, x.ndim)
+    step = channel_view(op.step, x.ndim)
     return (activation_code(x, step, op.bits) * step).astype(np.float32)
 
 

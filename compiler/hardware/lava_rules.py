@@ -57,9 +57,9 @@ def _channel_bits(graph, layer, bits: int) -> int:
     total = 0
     for n in layer.ops:
         op = graph.node(n).op
-        arr = getattr(op, "weight", None) if graph.node(n).type == "Conv2d" else getattr(op, "scale", None)
-        if arr is not None:
-            total += int(arr.size) // max(int(arr.shape[0]), 1) if graph.node(n).type == "Conv2d" else 1
+        if op.weight_field and op.shared_weights:   # one kernel per output channel (traits: a conv, a gain)
+            w = getattr(op, op.weight_field)
+            total += int(w.size) // max(int(w.shape[0]), 1)
     return total * bits
 
 

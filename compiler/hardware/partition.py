@@ -9,7 +9,7 @@ A tile is feasible when
   (every neuron at the layer's maximum fan-in: conservative at borders),
 * input axons ``<= max_fan_in``: the distinct source elements an interior tile
   reads, from back-propagating the tile's bounding box through the segment
-  (:data:`BOX_BACK`; a superset for dilated or strided windows).
+  (the ops' ``box_back`` trait; a superset for dilated or strided windows).
 
 The partitioner takes the feasible tile with the fewest cores (tile sizes
 ``ceil(D / k)``, largest feasible width by bisection). Then the fan-out check:
@@ -52,65 +52,6 @@ def _full(shape) -> Box:
     return tuple((0, d) for d in shape)
 
 
-def _win(r: tuple, k: int, s: int, p0: int, d: int, n: int) -> tuple:
-    lo, hi = r[0] * s - p0, (r[1] - 1) * s - p0 + d * (k - 1) + 1
-    return (max(0, lo), min(n, hi))
-
-
-def _conv_box(op, shapes, out, box):
-    c, h, w = shapes[0]
-    o, ipg, kh, kw = op.weight.shape
-    opg = o // op.groups
-    ch = (0, c) if op.groups == 1 else ((box[0][0] // opg) * ipg, ((box[0][1] - 1) // opg + 1) * ipg)
-    return [(ch, _win(box[1], kh, op.stride[0], op.padding[0], op.dilation[0], h),
-             _win(box[2], kw, op.stride[1], op.padding[1], op.dilation[1], w))]
-
-
-def _pool_box(op, shapes, out, box):
-    _, h, w = shapes[0]
-    dil = getattr(op, "dilation", (1, 1))
-    return [(box[0], _win(box[1], op.kernel[0], op.stride[0], op.padding[0], dil[0], h),
-             _win(box[2], op.kernel[1], op.stride[1], op.padding[1], dil[1], w))]
-
-
-def _flatten_box(op, shapes, out, box):
-    c, h, w = shapes[0]
-    hw = h * w
-    return [((box[0][0] // hw, (box[0][1] - 1) // hw + 1), (0, h), (0, w))]
-
-
-def _concat_box(op, shapes, out, box):
-    res, start = [], 0
-    for s in shapes:
-        lo, hi = max(box[0][0] - start, 0), min(box[0][1] - start, s[0])
-        res.append(((lo, hi),) + tuple(box[1:]) if lo < hi else None)
-        start += s[0]
-    return res
-
-
-def _slice_box(op, shapes, out, box):
-    return [((box[0][0] + op.start, box[0][1] + op.start),) + tuple(box[1:])]
-
-
-def _pad_box(op, shapes, out, box):
-    _, h, w = shapes[0]
-    pt, pl = op.pads[0], op.pads[1]
-    return [(box[0], (max(0, box[1][0] - pt), min(h, box[1][1] - pt)), (max(0, box[2][0] - pl), min(w, box[2][1] - pl)))]
-
-
-def _same(op, shapes, out, box):
-    return [box] * len(shapes)
-
-
-# op type -> (op, input shapes, output shape, output box) -> input boxes (None: input not read)
-BOX_BACK = {
-    "Conv2d": _conv_box, "MaxPool2d": _pool_box, "AvgPool2d": _pool_box, "Flatten": _flatten_box,
-    "Concat": _concat_box, "ChannelSlice": _slice_box, "Pad": _pad_box, "Add": _same, "BatchNorm": _same,
-    "ChannelAffine": _same, "ReLU": _same, "Clip": _same, "Identity": _same,
-    "GlobalAvgPool2d": lambda op, shapes, out, box: [(box[0], (0, shapes[0][1]), (0, shapes[0][2]))],
-}
-
-
 def _union(a: Box, b: Box) -> Box:
     return b if a is None else tuple((min(x[0], y[0]), max(x[1], y[1])) for x, y in zip(a, b))
 
@@ -127,8 +68,8 @@ def source_boxes(graph: Graph, starts, seg: list, box: Box) -> dict:
         if node.name not in boxes:
             continue
         shapes = [graph.node(i).shape for i in node.inputs]
-        fn = BOX_BACK.get(node.type)
-        ins = fn(node.op, shapes, node.shape, boxes[name]) if fn else [_full(s) for s in shapes]
+        ins = node.op.box_back(boxes[name], shapes, node.shape)
+        ins = [_full(s) for s in shapes] if ins is None else ins
         for src, b in zip(node.inputs, ins):
             if b is not None:
                 boxes[src] = _union(boxes.get(src), b)

@@ -51,12 +51,6 @@ def sole_consumer(graph: Graph, name: str) -> Optional[Node]:
     return users[0]
 
 
-def per_channel(a: np.ndarray, channels: int) -> np.ndarray:
-    """A (C,) or broadcast (1,) parameter as a float64 (C,) vector."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1)
-    return np.broadcast_to(a, (channels,)).copy() if a.size == 1 else a
-
-
 def f32(a) -> np.ndarray:
     """A folded float64 parameter as float32; GraphError (not a RuntimeWarning) when it does not fit."""
     try:

@@ -19,14 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from snnc.compiler.ir import ChannelAffine, Conv2d, Flatten, Graph, Linear
-from snnc.compiler.passes.base import PassResult, f32, per_channel, rebuild, replace_op, sole_consumer, spec_of
-
-
-def conv_in_channel_map(weight: np.ndarray, groups: int) -> np.ndarray:
-    """(O, I/groups) array of the input channel each weight column reads."""
-    o, ig = weight.shape[:2]
-    per = o // groups
-    return (np.arange(o)[:, None] // per) * ig + np.arange(ig)[None, :]
+from snnc.compiler.ir.ops.geometry import conv_in_channel_map, per_channel
+from snnc.compiler.passes.base import PassResult, f32, rebuild, replace_op, sole_consumer, spec_of
 
 
 def _fold_into(op, s: np.ndarray, t: np.ndarray):

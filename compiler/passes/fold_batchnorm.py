@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from snnc.compiler.ir import BatchNorm, ChannelAffine, Conv2d, Graph, Linear
+from snnc.compiler.ir.ops.geometry import channel_view
 from snnc.compiler.passes.base import PassResult, at_node, f32, rebuild, replace_op, sole_consumer
 
 
@@ -33,7 +34,7 @@ def fuse(op, bn: BatchNorm):
     """The Conv2d/Linear ``op`` followed by ``bn`` as one op."""
     g, shift = bn_affine(bn)
     w = op.weight.astype(np.float64)
-    w = w * g.reshape((-1,) + (1,) * (w.ndim - 1))
+    w = w * channel_view(g, w.ndim, batch=False)
     b = np.zeros(w.shape[0]) if op.bias is None else op.bias.astype(np.float64)
     return replace_op(op, weight=f32(w), bias=f32(g * b + shift))
 

@@ -32,10 +32,9 @@ from __future__ import annotations
 import numpy as np
 
 from snnc.compiler.errors import CalibrationError
-from snnc.compiler.ir import ChannelAffine, Conv2d, Graph, IFNeuron, Input, Linear
+from snnc.compiler.ir import ChannelAffine, Graph, IFNeuron, Input
 from snnc.compiler.passes import scales
-from snnc.compiler.passes.base import PassResult, f32, per_channel, replace_op, unique_name
-from snnc.compiler.passes.fold_affine import conv_in_channel_map
+from snnc.compiler.passes.base import PassResult, f32, replace_op, unique_name
 
 
 def _inv(a):
@@ -44,28 +43,15 @@ def _inv(a):
     return out
 
 
-def _bias(op, inv_out):
-    return None if op.bias is None else f32(op.bias.astype(np.float64) * inv_out)
+def _absorbs(node) -> bool:
+    """A synapse (an op with a ``weight_field``) absorbs its input scale into its weights."""
+    return node.op.weight_field is not None
 
 
-def _conv(op: Conv2d, a_in, a_out):
-    k = conv_in_channel_map(op.weight, op.groups)
-    w = op.weight.astype(np.float64) * a_in[k][:, :, None, None] * _inv(a_out)[:, None, None, None]
-    return replace_op(op, weight=f32(w), bias=_bias(op, _inv(a_out)))
-
-
-def _linear(op: Linear, a_in, a_out):
-    w = op.weight.astype(np.float64) * a_in[None, :] * _inv(a_out)[:, None]
-    return replace_op(op, weight=f32(w), bias=_bias(op, _inv(a_out)))
-
-
-def _affine(op: ChannelAffine, a_in, a_out):
-    c = len(a_in)
-    return ChannelAffine(scale=f32(per_channel(op.scale, c) * a_in * _inv(a_out)),
-                         shift=f32(per_channel(op.shift, c) * _inv(a_out)))
-
-
-ABSORBERS = {"Conv2d": _conv, "Linear": _linear, "ChannelAffine": _affine}
+def _absorb(op, a_in, a_out):
+    """W~[c, k] = W[c, k] * a_in[k] / a_out[c], b~ = b / a_out (the op's ``rescaled`` trait)."""
+    new = op.rescaled(a_in, _inv(a_out))
+    return replace_op(op, **{k: None if v is None else f32(v) for k, v in new.items()})
 
 
 def _theta(node) -> np.ndarray:
@@ -112,9 +98,9 @@ def demands(graph: Graph) -> dict:
         d[node.name] = _merge(wishes[node.name])
         if isinstance(node.op, IFNeuron):
             edge = [_theta(node)]
-        elif node.type in ABSORBERS:
+        elif _absorbs(node):
             edge = [None]
-        elif node.type in scales.FORWARD:
+        elif scales.commutes(node):
             edge = scales.backward(node, graph, d[node.name])
         else:
             edge = [np.ones(graph.node(i).shape[0]) for i in node.inputs]
@@ -129,9 +115,9 @@ def _required(node, graph, d, a_in) -> list:
         return [_theta(node)]
     if node.type == "Add":
         return [d if d is not None else _shared_scale(a_in)] * len(a_in)
-    if node.type in ABSORBERS or isinstance(node.op, Input):
+    if _absorbs(node) or isinstance(node.op, Input):
         return [None] * len(a_in)
-    if node.type in scales.FORWARD and scales.forward(node, graph, a_in) is not None:
+    if scales.forward(node, graph, a_in) is not None:
         return [None] * len(a_in)
     return [np.ones(len(a)) for a in a_in]
 
@@ -154,9 +140,9 @@ def _fold_node(node, graph, d, a_in):
         return node.op, np.ones(node.shape[0])
     if isinstance(node.op, IFNeuron):
         return replace_op(node.op, threshold=np.ones(node.shape[0], np.float32)), _theta(node)
-    if node.type in ABSORBERS:
+    if _absorbs(node):
         a_out = d if d is not None else np.ones(node.shape[0])
-        return ABSORBERS[node.type](node.op, a_in[0], a_out), a_out
+        return _absorb(node.op, a_in[0], a_out), a_out
     out = scales.forward(node, graph, a_in)
     return node.op, (np.ones(node.shape[0]) if out is None else out)
 
@@ -194,7 +180,7 @@ def fold_thresholds(graph: Graph) -> PassResult:
 
 
 def _report(node, graph) -> list:
-    if node.type in ABSORBERS:
+    if _absorbs(node):
         return [f"folded thresholds into {node.type} {node.name!r}"]
     if isinstance(node.op, IFNeuron):
         dead = int(np.sum(node.op.threshold == 0))

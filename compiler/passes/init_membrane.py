@@ -13,14 +13,19 @@ import numpy as np
 
 from snnc.compiler.errors import UsageError
 from snnc.compiler.ir import Graph, IFNeuron
+from snnc.compiler.ir.ops.neuron import RESETS
 from snnc.compiler.passes.base import PassResult, rebuild, replace_op, spec_of
 
-RESETS = ("subtract", "zero")
+
+
+def check_reset(reset: str) -> None:
+    """UsageError unless ``reset`` is one of ``RESETS`` (the option, checked before any work)."""
+    if reset not in RESETS:
+        raise UsageError(f"reset must be one of {', '.join(RESETS)}, got {reset!r}")
 
 
 def init_membrane(graph: Graph, v_init: float = 0.5, reset: str = "subtract") -> PassResult:
-    if reset not in RESETS:
-        raise UsageError(f"reset must be one of {', '.join(RESETS)}, got {reset!r}")
+    check_reset(reset)
     spec, n_layers = [], 0
     for name, op, ins in spec_of(graph):
         if isinstance(op, IFNeuron):

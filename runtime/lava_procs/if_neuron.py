@@ -22,9 +22,8 @@ from lava.magma.core.process.variable import Var
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
+from snnc.compiler.lower.plan import V_MAX
 from snnc.runtime.lava.timing import window
-
-V_MAX = 2 ** 23 - 1
 
 
 class IntegrateFire(AbstractProcess):

@@ -18,10 +18,7 @@ import numpy as np
 
 from snnc.compiler.execute import apply
 from snnc.compiler.ir import Graph, IFNeuron, Input, MaxPool2d
-
-
-def _ch(a, ndim):
-    return np.asarray(a, np.float32).reshape((1, -1) + (1,) * (ndim - 2))
+from snnc.compiler.ir.ops.geometry import channel_view
 
 
 def step_by_step(graph: Graph, x: np.ndarray, T: int):
@@ -31,7 +28,7 @@ def step_by_step(graph: Graph, x: np.ndarray, T: int):
     v, csum, mprev = {}, {}, {}
     for node in graph.nodes:
         if isinstance(node.op, IFNeuron):
-            v[node.name] = np.broadcast_to(_ch(node.op.v_init, len(node.shape) + 1),
+            v[node.name] = np.broadcast_to(channel_view(np.asarray(node.op.v_init, np.float32), len(node.shape) + 1),
                                            (n,) + node.shape).astype(np.float32)
         elif isinstance(node.op, MaxPool2d) and node.op.mode == "cumulative":
             csum[node.name] = np.zeros((n,) + graph.node(node.inputs[0]).shape, np.float32)
@@ -46,7 +43,7 @@ def step_by_step(graph: Graph, x: np.ndarray, T: int):
             if isinstance(op, Input):
                 vals[node.name] = x
             elif isinstance(op, IFNeuron):
-                theta = _ch(op.threshold, ins[0].ndim)
+                theta = channel_view(np.asarray(op.threshold, np.float32), ins[0].ndim)
                 m = v[node.name] + ins[0]
                 s = m >= theta
                 m = m - s * theta if op.reset == "subtract" else m * ~s

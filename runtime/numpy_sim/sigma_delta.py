@@ -34,6 +34,7 @@ from snnc.compiler.analysis.sop import fanout_maps
 from snnc.compiler.errors import UsageError
 from snnc.compiler.execute import apply
 from snnc.compiler.ir import Graph, Input, SigmaDeltaNeuron, node_macs, static_nodes
+from snnc.compiler.ir.ops.geometry import channel_view
 from snnc.compiler.ir.ops.neuron import activation_code
 from snnc.compiler.progress import progress
 
@@ -42,10 +43,6 @@ RECORDS = ("counts", "output")
 
 def is_sigma_delta(graph: Graph) -> bool:
     return any(isinstance(n.op, SigmaDeltaNeuron) for n in graph.nodes)
-
-
-def _ch(a, ndim):
-    return np.asarray(a, np.float32).reshape((1, -1) + (1,) * (ndim - 2))
 
 
 class SigmaDeltaRun:
@@ -79,7 +76,7 @@ class SigmaDeltaRun:
                 if isinstance(node.op, Input):
                     vals[node.name] = xb
                 elif isinstance(node.op, SigmaDeltaNeuron):
-                    step = _ch(node.op.step, ins[0].ndim)
+                    step = channel_view(np.asarray(node.op.step, np.float32), ins[0].ndim)
                     q = activation_code(ins[0], step, node.op.bits)
                     self._count(node, q - q_prev[node.name], t, start)
                     q_prev[node.name] = q

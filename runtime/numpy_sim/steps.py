@@ -13,11 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from snnc.compiler.ir import IFNeuron, MaxPool2d
+from snnc.compiler.ir.ops.geometry import channel_view
 from snnc.runtime.numpy_sim.fastops import run_op
-
-
-def _channel(a: np.ndarray, ndim: int) -> np.ndarray:
-    return np.asarray(a, np.float32).reshape((1, -1) + (1,) * (ndim - 2))
 
 
 @dataclass
@@ -32,8 +29,9 @@ class NeuronState:
     @staticmethod
     def start(op: IFNeuron, n: int, shape) -> "NeuronState":
         nd = len(shape) + 1
-        v = np.broadcast_to(_channel(op.v_init, nd), (n,) + tuple(shape)).astype(np.float32)
-        return NeuronState(op, v, _channel(op.threshold, nd), bool(np.all(op.threshold == 1)))
+        v = np.broadcast_to(channel_view(np.asarray(op.v_init, np.float32), nd), (n,) + tuple(shape))
+        v = v.astype(np.float32)
+        return NeuronState(op, v, channel_view(np.asarray(op.threshold, np.float32), nd), bool(np.all(op.threshold == 1)))
 
 
 def if_scan(st: NeuronState, current: np.ndarray, tc: int, const: bool):

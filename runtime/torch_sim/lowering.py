@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from snnc.compiler.ir.ops.geometry import channel_view
+
 
 def _param(a, dtype) -> nn.Parameter:
     return nn.Parameter(torch.tensor(np.array(a), dtype=dtype))
@@ -33,10 +35,6 @@ def _opt_param(a, dtype):
 
 def _np(t) -> np.ndarray:
     return None if t is None else t.detach().cpu().numpy().astype(np.float32)
-
-
-def _channel(t: torch.Tensor, ndim: int) -> torch.Tensor:
-    return t.reshape((1, -1) + (1,) * (ndim - 2))
 
 
 class Lowered(nn.Module):
@@ -105,7 +103,7 @@ class BatchNorm(Lowered):
 
     def forward(self, x):
         g = self.gamma / torch.sqrt(self.var + self.eps)
-        return (x - _channel(self.mean, x.ndim)) * _channel(g, x.ndim) + _channel(self.beta, x.ndim)
+        return (x - channel_view(self.mean, x.ndim)) * channel_view(g, x.ndim) + channel_view(self.beta, x.ndim)
 
     def to_op(self, op):
         return replace(op, gamma=_np(self.gamma), beta=_np(self.beta))
@@ -117,7 +115,7 @@ class ChannelAffine(Lowered):
         self.scale, self.shift = _param(op.scale, dtype), _param(op.shift, dtype)
 
     def forward(self, x):
-        return torch.addcmul(_channel(self.shift, x.ndim), x, _channel(self.scale, x.ndim))   # one pass
+        return torch.addcmul(channel_view(self.shift, x.ndim), x, channel_view(self.scale, x.ndim))   # one pass
 
     def to_op(self, op):
         return replace(op, scale=_np(self.scale), shift=_np(self.shift))

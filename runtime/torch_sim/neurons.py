@@ -32,6 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from snnc.compiler.ir.ops.geometry import channel_view
+
 
 def heaviside(v: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
     """s = [v >= theta] as v's dtype (the NumPy simulator's comparison); no gradient."""
@@ -89,10 +91,6 @@ class SurrogateSpike(nn.Module):
         return f"kind={self.kind}, alpha={self.alpha}" + (", smooth_forward" if self.smooth_forward else "")
 
 
-def _ch(t: torch.Tensor, ndim: int) -> torch.Tensor:
-    return t.reshape((1, -1) + (1,) * (ndim - 2))
-
-
 def fast_layout(t: torch.Tensor) -> torch.Tensor:
     """Feature maps (N, C, H, W) in channels-last memory order (values unchanged): oneDNN's convolutions and
     max pools run 2-6x faster on it on the CPU (benchmarks/bench_torch.py); other ranks as they are."""
@@ -118,12 +116,12 @@ class IFLayer(nn.Module):
 
     def start(self, n: int, shape) -> torch.Tensor:
         """v(0) = v_init broadcast to (N, *shape)."""
-        return fast_layout(_ch(self.v_init, len(shape) + 1).expand((n,) + tuple(shape)).clone())
+        return fast_layout(channel_view(self.v_init, len(shape) + 1).expand((n,) + tuple(shape)).clone())
 
     def scan(self, v, cur, T: int, const: bool, spike_fn):
         """Run T steps from membrane v (N, *shape); ``cur`` is (T, N, *shape), or (N, *shape) every step when
         ``const``. Return (x(t) (T, N, *shape), spikes (T, N, *shape) as v's dtype, v(T))."""
-        theta = _ch(self.threshold, v.ndim)
+        theta = channel_view(self.threshold, v.ndim)
         if spike_fn is heaviside and not torch.is_grad_enabled():
             return self._scan_inplace(v.clone(), cur, T, const, theta)
         out = []

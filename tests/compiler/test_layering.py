@@ -130,12 +130,7 @@ def test_inspect_and_compile_of_an_onnx_model_load_neither_torch_nor_lava(tmp_pa
 # op-type tables keyed by type-name strings that remain (to become traits; tracked in issue 13). A new one
 # fails this test: put the fact on the op class instead (docs/architecture.md, "Where things plug in").
 KNOWN_OP_TABLES = {
-    "compiler/analysis/sop.py": {"SYNAPSES", "STRUCTURAL", "GAINS"},
-    "compiler/hardware/synapses.py": {"SYNAPSES"},
-    "compiler/passes/scales.py": {"FORWARD"},
-    "compiler/passes/fold_thresholds.py": {"ABSORBERS"},
     "runtime/lava/netx.py": {"NETX_OPS"},
-    "compiler/hardware/partition.py": {"BOX_BACK"},
     # registries of implementations (one kernel per op, not facts about it)
     "compiler/execute/kernels.py": {"KERNELS"},
     "runtime/numpy_sim/fastops.py": {"FAST"},

@@ -6,8 +6,8 @@ import pytest
 
 from snnc.compiler.analysis.sop import fanout_maps
 from snnc.compiler.ir import (
-    Add, AvgPool2d, ChannelAffine, ChannelPermute, Concat, Conv2d, Flatten, GlobalAvgPool2d, Graph,
-    IFNeuron, Input, Linear, MaxPool2d, node_macs,
+    Add, AvgPool2d, ChannelAffine, ChannelPermute, ChannelSlice, Concat, Conv2d, Flatten, GlobalAvgPool2d, Graph,
+    IFNeuron, Input, Linear, MaxPool2d, Pad, Reshape, node_macs,
 )
 from snnc.runtime.numpy_sim import simulate
 from snnc.runtime.numpy_sim.reference import step_by_step
@@ -70,6 +70,9 @@ FORWARD = {
     "AvgPool2d": lambda op, ms, s: brute_pool(op, ms[0], s),
     "MaxPool2d": lambda op, ms, s: brute_pool(op, ms[0], s),
     "GlobalAvgPool2d": lambda op, ms, s: ms[0].sum(axis=(1, 2), keepdims=True),
+    "Reshape": lambda op, ms, s: ms[0].reshape(s),
+    "ChannelSlice": lambda op, ms, s: ms[0][op.start:op.stop],
+    "Pad": lambda op, ms, s: np.pad(ms[0], ((0, 0), (op.pads[0], op.pads[2]), (op.pads[1], op.pads[3]))),
 }
 
 
@@ -142,6 +145,14 @@ def consumer_cases(rng):
             ("g", ChannelAffine(np.array([0.5, 1.0, 0.0, 2.0], np.float32), np.zeros(4, np.float32)), ["s"]),
             ("cat", Concat(), ["g", "c0"]), ("y", Conv2d(_w(rng, (5, 8, 3, 3)), None, padding=(1, 1, 1, 1)), ["cat"]),
             ("a", Add(), ["g", "s"]), ("n2", _neuron(4), ["a"])],
+        "slice_pad_conv_and_reshape_linear": [
+            ("sl", ChannelSlice(1, 3), ["s"]), ("pd", Pad((1, 0, 0, 2)), ["sl"]),
+            ("y", Conv2d(_w(rng, (3, 2, 3, 3)), None, stride=(2, 1)), ["pd"]),
+            ("r", Reshape((14, 14)), ["s"]), ("f", Flatten(), ["r"]), ("y2", Linear(_w(rng, (3, 196)), None), ["f"])],
+        "affine_overlapping_avgpool_concat_flatten_linear": [
+            ("g", ChannelAffine(np.array([0.5, 0.0, 2.0, 1.0], np.float32), np.zeros(4, np.float32)), ["s"]),
+            ("p", AvgPool2d((3, 3), (1, 1), (1, 1, 1, 1)), ["g"]), ("cat", Concat(), ["p", "s"]),
+            ("f", Flatten(), ["cat"]), ("y", Linear(_w(rng, (5, 392)), None), ["f"])],
         "two_consumers_gap_permute_output": [
             ("y", Conv2d(_w(rng, (5, 4, 3, 3)), None, stride=(2, 2)), ["s"]),
             ("gp", GlobalAvgPool2d(), ["s"]), ("f", Flatten(), ["gp"]),

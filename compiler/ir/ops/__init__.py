@@ -13,13 +13,22 @@ ANN semantics of each op are exactly ONNX's (see ``snnc.compiler.execute``);
 =============  ==============================================================
 module         ops
 =============  ==============================================================
-``base``       ``Op`` (the base class), ``Input``, ``OP_TYPES`` (the registry)
+``base``       ``Op`` (the base class, its traits and rule defaults), ``Input``,
+               ``OP_TYPES`` (the registry), the ``Pointwise`` rule mixin
 ``synaptic``   ``Conv2d``, ``Linear``, ``BatchNorm``, ``ChannelAffine``
 ``neuron``     ``ReLU``, ``Clip``, ``Identity``, ``IFNeuron``, ``SigmaDeltaNeuron``
 ``pooling``    ``MaxPool2d``, ``AvgPool2d``, ``GlobalAvgPool2d``, ``Resize``
 ``tensor``     ``Flatten``, ``Reshape``, ``ChannelPermute``, ``ChannelSlice``,
                ``Add``, ``Concat``, ``Pad``
+``geometry``   index geometry the rules share: windows, channel maps,
+               per-channel broadcasting (``channel_view``)
 =============  ==============================================================
+
+Facts about an op live on its class (traits; ``Op`` documents each): flags
+such as ``weight_field`` or ``gain``, and rules (``scale_forward``,
+``fanout``, ``connections``, ``box_back``, ...) that the passes, the SOP count
+and the hardware mapping call; an op without a rule gets the consumer's
+default or is refused by name.
 """
 from snnc.compiler.ir.ops.base import OP_TYPES, Input, Op, Pads, Shape, conv_out, register
 from snnc.compiler.ir.ops.neuron import Clip, Identity, IFNeuron, ReLU, SigmaDeltaNeuron

@@ -38,6 +38,45 @@ class Op:
     virtual: ClassVar[bool] = False               # a view of its input (no process of its own)
     spiking: ClassVar[bool] = False               # allowed in a converted SNN (``passes.check_snn``)
     shared_weights: ClassVar[bool] = False        # one kernel per channel reused at every position (Lava conv)
+    gain: ClassVar[bool] = False                  # an elementwise synapse whose graded output drives more synapses
+
+    # Rules: an op that has a rule overrides its method (``has``); the base's default is what each consumer
+    # does with an op that has none. ``shapes``: the input shapes, ``out``: the output shape (per sample).
+    @classmethod
+    def has(cls, rule: str) -> bool:
+        """Whether the op defines ``rule`` (one of the methods below) instead of inheriting the default."""
+        return getattr(cls, rule) is not getattr(Op, rule)
+
+    def scale_forward(self, a: list, shapes, out) -> Optional[np.ndarray]:
+        """Output scale for per-channel input scales ``a`` (``passes.scales``); default: the op does not
+        commute with per-channel scaling, so its inputs must be unscaled."""
+        return None
+
+    def scale_backward(self, d: np.ndarray, shapes, out) -> Optional[list]:
+        """Per-input scale that gives output scale ``d`` (NaN: channel not read); with ``scale_forward``."""
+        return None
+
+    def rescaled(self, s_in: np.ndarray, s_out: np.ndarray) -> dict:
+        """A synapse's (``weight_field``) parameters, float64, with its input channels scaled by ``s_in`` and
+        its outputs by ``s_out``: {field: new value} (threshold folding, ``passes.fold_thresholds``)."""
+        raise NotImplementedError(f"{self.type} has no weights to rescale")
+
+    def fanout(self, in_shape, out) -> Optional[np.ndarray]:
+        """SOP (``analysis.sop``): synapses each input element drives when this op is a synapse (float64)."""
+        return None
+
+    def fanout_back(self, f: np.ndarray, shapes, out, k: int) -> Optional[np.ndarray]:
+        """SOP: fan-out of input ``k`` from the fan-out ``f`` of the output, for an op that only routes."""
+        return None
+
+    def connections(self, in_shape, out) -> Optional[tuple[int, int, int]]:
+        """Synapses stored on hardware (``hardware.synapses``): (total, max fan-in, max fan-out); None: none."""
+        return None
+
+    def box_back(self, box: tuple, shapes, out) -> Optional[list]:
+        """Bounding box of each input read by the output ``box`` ((lo, hi) per axis; None in the list: that
+        input not read); default None: every input is read whole (``hardware.partition``)."""
+        return None
 
     def __post_init__(self):
         for f in fields(self):
@@ -76,6 +115,17 @@ class Op:
         for k, a in self.arrays().items():
             parts.append(f"{k}{list(a.shape)}")
         return ", ".join(parts)
+
+
+class Pointwise:
+    """Mixin for an op whose output element i reads input element i alone (activations, Add): spikes and
+    boxes pass through unchanged."""
+
+    def fanout_back(self, f, shapes, out, k):
+        return f
+
+    def box_back(self, box, shapes, out):
+        return [box] * len(shapes)
 
 
 @register

@@ -8,18 +8,18 @@ from typing import ClassVar, Optional
 import numpy as np
 
 from snnc.compiler.errors import GraphError
-from snnc.compiler.ir.ops.base import Op, check_channels, register
+from snnc.compiler.ir.ops.base import Op, Pointwise, check_channels, register
 
 
 @register
 @dataclass(frozen=True, eq=False)
-class ReLU(Op):
+class ReLU(Pointwise, Op):
     """y = max(x, 0)."""
 
 
 @register
 @dataclass(frozen=True, eq=False)
-class Clip(Op):
+class Clip(Pointwise, Op):
     """y = min(max(x, lo), hi); ReLU6 is Clip(0, 6). ``lo``/``hi`` may be +-inf."""
 
     lo: float = 0.0
@@ -28,11 +28,14 @@ class Clip(Op):
 
 @register
 @dataclass(frozen=True, eq=False)
-class Identity(Op):
+class Identity(Pointwise, Op):
     """y = x (Identity, Dropout at inference); removed by a pass."""
 
     current_path: ClassVar[bool] = True
     virtual: ClassVar[bool] = True
+
+
+RESETS = ("subtract", "zero")   # the neuron's reset rules (IFNeuron.reset)
 
 
 @register
@@ -64,9 +67,13 @@ class IFNeuron(Op):
     def infer(self, shapes):
         check_channels(self, shapes[0], self.threshold)
         check_channels(self, shapes[0], self.v_init)
-        if self.reset not in ("subtract", "zero"):
-            raise GraphError(f"IFNeuron reset must be 'subtract' or 'zero', got {self.reset!r}")
+        if self.reset not in RESETS:
+            raise GraphError(f"IFNeuron reset must be one of {', '.join(RESETS)}, got {self.reset!r}")
         return tuple(shapes[0])
+
+    def fanout(self, in_shape, out):
+        """Reached directly by a spike (an identity skip into an Add): one synaptic operation per element."""
+        return np.ones(in_shape, np.float64)
 
 
 def activation_code(x: np.ndarray, step: np.ndarray, bits: int) -> np.ndarray:

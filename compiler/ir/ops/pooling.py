@@ -8,11 +8,37 @@ import numpy as np
 
 from snnc.compiler.errors import GraphError
 from snnc.compiler.ir.ops.base import Op, Pads, Shape, conv_out, register, shape3
+from snnc.compiler.ir.ops.geometry import window_box, window_connections, window_transpose
+
+
+class SameChannels:
+    """Mixin for a spatial op that keeps every channel apart: a per-channel scale passes unchanged."""
+
+    def scale_forward(self, a, shapes, out):
+        return a[0]
+
+    def scale_backward(self, d, shapes, out):
+        return [d]
+
+
+class Window(SameChannels):
+    """Mixin for a pooling window (``kernel``, ``stride``, ``padding``, optional ``dilation``)."""
+
+    def fanout_back(self, f, shapes, out, k):
+        """Every input pixel gets the fan-out of each window containing it (a path count: on non-overlapping
+        pools it equals the composite connectivity)."""
+        return window_transpose(f, shapes[0], self.kernel, self.stride, self.padding, self._dilation())
+
+    def box_back(self, box, shapes, out):
+        return [window_box(box, shapes[0], self.kernel, self.stride, self.padding, self._dilation())]
+
+    def _dilation(self):
+        return getattr(self, "dilation", (1, 1))
 
 
 @register
 @dataclass(frozen=True, eq=False)
-class MaxPool2d(Op):
+class MaxPool2d(Window, Op):
     """y[c, h, w] = max over the window of x_pad (padding with -inf).
 
     ``mode`` matters only in a spiking graph (algorithms.md section 4):
@@ -38,7 +64,7 @@ class MaxPool2d(Op):
 
 @register
 @dataclass(frozen=True, eq=False)
-class AvgPool2d(Op):
+class AvgPool2d(Window, Op):
     """y = mean over the window; padded zeros count iff ``count_include_pad``."""
 
     current_path: ClassVar[bool] = True
@@ -58,10 +84,14 @@ class AvgPool2d(Op):
     def macs(self, shapes, out):
         return int(np.prod(out)) * self.kernel[0] * self.kernel[1]
 
+    def connections(self, in_shape, out):
+        """C * sum of the taps inside the input (weight 1/k^2)."""
+        return window_connections(1, 1, in_shape[0], in_shape, out, self.kernel, self.stride, self.padding, (1, 1))
+
 
 @register
 @dataclass(frozen=True, eq=False)
-class GlobalAvgPool2d(Op):
+class GlobalAvgPool2d(SameChannels, Op):
     """y[c, 0, 0] = mean over h, w of x[c, h, w]."""
 
     current_path: ClassVar[bool] = True
@@ -76,10 +106,19 @@ class GlobalAvgPool2d(Op):
     def macs(self, shapes, out):
         return int(np.prod(shapes[0]))
 
+    def fanout_back(self, f, shapes, out, k):
+        return np.broadcast_to(f, shapes[0]).copy()
+
+    def connections(self, in_shape, out):
+        return int(np.prod(in_shape)), in_shape[1] * in_shape[2], 1
+
+    def box_back(self, box, shapes, out):
+        return [(box[0], (0, shapes[0][1]), (0, shapes[0][2]))]
+
 
 @register
 @dataclass(frozen=True, eq=False)
-class Resize(Op):
+class Resize(SameChannels, Op):
     """Spatial resize by integer-free ``scale`` (sh, sw) to ``size`` (oh, ow).
 
     ``mode`` is ``nearest`` or ``linear`` (bilinear); ``coord`` is the ONNX
@@ -100,6 +139,14 @@ class Resize(Op):
 
     def macs(self, shapes, out):
         return int(np.prod(out)) * (4 if self.mode == "linear" else 0)
+
+    def fanout_back(self, f, shapes, out, k):
+        """Each input pixel gets the fan-out of every output its interpolation pattern reaches."""
+        from snnc.compiler.execute.kernels import _axis_matrix
+        _, h, w = shapes[0]
+        mh = (_axis_matrix(self.size[0], h, self) != 0).astype(np.float64)
+        mw = (_axis_matrix(self.size[1], w, self) != 0).astype(np.float64)
+        return np.einsum("oh,cop,pw->chw", mh, f, mw)
 
 
 def _pool_shape(op, shape: Shape, dilation) -> Shape:

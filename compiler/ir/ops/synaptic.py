@@ -11,6 +11,13 @@ import numpy as np
 
 from snnc.compiler.errors import GraphError
 from snnc.compiler.ir.ops.base import Op, Pads, check_channels, conv_out, need_rank, register, shape3
+from snnc.compiler.ir.ops.geometry import (
+    channel_ones, conv_in_channel_map, per_channel, window_box, window_connections, window_transpose,
+)
+
+
+def _bias(op, s_out):
+    return None if op.bias is None else op.bias.astype(np.float64) * s_out
 
 
 @register
@@ -49,6 +56,34 @@ class Conv2d(Op):
         _, i, kh, kw = self.weight.shape
         return int(np.prod(out)) * i * kh * kw
 
+    def rescaled(self, s_in, s_out):
+        k = conv_in_channel_map(self.weight, self.groups)
+        w = self.weight.astype(np.float64) * s_in[k][:, :, None, None] * s_out[:, None, None, None]
+        return {"weight": w, "bias": _bias(self, s_out)}
+
+    def fanout(self, in_shape, out):
+        """F[c, y, x] = (output channel, position) pairs whose window covers (y, x) with a nonzero weight
+        from c (taps on padding are never driven)."""
+        o, ig, kh, kw = self.weight.shape
+        g = self.groups
+        nz = (self.weight != 0).reshape(g, o // g, ig, kh, kw).sum(axis=1).reshape(g * ig, kh, kw)
+        taps = np.broadcast_to(nz[:, :, :, None, None].astype(np.float64), nz.shape + tuple(out[1:]))
+        return window_transpose(taps, in_shape, (kh, kw), self.stride, self.padding, self.dilation)
+
+    def connections(self, in_shape, out):
+        """total = O * (I/g) * sum_h taps_h * sum_w taps_w (taps inside the input); fan-in = (I/g) * max
+        taps_h * max taps_w; fan-out = (O/g) * max cover_h * max cover_w."""
+        o, i, kh, kw = self.weight.shape
+        return window_connections(o // self.groups, i, o, in_shape, out, (kh, kw), self.stride, self.padding,
+                                  self.dilation)
+
+    def box_back(self, box, shapes, out):
+        c = shapes[0][0]
+        o, ipg, kh, kw = self.weight.shape
+        opg = o // self.groups
+        ch = (0, c) if self.groups == 1 else ((box[0][0] // opg) * ipg, ((box[0][1] - 1) // opg + 1) * ipg)
+        return [window_box(box, shapes[0], (kh, kw), self.stride, self.padding, self.dilation, ch)]
+
 
 @register
 @dataclass(frozen=True, eq=False)
@@ -74,11 +109,24 @@ class Linear(Op):
     def macs(self, shapes, out):
         return int(self.weight.size)
 
+    def rescaled(self, s_in, s_out):
+        return {"weight": self.weight.astype(np.float64) * s_in[None, :] * s_out[:, None],
+                "bias": _bias(self, s_out)}
+
+    def fanout(self, in_shape, out):
+        return (self.weight != 0).sum(axis=0).astype(np.float64)
+
+    def connections(self, in_shape, out):
+        """out * in: zero weights are stored too in dense storage."""
+        return int(self.weight.size), self.weight.shape[1], self.weight.shape[0]
+
 
 @register
 @dataclass(frozen=True, eq=False)
 class BatchNorm(Op):
     """y[c] = gamma[c] * (x[c] - mean[c]) / sqrt(var[c] + eps) + beta[c] (eval statistics, channel axis 0)."""
+
+    gain: ClassVar[bool] = True
 
     gamma: np.ndarray = None
     beta: np.ndarray = None
@@ -99,6 +147,12 @@ class BatchNorm(Op):
     def macs(self, shapes, out):
         return int(np.prod(out))
 
+    def fanout(self, in_shape, out):
+        return channel_ones(self.gamma, in_shape)
+
+    def box_back(self, box, shapes, out):
+        return [box]
+
 
 @register
 @dataclass(frozen=True, eq=False)
@@ -109,6 +163,7 @@ class ChannelAffine(Op):
     latency: ClassVar[int] = 1
     spiking: ClassVar[bool] = True
     shared_weights: ClassVar[bool] = True
+    gain: ClassVar[bool] = True
 
     scale: np.ndarray = None
     shift: np.ndarray = None
@@ -121,3 +176,18 @@ class ChannelAffine(Op):
 
     def macs(self, shapes, out):
         return int(np.prod(out))
+
+    def rescaled(self, s_in, s_out):
+        c = len(s_in)
+        return {"scale": per_channel(self.scale, c) * s_in * s_out, "shift": per_channel(self.shift, c) * s_out}
+
+    def fanout(self, in_shape, out):
+        """A diagonal synapse: 1 where the channel's scale is nonzero (a gain: its graded output drives the
+        synapses after it too)."""
+        return channel_ones(self.scale, in_shape)
+
+    def connections(self, in_shape, out):
+        return int(np.prod(out)), 1, 1
+
+    def box_back(self, box, shapes, out):
+        return [box]
