@@ -2,9 +2,9 @@
 
     python -m benchmarks.validate_loihi2 [--json]
 
-Rebuilds the two published networks from their netx layer tables (random weights: the mapping and
-the estimate need shapes and activity, not weight values), maps them with the loihi2 profile
-(Lava's mapping rules, hardware.lava_rules) and estimates them over an assumed firing activity,
+Rebuilds the published networks from their layer tables (random weights: the mapping and the
+estimate need shapes and activity, not weight values), maps them with the run's profile (loihi2:
+Lava's mapping rules, hardware.lava_rules; loihi) and estimates them over an assumed firing activity,
 then prints one table: the published figure (with its source) against snnc's low / nominal / high.
 snnc's range spans the profile's constant ranges (all low ... all high) and the activity range
 (ACTIVITY: no per-layer rate is published, the notebooks' activity plots are not transcribed).
