@@ -107,7 +107,8 @@ def format_report(r: dict, sop_only: bool = False) -> str:
              f"{_si(l['low'], 'J')} - {_si(l['high'], 'J')}"] for l in r["per_layer"]]
     b = r["breakdown_j"]
     for label, k in (("input (first-layer events)", "input"), ("readout accumulators", "readout"),
-                     ("spike routing (mesh hops)", "routing"), ("static", "static")):
+                     ("spike routing (mesh hops)", "routing"), ("per-core step cost", "core"),
+                     ("static", "static")):
         rows.append([label, "", _si(b[k]["nominal"], "J") if k == "readout" else "", _si(b[k]["nominal"], "J"),
                      f"{_si(b[k]['low'], 'J')} - {_si(b[k]['high'], 'J')}"])
     parts = head + ["", table(["layer", "SOP energy", "neuron energy", "total (nominal)", "range"], rows, "lrrrr"),

@@ -42,6 +42,7 @@ latency: it is T x t_step, with no pipeline depth (fill) modelled at all.
 Terms of a profile that gives them (each reported on its own line)::
 
     E_route  = e_hop x hops x sum_l spikes_l x edges_l      (energy.e_hop; spike routing on the mesh)
+    E_core   = e_core_step x cores x T                      (energy.e_core_step; every occupied core, every step)
     t_step  += t_step_overhead                              (timing.t_step_overhead; runtime management)
     t_io     = input bytes x t_io_byte                      (timing.t_io_byte; only with host I/O included)
 
@@ -112,7 +113,8 @@ def snn_dynamic(activity: Activity, profile: Profile, which: str = "nominal", ma
     parts = {"input": e_in * input_macs(activity),
              "sop": sum(v["sop"] for v in per_layer.values()),
              "neuron": sum(v["neuron"] for v in per_layer.values()) + readout,
-             "routing": routing_energy(activity, profile, mapping, which)}
+             "routing": routing_energy(activity, profile, mapping, which),
+             "core": core_step_energy(activity, profile, mapping, which)}
     return {**parts, "readout": readout, "relay": relay, "dynamic": sum(parts.values()), "per_layer": per_layer}
 
 
@@ -139,6 +141,14 @@ def routing_energy(activity: Activity, profile: Profile, mapping=None, which: st
     messages = sum(sum(l.spikes_per_step) * sum(_edges(c, l.name) for c in consumers.get(l.name, []) if c.cores)
                    for l in activity.layers)
     return profile.get("energy.e_hop", which) * mean_hops(per_chip) * messages
+
+
+def core_step_energy(activity: Activity, profile: Profile, mapping=None, which: str = "nominal") -> float:
+    """e_core_step x occupied cores x T: each core's per-step cost beyond its counted events; 0 without
+    energy.e_core_step or a core mapping."""
+    if not profile.has("energy.e_core_step") or mapping is None or mapping.cores is None:
+        return 0.0
+    return profile.get("energy.e_core_step", which) * mapping.cores * activity.T
 
 
 def layer_loads(activity: Activity, mapping) -> dict:

@@ -60,6 +60,8 @@ def _terms(prof: Profile, host_io: bool) -> tuple[list, list]:
     """(included, excluded) lines for the optional terms of the profile (routing, step overhead, host I/O)."""
     inc, exc = [], []
     (inc if prof.has("energy.e_hop") else exc).append("spike routing energy on the mesh (e_hop x hops x messages)")
+    if prof.has("energy.e_core_step"):
+        inc.append("per-step cost of every occupied core beyond its counted events (e_core_step x cores x T)")
     if prof.has("timing.t_step_overhead"):
         inc.append("per-step runtime management / synchronisation overhead (timing.t_step_overhead)")
     if host_io:
@@ -244,7 +246,8 @@ def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, 
         fps=Span.of({w: f["fps"] for w, f in figs.items()}),
         fps_per_watt=Span.of({w: f["fps_per_watt"] for w, f in figs.items()}),
         breakdown_j={k: Span.of({w: f[k] for w, f in figs.items()})
-                     for k in ("input", "sop", "neuron", "readout", "relay", "routing", "static", "dynamic")},
+                     for k in ("input", "sop", "neuron", "readout", "relay", "routing", "core", "static",
+                                   "dynamic")},
         host_io={"included": host_io, "input_bytes": io,
                  "latency_s": _span({w: f["host_io"] for w, f in figs.items()}) if host_io else None},
         per_layer=per_layer,

@@ -57,6 +57,9 @@ KEYS: dict[str, tuple[str, str]] = {
     "energy.e_graded_op": ("energy", "one graded synaptic operation (a graded spike's payload times the weight, "
                                      "accumulated: a multiply-accumulate; sigma-delta networks)"),
     "energy.e_hop": ("energy", "routing one spike message over one mesh hop between cores"),
+    "energy.e_core_step": ("energy", "one time step of one occupied core beyond its counted events (the core's "
+                                     "per-step sweep of its compartments, barrier and management): charged "
+                                     "cores x T"),
     "power.p_static_chip": ("power", "static (leakage + management) power per chip"),
     "limits.neurons_per_core": ("count", "neurons per core"),
     "limits.synaptic_memory_per_core": ("memory", "synaptic weight memory per core"),

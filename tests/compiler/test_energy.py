@@ -82,3 +82,18 @@ def test_fixed_tick_latency_and_ranges_are_ordered():
     assert lo["total"] < nom["total"] < hi["total"]
     assert lo["latency"] < nom["latency"] < hi["latency"]
     assert hi["fps_per_watt"] < nom["fps_per_watt"] < lo["fps_per_watt"]
+
+
+def test_core_step_energy_is_cores_times_steps_and_in_the_sensitivity():
+    prof = load_profile("loihi2")
+    m = dense_mapping(prof)
+    T = 5
+    act = Activity(T=T, samples=1, source="numpy", layers=[LayerActivity("n", 1000, [0.0] * T, [0.0] * T)],
+                   first_layer_macs=0, output_neurons=10)
+    r = snn_energy(act, prof, m)
+    assert r["core"] == pytest.approx(0.63e-6 * m.cores * T)            # loihi2.toml: 0.63 uJ per core-step
+    no_core = snn_energy(act, load_profile("loihi"), dense_mapping("loihi"))   # a profile without the term
+    assert no_core["core"] == 0.0
+    assert r["dynamic"] == pytest.approx(r["input"] + r["sop"] + r["neuron"] + r["routing"] + r["core"])
+    from snnc.compiler.analysis.energy import sensitivity
+    assert "energy.e_core_step" in {s["constant"] for s in sensitivity(act, prof, m)}

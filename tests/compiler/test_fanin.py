@@ -128,7 +128,9 @@ def test_relay_energy_and_latency_in_closed_form():
     relay = T * 64 * (g["e_sop"] + g["e_nu_active"])   # 64 graded events and 64 relay updates per step
     neurons = g["e_nu_active"] * sum(spikes) + g["e_nu_idle"] * (32 * T - sum(spikes))
     assert r["relay"] == pytest.approx(relay)
-    assert r["dynamic"] == pytest.approx(g["e_in_mac"] * macs * T + neurons + relay)
+    core = prof.get("energy.e_core_step") * m.cores * T   # every occupied core (relays included), every step
+    assert r["core"] == pytest.approx(core)
+    assert r["dynamic"] == pytest.approx(g["e_in_mac"] * macs * T + neurons + relay + core)
     assert r["per_layer"]["n"]["total"] == pytest.approx(neurons + relay)
     t = {k: prof.get(f"timing.{k}") for k in ("t_sop", "t_nu", "t_sync")}
     # the input's MACs over the 2 relay cores (32 relays each) vs 64 graded events into the 1 integrating core
