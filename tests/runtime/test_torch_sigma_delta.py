@@ -255,3 +255,26 @@ def test_example_float32_within_the_float32_bound(example, torch):
         assert la.name == lb.name and len(lb.spikes_per_step) == 2 and lb.spikes_per_step[1] == 0
     if agree.all():
         assert got.records["payload_histogram"] == ref.records["payload_histogram"]
+
+
+def test_simulate_cli_torch_backend(example, tmp_path, capsys):
+    """`snnc simulate --backend torch` on a sigma-delta artifact: the NumPy run's report (graded spikes, payload
+    histogram, accuracy per T) with the torch backend named; its activity record prices graded ops."""
+    import json
+    from snnc.compiler.cli import main
+    art, test = example
+    path = art.save(tmp_path / "sd.snnc")
+    np.savez(tmp_path / "d.npz", x=test.x[:16], y=test.y[:16])
+    runs = {}
+    for backend in ("numpy", "torch"):
+        act = tmp_path / f"{backend}.json"
+        assert main(["simulate", str(path), "--data", str(tmp_path / "d.npz"), "--T", "1,2", "--json",
+                     "--backend", backend, "--activity-out", str(act)]) == 0
+        runs[backend] = json.loads(capsys.readouterr().out)
+    a, b = runs["numpy"], runs["torch"]
+    assert b["neuron"] == "sigma-delta" and b["backend"] == "torch-sigma-delta" and b["torch"]["dtype"] == "float32"
+    assert b["payload_histogram"].keys() == a["payload_histogram"].keys()
+    assert [r["T"] for r in b["sweep"]] == [1, 2] and b["sweep"][1]["spikes_per_image"] == b["sweep"][0]["spikes_per_image"]
+    assert main(["estimate", str(path), "--activity", str(tmp_path / "torch.json"), "--json"]) == 0
+    c = json.loads(capsys.readouterr().out)["counts"]
+    assert c["payload_bits"] == 9 and c["graded_ops"] > 0
