@@ -220,7 +220,12 @@ class SpikingNet(nn.Module):
     def ann_forward(self, x, activation: Union[str, Callable] = "clip", layers: bool = False):
         """The same parameters as an ANN: every IFNeuron as clip(z, 0, theta) ("clip", the clip-ANN),
         ReLU ("relu") or ``activation(z, theta)``; max pools of either mode pool z. Returns the readout
-        (N, *out_shape), and with ``layers=True`` also {IF layer: its activation}."""
+        (N, *out_shape), and with ``layers=True`` also {IF layer: its activation}. BackendError on a
+        sigma-delta graph (its ANN is the B-bit quantised one, ``snnc.compiler.execute.predict``)."""
+        if self.sigma_delta:
+            raise BackendError("ann_forward is the weight-shared ANN of a binary IF network (fine-tuning trains "
+                               "IF networks); a sigma-delta network's ANN is its B-bit quantised ANN "
+                               "(snnc.compiler.execute.predict on the graph); fine-tune the IF compile")
         act = _ACTIVATIONS[activation] if isinstance(activation, str) else activation
         values, acts = {}, {}
         x = self._input(x)
@@ -230,7 +235,7 @@ class SpikingNet(nn.Module):
                 continue
             ins = [values[s] for s in node.inputs]
             mod = self.module(node.name)
-            if node.type in NEURONS:
+            if node.type == "IFNeuron":
                 theta = mod.threshold.reshape((1, -1) + (1,) * (ins[0].ndim - 2))
                 values[node.name] = acts[node.name] = act(ins[0], theta)
             else:

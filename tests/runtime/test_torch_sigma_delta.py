@@ -150,6 +150,8 @@ def test_mixed_neuron_kinds_are_refused(torch):
     mixed = g.rebuild([(n.name, sd.node(n.name).op if n.name == "n2" else n.op, n.inputs) for n in g.nodes])
     with pytest.raises(BackendError, match="mixes IFNeuron and SigmaDeltaNeuron"):
         SpikingNet(mixed)
+    with pytest.raises(BackendError, match="quantised ANN"):     # fine-tuning trains IF networks only
+        SpikingNet(sd).ann_forward(dyadic_input(np.random.default_rng(0), 2))
 
 
 def test_unknown_record_refused(torch):
