@@ -18,10 +18,10 @@ sigma-delta networks are that compile's graph through the pipeline's own
 
 Prints per network (1) accuracy vs activation bits B at T = 1..4 (sigma-delta),
 with the B-bit quantised ANN (the executor on the compiled graph) it must
-equal, (2) the 8-bit network's accuracy at T = 1..8 and its depth (sigma-delta
-layers on the longest input-output path: with one step of delay per layer, as
-on Lava, the readout settles at t = depth + 1; the simulators evaluate the
-whole graph every step, as for IF), and (3) one table comparing binary IF and
+equal, (2) the 8-bit network's accuracy at T = 1..8 and its pipeline depth
+(sigma-delta layers on the longest input-output path, plus the readout: with
+one step of delay per layer, as on Lava, the readout settles at t = depth; the
+simulators evaluate the whole graph every step, as for IF, and settle at t = 1), and (3) one table comparing binary IF and
 8-bit sigma-delta on loihi2 at the first T where each reaches 99% of the ANN's
 accuracy: accuracy, T, SOPs / graded ops, energy, latency, FPS/W (nominal, with
 the low - high range of the profile's constants). IF charges its first-layer
@@ -67,12 +67,12 @@ def sigma_delta_artifact(art_if, bits: int):
 
 
 def depth(graph) -> int:
-    """Sigma-delta (neuron) layers on the longest input-output path."""
+    """Pipeline depth: neuron layers on the longest input-output path plus the readout layer."""
     from snnc.compiler.ir import IFNeuron
     d = {}
     for n in graph.nodes:
         d[n.name] = max((d[s] for s in n.inputs), default=0) + isinstance(n.op, IFNeuron)
-    return max(d[o] for o in graph.outputs)
+    return max(d[o] for o in graph.outputs) + 1
 
 
 def run_network(model, calib, test, bits, if_T) -> dict:
@@ -147,7 +147,7 @@ COMPARE_HEAD = (f"{'network':<38} {'T':>4} {'accuracy':>9} {'SOPs / graded ops':
 def report(o: dict, title: str = "example model") -> str:
     top = max(o["bits"])
     lines = [f"{title} on {o['n']} MNIST test images; ANN {100 * o['ann_accuracy']:.2f}%; "
-             f"sigma-delta depth {o['depth']} layers", "",
+             f"pipeline depth {o['depth']} (Lava settles at t = depth)", "",
              f"sigma-delta accuracy vs activation bits (T = 1..4; T = 1 already equals the B-bit quantised ANN)",
              "B  quantised ANN  " + "  ".join(f"T={t:<5}" for t in BITS_T) + "  graded spikes/img  graded ops/img"]
     for b, v in o["bits"].items():
@@ -179,6 +179,13 @@ def report_suite(o: dict) -> str:
     return "\n\n".join(parts + ["\n".join(rows)])
 
 
+def _int_keys(o):
+    """JSON's string keys "1", "8" back to the ints (T, bits) they were."""
+    if isinstance(o, dict):
+        return {int(k) if isinstance(k, str) and k.isdigit() else k: _int_keys(v) for k, v in o.items()}
+    return o
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=None, help="test images (default 1000; 500 with --suite)")
@@ -186,9 +193,14 @@ def main(argv=None) -> None:
     p.add_argument("--suite", action="store_true", help="the trained suite (examples/suite) instead of the example")
     p.add_argument("--nets", default="vgg,resnet,mobilenet,densenet", help="suite networks (with --suite)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--report", default=None, help="print the tables of a saved --json output instead of running")
     a = p.parse_args(argv)
     bits = [int(b) for b in a.bits.split(",")]
-    if a.suite:
+    if a.report:
+        with open(a.report) as f:
+            o = _int_keys(json.load(f))
+        print(report_suite(o) if "nets" in o else report(o))
+    elif a.suite:
         o = run_suite(a.n or 500, bits, a.nets.split(","))
         print(json.dumps(o, indent=1, default=str) if a.json else report_suite(o))
     else:
