@@ -19,12 +19,11 @@ import torch
 from torch import nn
 
 from snnc.compiler.errors import BackendError, DataError
-from snnc.compiler.ir import Graph, static_nodes
+from snnc.compiler.ir import Graph, IFNeuron, Input, SigmaDeltaNeuron, static_nodes
 from snnc.runtime.torch_sim.lowering import LOWERING
 from snnc.runtime.torch_sim.neurons import IFLayer, SigmaDeltaLayer, cumulative_pool, fast_layout, heaviside
 
 RECORDS = ("spikes", "counts", "membrane")
-NEURONS = ("IFNeuron", "SigmaDeltaNeuron")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -60,10 +59,10 @@ def _key(i: int, name: str) -> str:
 def check_supported(graph: Graph) -> None:
     """BackendError naming the first node whose op the torch backend cannot run."""
     for n in graph.nodes:
-        if n.type not in LOWERING and n.type not in NEURONS + ("Input",):
+        if n.type not in LOWERING and not isinstance(n.op, (Input, IFNeuron)):
             raise BackendError(f"the torch backend cannot run node {n.name!r}: op {n.type} has no torch "
-                               f"lowering (supported: {', '.join(sorted(LOWERING))}, {', '.join(NEURONS)})")
-    kinds = {n.type for n in graph.nodes} & set(NEURONS)
+                               f"lowering (supported: {', '.join(sorted(LOWERING))}, IFNeuron, SigmaDeltaNeuron)")
+    kinds = {n.type for n in graph.nodes if isinstance(n.op, IFNeuron)}    # IFNeuron and its SigmaDeltaNeuron
     if len(kinds) > 1:
         raise BackendError(f"the graph mixes {' and '.join(sorted(kinds))} layers; a network is either binary IF "
                            f"or sigma-delta (compile it with one --neuron)")
@@ -98,8 +97,8 @@ class SpikingNet(nn.Module):
         self.layers = nn.ModuleDict(mods)
         self.static = frozenset(static_nodes(graph))
         self.dynamic = tuple(n for n in graph.nodes if n.name not in self.static)
-        self.neurons = [n.name for n in self.dynamic if n.type in NEURONS]
-        self.sigma_delta = any(n.type == "SigmaDeltaNeuron" for n in graph.nodes)
+        self.neurons = [n.name for n in self.dynamic if isinstance(n.op, IFNeuron)]
+        self.sigma_delta = any(isinstance(n.op, SigmaDeltaNeuron) for n in graph.nodes)
         # a sigma-delta layer sends values (the receivers' sums), so every max pool pools them directly:
         # the max of the running sums, which is what a cumulative pool of the changes would give
         self.cumulative = set() if self.sigma_delta else {
@@ -157,7 +156,7 @@ class SpikingNet(nn.Module):
         for i, node in enumerate(self.dynamic):
             ins = [values[s] if s in values else _repeat(statics[s], T) for s in node.inputs]
             mod = self.module(node.name)
-            if node.type in NEURONS:
+            if isinstance(node.op, IFNeuron):
                 src = node.inputs[0]
                 const = src in self.static
                 cur = statics[src] if const else values[src].reshape((T, n) + node.shape)
