@@ -162,10 +162,18 @@ def report(o: dict, title: str = "example model") -> str:
     return "\n".join(lines + _compare_rows(o["compare"]))
 
 
+def _stays(acc: dict, target: float) -> str:
+    """The first T from which every larger T of the sweep stays at or above ``target`` ("-": never)."""
+    Ts = sorted(acc)
+    ok = [t for i, t in enumerate(Ts) if all(acc[u] >= target for u in Ts[i:])]
+    return str(ok[0]) if ok else "-"
+
+
 def report_suite(o: dict) -> str:
     """Per network, then one summary table (ANN, 8-bit sigma-delta at T=1..4, depth, T99 of each kind)."""
-    parts = [report(v, f"{k}") for k, v in o["nets"].items()]
-    head = "network    ANN      SD8 T=1  SD8 T=4  of ANN  depth  T99 SD8  T99 IF   FPS/W SD8 / IF (per-step)"
+    parts = [report({**v, "n": o["n"]}, k) for k, v in o["nets"].items()]
+    head = ("network    ANN      SD8 T=1  SD8 T=4  of ANN  depth  T99 SD8  T99 IF  IF stays from  "
+            "FPS/W SD8 / IF (per-step)")
     rows = [head]
     for k, v in o["nets"].items():
         top = max(v["bits"])
@@ -175,7 +183,8 @@ def report_suite(o: dict) -> str:
         ratio = (f"{s8['fps_per_watt']['nominal'] / i8['fps_per_watt']['nominal']:.1f}x"
                  if s8["reached"] and i8["reached"] else "-")
         rows.append(f"{k:<10} {100 * v['ann_accuracy']:6.2f}%  {100 * sd[1]:6.2f}%  {100 * sd[4]:6.2f}%  "
-                    f"{sd[4] / v['ann_accuracy']:6.3f}  {v['depth']:>5}  {t(s8):>7}  {t(i8):>6}   {ratio}")
+                    f"{sd[4] / v['ann_accuracy']:6.3f}  {v['depth']:>5}  {t(s8):>7}  {t(i8):>6}  "
+                    f"{_stays(v['if_accuracy'], 0.99 * v['ann_accuracy']):>13}  {ratio}")
     return "\n\n".join(parts + ["\n".join(rows)])
 
 
