@@ -66,7 +66,8 @@ NUMERIC := tests/compiler/test_execute_kernels.py tests/compiler/test_passes_exa
 	tests/runtime/test_fixed_point.py tests/runtime/test_lava_fuse.py tests/frontends/test_onnx_ops.py \
 	tests/frontends/test_onnx_slice.py tests/frontends/test_onnx_fold.py tests/frontends/test_torch_export.py \
 	tests/frontends/test_torch_tracing.py tests/runtime/test_sigma_delta.py \
-	tests/compiler/test_passes_sigma_delta.py tests/runtime/test_lower_plan.py tests/runtime/test_torch_sim.py
+	tests/compiler/test_passes_sigma_delta.py tests/runtime/test_lower_plan.py tests/runtime/test_torch_sim.py \
+	tests/runtime/test_torch_sigma_delta.py
 test-kernels: setup
 	@kernels="$(KERNELS)"; if [ -n "$${OPENBLAS_CORETYPE:-}" ]; then \
 	  echo "OPENBLAS_CORETYPE=$$OPENBLAS_CORETYPE is preset on this machine: adding only Prescott"; kernels=Prescott; fi; \

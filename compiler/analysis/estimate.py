@@ -112,6 +112,21 @@ def _activity(art: Artifact, mapping: Mapping, activity, T: Optional[int], input
     return act
 
 
+def check_graded_profile(art: Artifact, prof: Profile) -> None:
+    """A sigma-delta artifact runs only where graded spikes carry its payload (act_bits + 1 bits):
+    HardwareError naming the profile otherwise, as ``snnc compile --neuron sigma-delta`` refuses such targets."""
+    rec = art.meta.get("neurons") or {}
+    if rec.get("kind") != "sigma-delta":
+        return
+    payload = prof.limit("graded_spike_bits") or 0
+    if payload < rec["payload_bits"]:
+        have = "has no graded spikes" if payload == 0 else f"carries graded payloads of at most {payload} bits"
+        raise HardwareError(f"the artifact is a sigma-delta network ({rec['act_bits']}-bit activations, "
+                            f"{rec['payload_bits']}-bit graded payload) but profile {prof.name!r} {have} "
+                            f"(limits.graded_spike_bits = {payload}): estimate it on a profile with graded "
+                            f"spikes such as loihi2, or compile the model with --neuron if for {prof.name!r}")
+
+
 def _at_accuracy(act: Activity, profile: Profile, mapping: Mapping, art: Artifact, host_io: bool) -> dict:
     """SOP90 / SOP95 / SOP99 and FPS/W at the first T reaching 90% / 95% / 99% of the ANN accuracy; when a level is not
     reached, the best accuracy of the sweep and its T (``best``)."""
@@ -219,6 +234,7 @@ def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, 
     art = artifact if isinstance(artifact, Artifact) else load(artifact)
     profile, profile_why = target_profile(art, profile)
     prof = load_profile(profile)
+    check_graded_profile(art, prof)
     mapping = map_graph(art.snn, prof)
     for w in mapping.issues if ignore_fit else (i for i in mapping.issues if i.level == "warning"):
         log.warning(w.message)

@@ -34,6 +34,11 @@ Interface (``snnc finetune`` builds on it)::
     simulate(model, x, T=[...], y=..., delay=..., device=, dtype="float32", threads=, record=...)
         # -> numpy_sim.SimResult (logits / accuracy per T, Activity with source="torch")
 
+A sigma-delta graph (``SigmaDeltaNeuron`` layers, ``snnc compile --neuron sigma-delta``) runs with the
+same interface and the NumPy sigma-delta simulator's semantics (``neurons.SigmaDeltaLayer``): r.spikes holds
+the graded payloads s(t), spikes_per_step / sop_per_step graded spikes and graded ops, r.payloads the
+histogram of |s|; ``simulate`` reads the logits for T at step T and adds ``records["payload_histogram"]``.
+
 ``heaviside`` is the exact step, no gradient; ``SurrogateSpike`` has the same
 forward and a surrogate derivative (``neurons.py``).
 """

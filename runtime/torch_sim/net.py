@@ -19,9 +19,9 @@ import torch
 from torch import nn
 
 from snnc.compiler.errors import BackendError, DataError
-from snnc.compiler.ir import Graph, static_nodes
+from snnc.compiler.ir import Graph, IFNeuron, Input, SigmaDeltaNeuron, static_nodes
 from snnc.runtime.torch_sim.lowering import LOWERING
-from snnc.runtime.torch_sim.neurons import IFLayer, cumulative_pool, fast_layout, heaviside
+from snnc.runtime.torch_sim.neurons import IFLayer, SigmaDeltaLayer, cumulative_pool, fast_layout, heaviside
 
 RECORDS = ("spikes", "counts", "membrane")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -35,7 +35,12 @@ class RunResult:
     {layer: (T,) float64} summed over the batch (detached; SOPs = spikes x fan-out, exact);
     ``counts``: {layer: (N, *shape)} spikes per neuron over the T steps (differentiable with a
     surrogate spike function); ``spikes``: {layer: (T, N, *shape)}; ``membrane``: {layer: v(T)};
-    ``state``: pass as ``state=`` to continue the run for more steps."""
+    ``state``: pass as ``state=`` to continue the run for more steps.
+
+    A sigma-delta network (``SigmaDeltaNeuron`` layers): ``spikes_per_step`` / ``sop_per_step`` count
+    graded spikes (non-zero payloads s(t)) and graded ops (their fan-out); ``counts`` graded spikes per
+    neuron; ``spikes`` the payloads s(t) themselves; ``membrane`` sigma(T), the layer's input at the
+    last step; ``payloads``: {layer: (2^B,) int64} histogram of |s(t)| over the chunk (index 0 unused)."""
 
     output: torch.Tensor
     spikes_per_step: dict
@@ -44,6 +49,7 @@ class RunResult:
     spikes: dict = field(default_factory=dict)
     membrane: dict = field(default_factory=dict)
     state: dict = field(default_factory=dict)
+    payloads: dict = field(default_factory=dict)
 
 
 def _key(i: int, name: str) -> str:
@@ -53,9 +59,13 @@ def _key(i: int, name: str) -> str:
 def check_supported(graph: Graph) -> None:
     """BackendError naming the first node whose op the torch backend cannot run."""
     for n in graph.nodes:
-        if n.type not in LOWERING and n.type not in ("Input", "IFNeuron"):
+        if n.type not in LOWERING and not isinstance(n.op, (Input, IFNeuron)):
             raise BackendError(f"the torch backend cannot run node {n.name!r}: op {n.type} has no torch "
-                               f"lowering (supported: {', '.join(sorted(LOWERING))}, IFNeuron)")
+                               f"lowering (supported: {', '.join(sorted(LOWERING))}, IFNeuron, SigmaDeltaNeuron)")
+    kinds = {n.type for n in graph.nodes if isinstance(n.op, IFNeuron)}    # IFNeuron and its SigmaDeltaNeuron
+    if len(kinds) > 1:
+        raise BackendError(f"the graph mixes {' and '.join(sorted(kinds))} layers; a network is either binary IF "
+                           f"or sigma-delta (compile it with one --neuron)")
     if len(graph.inputs) != 1:
         raise BackendError(f"the torch backend drives one analog input; the graph has {len(graph.inputs)} inputs")
 
@@ -80,13 +90,19 @@ class SpikingNet(nn.Module):
             if n.type == "IFNeuron":
                 mods[self.keys[n.name]] = IFLayer(n.op if reset is None else replace(n.op, reset=reset), dtype,
                                                   learn_threshold)
+            elif n.type == "SigmaDeltaNeuron":
+                mods[self.keys[n.name]] = SigmaDeltaLayer(n.op, dtype)
             elif n.type != "Input":
                 mods[self.keys[n.name]] = LOWERING[n.type](n.op, n, graph, dtype)
         self.layers = nn.ModuleDict(mods)
         self.static = frozenset(static_nodes(graph))
         self.dynamic = tuple(n for n in graph.nodes if n.name not in self.static)
-        self.neurons = [n.name for n in self.dynamic if n.type == "IFNeuron"]
-        self.cumulative = {n.name for n in self.dynamic if n.type == "MaxPool2d" and n.op.mode == "cumulative"}
+        self.neurons = [n.name for n in self.dynamic if isinstance(n.op, IFNeuron)]
+        self.sigma_delta = any(isinstance(n.op, SigmaDeltaNeuron) for n in graph.nodes)
+        # a sigma-delta layer sends values (the receivers' sums), so every max pool pools them directly:
+        # the max of the running sums, which is what a cumulative pool of the changes would give
+        self.cumulative = set() if self.sigma_delta else {
+            n.name for n in self.dynamic if n.type == "MaxPool2d" and n.op.mode == "cumulative"}
         self.readout = graph.outputs[0]
         self.last_use = {s: i for i, n in enumerate(self.dynamic) for s in n.inputs}
         self._fanout = None
@@ -140,13 +156,17 @@ class SpikingNet(nn.Module):
         for i, node in enumerate(self.dynamic):
             ins = [values[s] if s in values else _repeat(statics[s], T) for s in node.inputs]
             mod = self.module(node.name)
-            if node.type == "IFNeuron":
+            if isinstance(node.op, IFNeuron):
                 src = node.inputs[0]
                 const = src in self.static
                 cur = statics[src] if const else values[src].reshape((T, n) + node.shape)
-                xo, s, st[node.name] = mod.scan(st[node.name], cur, T, const, self.spike_fn)
+                if node.type == "IFNeuron":
+                    xo, s, st[node.name] = mod.scan(st[node.name], cur, T, const, self.spike_fn)
+                    self._record(node.name, s, res, record, st[node.name])
+                else:
+                    xo, s, st[node.name] = mod.scan(st[node.name], cur, T, const)
+                    self._record_graded(node.name, mod.bits, s, res, record, cur if const else cur[-1])
                 values[node.name] = xo.reshape((T * n,) + node.shape)
-                self._record(node.name, s, res, record, st[node.name])
             elif node.name in self.cumulative:
                 values[node.name], *st[node.name] = cumulative_pool(mod, *st[node.name], ins[0], T)
             else:
@@ -173,6 +193,19 @@ class SpikingNet(nn.Module):
         if "membrane" in record:
             res.membrane[name] = v
 
+    def _record_graded(self, name, bits, s, res: RunResult, record, sigma) -> None:
+        """Graded spikes (s != 0), graded ops (their fan-out) and the payload histogram of a sigma-delta layer."""
+        with torch.no_grad():
+            sent = s != 0
+            self._record(name, sent.to(s.dtype), res, (), None)
+            res.payloads[name] = torch.bincount(s[sent].abs().long().reshape(-1), minlength=2 ** bits).cpu()
+            if "counts" in record:
+                res.counts[name] = sent.sum(0)
+        if "spikes" in record:
+            res.spikes[name] = s
+        if "membrane" in record:
+            res.membrane[name] = sigma
+
     def fanout(self) -> dict:
         """{layer: F flattened (float64)}: synapses each neuron drives (``snnc.compiler.analysis.sop``),
         from the graph the net was built from (SOPs depend only on which weights are nonzero)."""
@@ -186,7 +219,12 @@ class SpikingNet(nn.Module):
     def ann_forward(self, x, activation: Union[str, Callable] = "clip", layers: bool = False):
         """The same parameters as an ANN: every IFNeuron as clip(z, 0, theta) ("clip", the clip-ANN),
         ReLU ("relu") or ``activation(z, theta)``; max pools of either mode pool z. Returns the readout
-        (N, *out_shape), and with ``layers=True`` also {IF layer: its activation}."""
+        (N, *out_shape), and with ``layers=True`` also {IF layer: its activation}. BackendError on a
+        sigma-delta graph (its ANN is the B-bit quantised one, ``snnc.compiler.execute.predict``)."""
+        if self.sigma_delta:
+            raise BackendError("ann_forward is the weight-shared ANN of a binary IF network (fine-tuning trains "
+                               "IF networks); a sigma-delta network's ANN is its B-bit quantised ANN "
+                               "(snnc.compiler.execute.predict on the graph); fine-tune the IF compile")
         act = _ACTIVATIONS[activation] if isinstance(activation, str) else activation
         values, acts = {}, {}
         x = self._input(x)
@@ -212,7 +250,7 @@ class SpikingNet(nn.Module):
             if n.type == "IFNeuron":
                 mod = self.module(n.name)
                 op = replace(op, threshold=_np(mod.threshold), v_init=_np(mod.v_init), reset=mod.reset)
-            elif n.type != "Input":
+            elif n.type not in ("Input", "SigmaDeltaNeuron"):     # a sigma-delta layer has nothing trainable
                 op = self.module(n.name).to_op(op)
             spec.append((n.name, op, n.inputs))
         return Graph.build(spec, self.graph.outputs, self.graph.meta)

@@ -150,6 +150,42 @@ class IFLayer(nn.Module):
         return (spikes if unit else spikes * theta), spikes, v
 
 
+
+class SigmaDeltaLayer(nn.Module):
+    """One ``SigmaDeltaNeuron`` node (B-bit graded spikes), the NumPy reference's semantics
+    (``snnc.runtime.numpy_sim.sigma_delta``; algorithms.md, section sigma-delta)::
+
+        q(t) = clip(floor(sigma(t) / step + 1/2), 0, 2^B - 1),  s(t) = q(t) - q(t-1),  q(0) = 0
+        x(t) = step * q(t)     (what the receivers' sums hold: the sum of the graded spikes times step)
+
+    sigma(t) is the layer's input at step t (every synaptic op applied to the reconstructed values
+    x(t) of the layers before). ``threshold`` (theta, the clip level) and ``step`` are frozen:
+    the quantiser has no useful gradient. The state between chunks is q(t) (N, *shape)."""
+
+    def __init__(self, op, dtype):
+        super().__init__()
+        self.threshold = nn.Parameter(torch.tensor(np.array(op.threshold), dtype=dtype), False)
+        self.register_buffer("step", torch.tensor(np.array(op.step), dtype=dtype))
+        self.bits = int(op.bits)
+
+    def start(self, n: int, shape) -> torch.Tensor:
+        """q(0) = 0, (N, *shape)."""
+        return fast_layout(torch.zeros((n,) + tuple(shape), dtype=self.step.dtype, device=self.step.device))
+
+    def code(self, sigma: torch.Tensor, ndim: int) -> torch.Tensor:
+        """q = clip(floor(sigma / step + 1/2), 0, 2^B - 1) in sigma's dtype (``activation_code``); ``ndim``:
+        the rank of one step's tensor (N, *shape)."""
+        q = torch.floor(sigma / _ch(self.step, ndim) + 0.5)
+        return torch.clamp(q, 0.0, float(2 ** self.bits - 1))
+
+    def scan(self, q_prev, sigma, T: int, const: bool):
+        """T steps from the code q_prev; ``sigma`` is (T, N, *shape), or (N, *shape) every step when
+        ``const``. Return (x(t) (T, N, *shape), payloads s(t) (T, N, *shape), q(T))."""
+        q = self.code(sigma, q_prev.ndim)
+        q = q.unsqueeze(0).expand((T,) + q.shape) if const else q
+        s = torch.cat([(q[0] - q_prev)[None], q[1:] - q[:-1]])
+        return q * _ch(self.step, q_prev.ndim), s, q[-1]
+
 def cumulative_pool(pool, c, m_prev, cur, T: int):
     """J(t) = pool(C(t)) - pool(C(t-1)), C(t) = C(t-1) + I(t) for a chunk; ``cur`` is (T * N, *in_shape).
     Return (J as (T * N, *out_shape), C(T), pool(C(T)))."""

@@ -4,6 +4,13 @@ Batches of ``batch_size`` samples, each run in time chunks (state carried), with
 no autograd graph. The readout of every T comes from running float64 sums of
 I_L(t) at the window boundaries, as in ``snnc.runtime.numpy_sim``; spikes and
 SOPs per layer and step fill the same ``Activity`` (``source="torch"``).
+
+A sigma-delta network (``SigmaDeltaNeuron`` layers) gets the NumPy sigma-delta
+simulator's result (``snnc.runtime.numpy_sim.sigma_delta``): the logits for T
+are the readout at step T (delay T - 1), graded spikes and graded ops per
+layer and step (``source="torch-sigma-delta"``, first-layer MACs ``once``, the
+payload width), records ``counts`` / ``output`` on request and always
+``payload_histogram`` ({layer: counts of |s| = 1 .. 2^B - 1}).
 """
 from __future__ import annotations
 
@@ -26,6 +33,7 @@ from snnc.runtime.torch_sim.net import DTYPES, SpikingNet
 
 log = logging.getLogger(__name__)
 RECORDS = ("spikes", "counts", "output", "membrane")
+SD_RECORDS = ("counts", "output")     # as the NumPy sigma-delta simulator
 CHUNK_BYTES = 16 * DEFAULT_CHUNK_BYTES   # torch's per-call overhead favours bigger chunks than NumPy's cache-sized ones
 
 
@@ -46,10 +54,13 @@ def simulate(model: Union[Artifact, Graph], x, T: Union[int, Sequence[int]] = 32
         raise UsageError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     dev = resolve_device(device)
     net = net if net is not None else SpikingNet(graph, dtype=DTYPES[dtype], device=dev)
+    if net.sigma_delta and set(record) - set(SD_RECORDS):
+        raise UsageError(f"a sigma-delta simulation records {', '.join(SD_RECORDS)}; got {sorted(set(record))}")
     n, tmax = x.shape[0], Ts[-1]
     batch = min(batch_size, max(1, n))
     tc = _chunk(graph, batch, tmax, time_chunk, memory_limit, DTYPES[dtype].itemsize // 4)
-    run = _Run(net, n, tmax, readout_delays(model, delay, Ts), set(record))
+    delays = {t: t - 1 for t in Ts} if net.sigma_delta else readout_delays(model, delay, Ts)
+    run = _Run(net, n, tmax, delays, set(record))
     total = -(-n // batch) * -(-tmax // tc)
     with _threads(threads), torch.no_grad(), (progress(total=total, desc="simulate (torch)", unit="chunk")
                                               if show_progress else contextlib.nullcontext()) as bar:
@@ -101,6 +112,8 @@ class _Run:
             self.records["output"] = np.zeros((tmax, n) + k_shape, np.float32)
         if "membrane" in record:
             self.records["membrane"] = {l: np.zeros((n,) + s, np.float32) for l, s in shapes.items()}
+        if net.sigma_delta:
+            self.hist = {l: np.zeros(2 ** g.node(l).op.bits, np.int64) for l in net.neurons}
 
     def batch(self, xb: np.ndarray, start: int, tc: int, bar) -> None:
         n = xb.shape[0]
@@ -117,11 +130,16 @@ class _Run:
                 if t0 < b <= t0 + steps:
                     sums[b] = cs[b - t0 - 1]
             acc = cs[-1]
+            if self.net.sigma_delta:        # the readout at step T: its value then, no window
+                for t in self.delays:
+                    if t0 < t <= t0 + steps:
+                        self.logits[t][start:start + n] = out[t - t0 - 1]
             self._keep(r, out, t0, steps, start, n)
             if bar is not None:
                 bar.update(1)
-        for t, d in self.delays.items():    # mean of I_L(t) over t = D+1..T
-            self.logits[t][start:start + n] = (sums[t] - sums[d]) / (t - d)
+        if not self.net.sigma_delta:
+            for t, d in self.delays.items():    # mean of I_L(t) over t = D+1..T
+                self.logits[t][start:start + n] = (sums[t] - sums[d]) / (t - d)
 
     def _keep(self, r, out, t0, steps, start, n) -> None:
         for l in self.net.neurons:
@@ -133,6 +151,8 @@ class _Run:
                 self.records["counts"][l][start:start + n] += r.counts[l].cpu().numpy().astype(np.int32)
             if "membrane" in self.record:
                 self.records["membrane"][l][start:start + n] = r.membrane[l].cpu().numpy()
+            if l in r.payloads:
+                self.hist[l] += r.payloads[l].numpy()
         if "output" in self.record:
             self.records["output"][t0:t0 + steps, start:start + n] = out
 
@@ -141,7 +161,13 @@ class _Run:
         g, n = self.net.graph, max(1, self.n)
         layers = [LayerActivity(l, int(np.prod(g.node(l).shape)), (self.spikes[l] / n).tolist(),
                                 (self.sops[l] / n).tolist()) for l in self.net.neurons]
-        act = Activity(T=self.tmax, samples=self.n, source="torch", layers=layers,
+        sd = self.net.sigma_delta
+        act = Activity(T=self.tmax, samples=self.n, source="torch-sigma-delta" if sd else "torch", layers=layers,
                        first_layer_macs=int(sum(node_macs(g, g.node(s)) for s in self.net.static)),
-                       first_layer_convention="per-step", output_neurons=int(np.prod(g.node(self.net.readout).shape)))
-        return SimResult.scored(Ts, self.delays, logits, act, y, self.records)
+                       first_layer_convention="once" if sd else "per-step",
+                       output_neurons=int(np.prod(g.node(self.net.readout).shape)),
+                       payload_bits=max(g.node(l).op.bits for l in self.net.neurons) + 1 if sd else 1)
+        records = dict(self.records)
+        if sd:
+            records["payload_histogram"] = {k: h[1:].tolist() for k, h in self.hist.items()}
+        return SimResult.scored(Ts, self.delays, logits, act, y, records)

@@ -65,23 +65,11 @@ def test_every_op_identical_to_numpy(dtype, reset, pool_mode, seed):
 
 
 def test_lowering_covers_every_op_the_numpy_simulator_runs():
-    """Every executor op but the neurons (IFNeuron is the scan in neurons.py); sigma-delta neurons
-    (issue 16) have no torch model yet and are refused by name."""
+    """Every executor op but the neurons (IFNeuron is the scan in neurons.py, SigmaDeltaNeuron the
+    quantiser there: tests/runtime/test_torch_sigma_delta.py)."""
     from snnc.compiler.execute import KERNELS
     from snnc.runtime.torch_sim import LOWERING
     assert set(KERNELS) - {"IFNeuron", "SigmaDeltaNeuron"} == set(LOWERING)
-
-
-def test_sigma_delta_is_refused_by_name(torch):
-    from snnc.compiler.errors import BackendError
-    from snnc.compiler.ir import Graph, Input, Linear, SigmaDeltaNeuron
-    from snnc.runtime.torch_sim import SpikingNet
-    g = Graph.build([("x", Input((4,)), []), ("l", Linear(np.ones((3, 4), np.float32), None), ["x"]),
-                     ("sd", SigmaDeltaNeuron(np.ones(3, np.float32), np.full(3, 0.5, np.float32),
-                                             step=np.full(3, 1 / 255, np.float32), bits=8), ["l"]),
-                     ("out", Linear(np.ones((2, 3), np.float32), None), ["sd"])], ["out"])
-    with pytest.raises(BackendError, match="'sd'.*SigmaDeltaNeuron"):
-        SpikingNet(g)
 
 
 def test_every_module_equals_the_executor_op(torch):
