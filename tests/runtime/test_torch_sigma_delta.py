@@ -263,7 +263,7 @@ def test_simulate_cli_torch_backend(example, tmp_path, capsys):
     """`snnc simulate --backend torch` on a sigma-delta artifact: the NumPy run's report (graded spikes, payload
     histogram, accuracy per T) with the torch backend named; its activity record prices graded ops."""
     import json
-    from snnc.compiler.cli import main
+    from snnc.cli import main
     art, test = example
     path = art.save(tmp_path / "sd.snnc")
     np.savez(tmp_path / "d.npz", x=test.x[:16], y=test.y[:16])
