@@ -175,7 +175,7 @@ class SigmaDeltaLayer(nn.Module):
     def code(self, sigma: torch.Tensor, ndim: int) -> torch.Tensor:
         """q = clip(floor(sigma / step + 1/2), 0, 2^B - 1) in sigma's dtype (``activation_code``); ``ndim``:
         the rank of one step's tensor (N, *shape)."""
-        q = torch.floor(sigma / _ch(self.step, ndim) + 0.5)
+        q = torch.floor(sigma / channel_view(self.step, ndim) + 0.5)
         return torch.clamp(q, 0.0, float(2 ** self.bits - 1))
 
     def scan(self, q_prev, sigma, T: int, const: bool):
@@ -184,7 +184,7 @@ class SigmaDeltaLayer(nn.Module):
         q = self.code(sigma, q_prev.ndim)
         q = q.unsqueeze(0).expand((T,) + q.shape) if const else q
         s = torch.cat([(q[0] - q_prev)[None], q[1:] - q[:-1]])
-        return q * _ch(self.step, q_prev.ndim), s, q[-1]
+        return q * channel_view(self.step, q_prev.ndim), s, q[-1]
 
 def cumulative_pool(pool, c, m_prev, cur, T: int):
     """J(t) = pool(C(t)) - pool(C(t-1)), C(t) = C(t-1) + I(t) for a chunk; ``cur`` is (T * N, *in_shape).
