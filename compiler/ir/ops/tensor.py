@@ -7,7 +7,7 @@ from typing import ClassVar, Optional
 import numpy as np
 
 from snnc.compiler.errors import GraphError
-from snnc.compiler.ir.ops.base import Op, Pads, Pointwise, register, shape3
+from snnc.compiler.ir.ops.base import Op, Pads, Pointwise, Shape, register, shape3
 from snnc.compiler.ir.ops.geometry import respread
 
 
