@@ -56,6 +56,9 @@ class LavaRun:
 def simulate_graph(graph: Graph, x: np.ndarray, T: int, fixed: bool = False, stock: bool = False,
                    weight_bits: int = 8) -> LavaRun:
     """Build, run and read back the Lava network (call inside a watchdog worker)."""
+    from snnc.runtime.lava.sigma_delta import is_sigma_delta, simulate_sd_graph
+    if is_sigma_delta(graph):  # stock SigmaDelta neurons (``sigma_delta``); --stock-lif changes nothing there
+        return simulate_sd_graph(graph, x, T, fixed, weight_bits)
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from snnc.compiler.execute import run as ann_run
