@@ -58,6 +58,8 @@ def run(args) -> int:
     data = calibration_data(args, art)
     info = export_netx(art.snn, args.output, input_bits=args.input_bits, weight_bits=bits, calib=data.x, T=args.T)
     info["weight_bits_from"] = source
+    if info.get("sigma_delta"):   # SDNN blocks: no calibration (runtime/lava/netx_sd.py)
+        return _print_sd(info, args.json)
     info["calibration"]["data"] = data.name
     if args.json:
         print_json(info)
@@ -69,6 +71,18 @@ def run(args) -> int:
           f"(input_message_bits=8)")
     print(table(["layer", "type", "k", "scale", "vThMant", "readout"], rows, "llrrrl"))
     print(calibration_lines(info["calibration"]))
+    return 0
+
+
+def _print_sd(info: dict, as_json: bool) -> int:
+    if as_json:
+        print_json(info)
+        return 0
+    rows = [[l["layer"], l["type"], l["exponent"], l["vThMant"], "sigma" if l["readout"] else ""] for l in info["layers"]]
+    print(f"wrote {info['path']} (lava-dl netx HDF5); neurons: {info['neurons']}")
+    print(f"input: round(x * 2^{info['input_bits']}) once per sample as its change (delta-encoded by the host, "
+          f"input_message_bits=24, no reset); readout bias added on the host")
+    print(table(["layer", "type", "unit 2^-u", "vThMant", "readout"], rows, "llrrl"))
     return 0
 
 
