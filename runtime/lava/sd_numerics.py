@@ -128,11 +128,16 @@ class SDFixed:
         return np.asarray(trace, np.float64) / 2.0 ** self.unit(sink)
 
     def report(self) -> dict:
+        sd = {n.name: n for n in self.plan.graph if isinstance(n.op, SigmaDeltaNeuron)}
+        layers = {s: {"exponent": k, "state_exp": k if s in sd else None, "currents_clipped": self.clipped[s],
+                      "vth_mantissa": self.sd_params(sd[s], 0)["vth"] if s in sd else "-",
+                      "weights_clipped": self.plan.layers[s].weights_clipped, "bias_clipped": 0}
+                  for s, k in self.k.items()}
         return {"format": "fixed_pt", "neurons": "lava.proc.sdn.SigmaDelta (RELU)", "weight_bits": self.weight_bits,
-                "payload_frac_bits": self.frac,
-                "layers": {s: {"exponent": k, "state_exp": k, "currents_clipped": self.clipped[s]}
-                           for s, k in self.k.items()},
-                "warnings": list(self.warnings)}
+                "payload_frac_bits": self.frac, "layers": layers, "warnings": list(self.warnings),
+                "note": f"{self.weight_bits}-bit weights, one exponent k per layer; stock SigmaDelta with state_exp = k: "
+                        f"sigma in units 2^-(k + {self.frac}), payload s >> k in units 2^-{self.frac}, vth in payload "
+                        f"units (one step ~ 2^-{self.frac})"}
 
 
 def sd_numbers(plan: Plan):
