@@ -15,7 +15,8 @@ receivers' sums hold act - residue, |residue| < step.
 
 Fixed point (``SDFixed``), one exponent k_L per layer (the plan with
 ``per_channel=False``: ``SigmaDelta`` holds one vth and one state_exp), and
-graded payloads with F = B fractional bits (one payload unit 2**-F ~ one step)::
+graded payloads with F = min(B + 4, 21 - max k) fractional bits (a payload unit 2**-F, a
+step 1 / (2^B - 1) ~ 2**(F - B) units; sigma = act 2**(k + F) fits 24 bits for act < 4)::
 
     W_q      = the plan's quantise(W~, k_L)                  (8-bit weights)
     sigma    in units 2**-(k_L + F)  (payload 2**-F times W_q in 2**-k_L)
@@ -26,7 +27,11 @@ graded payloads with F = B fractional bits (one payload unit 2**-F ~ one step)::
 
 The right shift drops the low k_L bits of every sent change (not kept in the
 residue), so a receiver's sum differs from act by the residue plus the
-dropped bits; the NumPy model (``sd_reference``) computes the same integers.
+dropped bits. The floor loses half a payload unit per sent change on average,
+and nothing is reset between samples, so the error drifts downwards along a
+stream of samples: the backend runs at most ``CHUNK`` samples per Lava run
+(each a new process graph, fresh state). The NumPy model (``sd_reference``)
+computes the same integers, chunks included.
 """
 from __future__ import annotations
 
@@ -38,6 +43,9 @@ from snnc.compiler.lower import NumberFormat, Plan, make_plan
 from snnc.compiler.lower.plan import V_MAX
 
 STATE_EXP_MAX = 7        # SigmaDelta's state_exp is a 3-bit field
+EXTRA_BITS = 4           # payload fractional bits beyond B: the s >> k truncation drifts 16x slower
+SIGMA_BITS = 21          # sigma = act 2**(k + F) stays below 2**23 for |act| < 4 (folded units)
+CHUNK = 200              # samples per Lava run: a new run (fresh state) bounds the truncation drift
 
 
 def sd_plan(graph, fixed: bool, weight_bits: int = 8) -> Plan:
@@ -89,8 +97,9 @@ class SDFixed:
         self.plan = plan
         self.weight_bits = plan.fmt.weight_bits
         layers = [n for n in plan.graph if isinstance(n.op, SigmaDeltaNeuron)]
-        self.frac = max(int(n.op.bits) for n in layers) if layers else 8
         self.k = {s: int(lay.exponents[0]) for s, lay in plan.layers.items()}
+        bits = max((int(n.op.bits) for n in layers), default=8)
+        self.frac = max(1, min(bits + EXTRA_BITS, SIGMA_BITS - max((self.k[n.name] for n in layers), default=0)))
         self.clipped = {s: 0 for s in self.k}
         self.warnings = [f"layer {s!r}: state_exp {k} exceeds SigmaDelta's 3-bit field (0..{STATE_EXP_MAX}); "
                          f"Lava's model shifts by it anyway, Loihi 2 could not" for s, k in self.k.items()

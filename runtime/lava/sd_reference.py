@@ -23,7 +23,7 @@ import numpy as np
 
 from snnc.compiler.execute import apply, run as ann_run
 from snnc.runtime.lava.reference import _full, _wrap24, conv64
-from snnc.runtime.lava.sd_numerics import sd_numbers, sd_plan
+from snnc.runtime.lava.sd_numerics import CHUNK, sd_numbers, sd_plan
 
 
 class SDReference:
@@ -32,7 +32,15 @@ class SDReference:
         self.g, self.num, self.fixed = self.plan.graph, sd_numbers(self.plan), fixed
 
     def run(self, x: np.ndarray, T: int):
-        """(trace (n, T, *out) in IR units, {layer: graded spikes per local step (T,)}, {layer: graded ops (T,)})."""
+        """(trace (n, T, *out) in IR units, {layer: graded spikes per local step (T,)}, {layer: graded ops (T,)}),
+        fresh state every ``CHUNK`` samples as ``run_lava`` does."""
+        parts = [self.run_stream(x[a:a + CHUNK], T) for a in range(0, len(x), CHUNK)]
+        spikes = {k: sum(p[1][k] for p in parts) for k in parts[0][1]}
+        ops = {k: sum(p[2][k] for p in parts) for k in parts[0][2]}
+        return np.concatenate([p[0] for p in parts]), spikes, ops
+
+    def run_stream(self, x: np.ndarray, T: int):
+        """One stream of samples from a fresh state (one Lava run)."""
         from snnc.compiler.analysis.sop import fanout_maps
         g, num, plan = self.g, self.num, self.plan
         n = len(x)

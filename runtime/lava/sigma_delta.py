@@ -19,7 +19,8 @@ run, T steps each, and every process is time-invariant:
 
 The readout of sample s at local step tau is the network's response to its
 input alone only up to the state left by the samples before it (residues and,
-in fixed point, the dropped low bits): ``sd_reference`` runs the same stream
+in fixed point, the dropped low bits, which drift: ``run_lava`` starts a new
+run every ``sd_numerics.CHUNK`` samples): ``sd_reference`` runs the same stream
 in NumPy, and the tests compare the two bit for bit in fixed point.
 Deviations from ``snnc simulate`` (the B-bit quantised ANN) are in
 docs/algorithms.md (section sigma-delta, "On Lava").
@@ -35,7 +36,7 @@ from snnc.compiler.errors import BackendError
 from snnc.compiler.ir import Graph, Node, SigmaDeltaNeuron
 from snnc.runtime.lava.lower import Ctx, Kit, Signal, batch_to_lava, connect, lowers, lower_graph, pending_bias, \
     to_lava
-from snnc.runtime.lava.sd_numerics import sd_numbers, sd_plan
+from snnc.runtime.lava.sd_numerics import CHUNK, sd_numbers, sd_plan
 from snnc.runtime.lava.timing import total_steps
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,21 @@ def _no_if(ctx, node, sig, bias):
 
 
 SIGMA_DELTA = Kit("sigma-delta", inject, _no_if, count, readout, delay, maxpool)
+
+
+def run_chunks(run, x: np.ndarray, chunk: int = CHUNK):
+    """``run`` (one Lava run, fresh state) on at most ``chunk`` samples at a time, the results joined."""
+    parts = [run(x[a:a + chunk]) for a in range(0, len(x), chunk)]
+    out = parts[0]
+    out.trace = np.concatenate([p.trace for p in parts])
+    for p in parts[1:]:
+        for k in out.spikes:
+            out.spikes[k] = out.spikes[k] + p.spikes[k]
+            out.sops[k] = out.sops[k] + p.sops[k]
+        out.seconds += p.seconds
+        out.steps += p.steps
+        out.processes = max(out.processes, p.processes)
+    return out
 
 
 def simulate_sd_graph(graph: Graph, x: np.ndarray, T: int, fixed: bool = False, weight_bits: int = 8):

@@ -57,3 +57,19 @@ def test_sigma_delta_float_lava_predicts_like_reference_and_simulator(lava, sd_e
     assert got.activity.payload_bits == 9 and got.activity.source == "lava-sigma-delta"
     np.testing.assert_array_equal(got.predictions(T), trace[:, -1].argmax(-1))
     np.testing.assert_array_equal(got.predictions(T), sim.logits[T].argmax(-1))
+
+
+def test_long_runs_restart_every_chunk_and_join(monkeypatch):
+    from types import SimpleNamespace
+    from snnc.runtime.lava import sigma_delta
+    calls = []
+
+    def fake(xc):
+        calls.append(len(xc))
+        return SimpleNamespace(trace=xc[:, None] * np.ones((1, T)), spikes={"a": np.ones(T)}, sops={"a": np.ones(T)},
+                               seconds=1.0, steps=len(xc) * T, processes=3)
+    x = np.arange(5.0)
+    out = sigma_delta.run_chunks(fake, x, chunk=2)
+    assert calls == [2, 2, 1]
+    np.testing.assert_array_equal(out.trace[:, 0], x)
+    assert out.spikes["a"].tolist() == [3] * T and out.seconds == 3.0 and out.steps == 5 * T
