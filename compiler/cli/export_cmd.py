@@ -16,6 +16,10 @@ gives both. Measure the file's accuracy by running it
 ``lava.lib.dl.netx.hdf5.Network(net_config=PATH, input_message_bits=8, reset_interval=T, reset_offset=1)``,
 feed round(x * 2**input_bits) as graded spikes every step and take the class with the
 most output spikes (ties: the class that reached that count first).
+
+A sigma-delta artifact (``--neuron sigma-delta``) is written as 'SDNN' blocks
+(``snnc.runtime.lava.netx_sd``: no calibration, no data needed; ``--input-bits``
+and ``--T`` do not apply); docs/lava.md says how to load and feed it.
 """
 from __future__ import annotations
 
@@ -55,8 +59,10 @@ def run(args) -> int:
     require_h5py()
     art = load(args.model)
     bits, source = weight_bits(art, args.weight_bits)
-    data = calibration_data(args, art)
-    info = export_netx(art.snn, args.output, input_bits=args.input_bits, weight_bits=bits, calib=data.x, T=args.T)
+    sd = any(n.type == "SigmaDeltaNeuron" for n in art.snn)   # SDNN blocks need no calibration data
+    data = None if sd else calibration_data(args, art)
+    info = export_netx(art.snn, args.output, input_bits=args.input_bits, weight_bits=bits,
+                       calib=None if sd else data.x, T=args.T)
     info["weight_bits_from"] = source
     if info.get("sigma_delta"):   # SDNN blocks: no calibration (runtime/lava/netx_sd.py)
         return _print_sd(info, args.json)
