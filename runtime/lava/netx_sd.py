@@ -31,7 +31,7 @@ import numpy as np
 from snnc.compiler.errors import BackendError
 from snnc.compiler.lower.quantize import exponent, quantise
 from snnc.runtime.lava.reference import _wrap24, conv64
-from snnc.runtime.lava.sd_numerics import CHUNK
+from snnc.runtime.lava.sd_numerics import CHUNK, _step
 
 SHIFT = 6                      # netx: spike_exp = state_exp = 6
 
@@ -91,8 +91,7 @@ def sd_blocks(graph, weight_bits: int = 8) -> tuple[list, list[SDBlock], int]:
         if neuron is None:
             blocks.append(SDBlock(kind, syn.name, q, np.round(b * 2.0 ** u).astype(np.int64), 0, u, syn.op, True))
             continue
-        step = float(np.max(neuron.op.step))
-        vth = max(1, int(round(step * 2.0 ** (u - 12))))
+        vth = max(1, int(round(_step(neuron) * 2.0 ** (u - 12))))   # one vThMant per block: equal steps
         blocks.append(SDBlock(kind, syn.name, q, np.round(b * 2.0 ** (u - 12)).astype(np.int64), vth, u, syn.op))
         f = u - SHIFT
     return layers, blocks, ib
