@@ -13,6 +13,7 @@ BENCHMARKS = [
     "benchmarks.validate_loihi2",
     "benchmarks.bench_lava",
     "benchmarks.bench_netx",
+    "benchmarks.bench_lava_sigma_delta",
     "benchmarks.accuracy_table",
     "benchmarks.bench_finetune",
 ]

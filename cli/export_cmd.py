@@ -16,6 +16,10 @@ gives both. Measure the file's accuracy by running it
 ``lava.lib.dl.netx.hdf5.Network(net_config=PATH, input_message_bits=8, reset_interval=T, reset_offset=1)``,
 feed round(x * 2**input_bits) as graded spikes every step and take the class with the
 most output spikes (ties: the class that reached that count first).
+
+A sigma-delta artifact (``--neuron sigma-delta``) is written as 'SDNN' blocks
+(``snnc.runtime.lava.netx_sd``: no calibration, no data needed; ``--input-bits``
+and ``--T`` do not apply); docs/lava.md says how to load and feed it.
 """
 from __future__ import annotations
 
@@ -56,9 +60,13 @@ def run(args) -> int:
     require_h5py()
     art = load(args.model)
     bits, source = weight_bits(art, args.weight_bits)
-    data = calibration_data(args, art)
-    info = export_netx(art.snn, args.output, input_bits=args.input_bits, weight_bits=bits, calib=data.x, T=args.T)
+    sd = any(n.type == "SigmaDeltaNeuron" for n in art.snn)   # SDNN blocks need no calibration data
+    data = None if sd else calibration_data(args, art)
+    info = export_netx(art.snn, args.output, input_bits=args.input_bits, weight_bits=bits,
+                       calib=None if sd else data.x, T=args.T)
     info["weight_bits_from"] = source
+    if info.get("sigma_delta"):   # SDNN blocks: no calibration (runtime/lava/netx_sd.py)
+        return _print_sd(info, args.json)
     info["calibration"]["data"] = data.name
     if args.json:
         print_json(info)
@@ -70,6 +78,18 @@ def run(args) -> int:
           f"(input_message_bits=8)")
     print(table(["layer", "type", "k", "scale", "vThMant", "readout"], rows, "llrrrl"))
     print(calibration_lines(info["calibration"]))
+    return 0
+
+
+def _print_sd(info: dict, as_json: bool) -> int:
+    if as_json:
+        print_json(info)
+        return 0
+    rows = [[l["layer"], l["type"], l["exponent"], l["vThMant"], "sigma" if l["readout"] else ""] for l in info["layers"]]
+    print(f"wrote {info['path']} (lava-dl netx HDF5); neurons: {info['neurons']}")
+    print(f"input: round(x * 2^{info['input_bits']}) once per sample as its change (delta-encoded by the host, "
+          f"input_message_bits=24, no reset); readout bias added on the host")
+    print(table(["layer", "type", "unit 2^-u", "vThMant", "readout"], rows, "llrrl"))
     return 0
 
 

@@ -100,7 +100,9 @@ def _baseline(art, data, Ts, delay, res, ann_pred) -> dict:
     from snnc.runtime.numpy_sim.report import sweep_rows
     ref = get_backend("numpy").run(art, data.x, Ts, y=data.y, delay=delay)
     rows = sweep_rows(ref, ann_pred)
-    out = {"description": "floating point, reset by subtraction (NumPy simulator)", "sweep": rows, "change": []}
+    sd = art.meta.get("neurons", {}).get("kind") == "sigma-delta"
+    out = {"description": "the B-bit quantised network (NumPy sigma-delta simulator)" if sd else
+           "floating point, reset by subtraction (NumPy simulator)", "sweep": rows, "change": []}
     for r, b, t in zip(sweep_rows(res, ann_pred), rows, Ts):
         agree = float((res.predictions(t) == ref.predictions(t)).mean())
         d = None if r["accuracy"] is None else r["accuracy"] - b["accuracy"]
@@ -136,8 +138,9 @@ def _fixed_table(li) -> str:
     graded = num.get("input")
     graded = (f"; graded input round(x * 2^{graded['input_bits']}) into the first synapses "
               f"({graded['clipped']} values clipped), whose layers' thresholds carry that 2^ib too") if graded else ""
-    return "\n".join(["", f"fixed point: {num['weight_bits']}-bit weights, exponent k per layer or per output channel "
-                      f"(threshold = 2^k << 6; Conv weight_exp unused){graded}",
+    note = num.get("note") or (f"{num['weight_bits']}-bit weights, exponent k per layer or per output channel "
+                               f"(threshold = 2^k << 6; Conv weight_exp unused){graded}")
+    return "\n".join(["", f"fixed point: {note}",
                       table(["layer", "k", "vth mant", "w clipped", "bias clipped", "input clipped", "v saturated"],
                             rows, "lrrrrrr")])
 

@@ -60,5 +60,8 @@ for kind in "binary IF:mnist_cnn.snnc:activity_if_sd.json" "sigma-delta 8-bit:mn
         | grep -E "^(SOP |sigma-delta:|energy / inference|latency|FPS/W|SOP99)"
 done
 
+step "12. the sigma-delta network on Lava: stock lava.proc.sdn.SigmaDelta neurons, fixed point, 20 images"
+"$SNNC" run "$OUT/mnist_cnn_sd8.snnc" --backend lava --fixed-point --data mnist --n 20 --T 3
+
 step "done: artifacts and plots in $OUT/"
 ls -1 "$OUT"

@@ -20,6 +20,9 @@
   exactly the same arithmetic (both kits).
 * ``backend``: the ``lava`` entry of ``snnc.runtime.backends``.
 * ``netx``: lava-dl netx HDF5 export.
+* sigma-delta networks: ``sigma_delta`` (stock ``lava.proc.sdn.SigmaDelta`` neurons,
+  registered for ``SigmaDeltaNeuron``), ``sd_numerics`` (their float / fixed-point
+  numbers), ``sd_reference`` (the NumPy model of the run), ``netx_sd`` ('SDNN' export).
 
 Lava is imported only inside functions that need it.
 """

@@ -109,6 +109,9 @@ def export_netx(graph: Graph, path, input_bits: int = 7, weight_bits: int = 8, c
     shift and a threshold for a spike-count readout over ``T`` steps (``netx_calibrate``; the record is
     ``info["calibration"]``). Without ``calib`` the readout neurons have threshold 1 (IR units) and no
     shift: on reset-to-zero networks they mostly stay silent (docs/lava.md)."""
+    if any(n.type == "SigmaDeltaNeuron" for n in graph):  # 'SDNN' blocks (``netx_sd``), nothing to calibrate
+        from snnc.runtime.lava.netx_sd import export_sd
+        return export_sd(graph, path, weight_bits)
     layers = netx_layers(graph)  # refuse what netx cannot express before anything else
     h5py = require_h5py()
     layers, blocks, summary = netx_blocks(graph, input_bits, weight_bits)

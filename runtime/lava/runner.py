@@ -56,6 +56,9 @@ class LavaRun:
 def simulate_graph(graph: Graph, x: np.ndarray, T: int, fixed: bool = False, stock: bool = False,
                    weight_bits: int = 8) -> LavaRun:
     """Build, run and read back the Lava network (call inside a watchdog worker)."""
+    from snnc.runtime.lava.sigma_delta import is_sigma_delta, simulate_sd_graph
+    if is_sigma_delta(graph):  # stock SigmaDelta neurons (``sigma_delta``); --stock-lif changes nothing there
+        return simulate_sd_graph(graph, x, T, fixed, weight_bits)
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from snnc.compiler.execute import run as ann_run
@@ -97,6 +100,9 @@ def run_lava(graph: Graph, x: np.ndarray, T: int, fixed: bool = False, stock: bo
     """``simulate_graph`` under the watchdog (hang or crash -> SimulationError, no orphans)."""
     from snnc.runtime.lava.watchdog import run_isolated
     x = np.asarray(x, np.float32)
+    from snnc.runtime.lava.sigma_delta import CHUNK, is_sigma_delta, run_chunks
+    if is_sigma_delta(graph) and len(x) > CHUNK:   # fresh state every CHUNK samples (sd_numerics: the drift)
+        return run_chunks(lambda xc: run_lava(graph, xc, T, fixed, stock, weight_bits, timeout), x)
     res, info = run_isolated(simulate_graph, (graph, x, T, fixed, stock, weight_bits), timeout=timeout)
     res.seconds, res.processes = info.seconds, info.max_processes
     return res

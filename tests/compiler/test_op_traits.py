@@ -18,7 +18,7 @@ from snnc.compiler.passes.check_snn import SNN_OPS
 from snnc.compiler.passes.fold_thresholds import fold_thresholds
 
 # spiking ops the Lava lowering refuses (BackendError naming the node and listing what it supports)
-LAVA_REFUSES = {"Reshape", "ChannelPermute", "ChannelSlice", "Concat", "Pad", "Resize", "SigmaDeltaNeuron"}
+LAVA_REFUSES = {"Reshape", "ChannelPermute", "ChannelSlice", "Concat", "Pad", "Resize"}
 
 
 @pytest.mark.parametrize("name", sorted(OP_TYPES))
@@ -41,7 +41,7 @@ def test_traits_are_consistent(name):
 
 @pytest.mark.parametrize("name", sorted(OP_TYPES))
 def test_every_consumer_accepts_or_refuses_by_name(name):
-    from snnc.runtime.lava import lower_ops  # noqa: F401 - fills the table (lava itself is imported lazily)
+    from snnc.runtime.lava import lower_ops, sigma_delta  # noqa: F401 - fill the table (lava is imported lazily)
     from snnc.runtime.lava.lower import LOWER
     from snnc.runtime.lava.netx import NETX_OPS
     cls = OP_TYPES[name]

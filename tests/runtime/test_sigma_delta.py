@@ -126,12 +126,21 @@ def test_simulate_and_estimate_cli(compiled, tmp_path, capsys):
     assert "simulate it first" in capsys.readouterr().err
 
 
-def test_lava_backend_refuses_sigma_delta_by_name(compiled, lava):
+def test_lava_refuses_a_sigma_delta_layer_it_cannot_hold_by_name():
+    """Lava runs sigma-delta layers as stock SigmaDelta (tests/runtime/test_lava_sigma_delta.py), which holds
+    one threshold per layer: unequal steps are refused, naming the node."""
     from snnc.compiler.errors import BackendError
-    from snnc.runtime.backends import get_backend
-    arts, test = compiled
-    with pytest.raises(BackendError, match="SigmaDeltaNeuron"):
-        get_backend("lava").run(arts[8], test.x[:2], T=2)
+    from snnc.compiler.ir import Graph, Input, Linear, SigmaDeltaNeuron
+    from snnc.runtime.lava.sd_numerics import sd_numbers, sd_plan
+    w = np.ones((2, 3), np.float32)
+    sd = SigmaDeltaNeuron(np.ones(2, np.float32), np.zeros(2, np.float32), "subtract",
+                          np.array([0.1, 0.2], np.float32), 4)
+    g = Graph.build([("x", Input((3,)), []), ("fc", Linear(w, None), ["x"]), ("sd", sd, ["fc"]),
+                     ("out", Linear(np.ones((1, 2), np.float32), None), ["sd"])], ["out"])
+    for fixed in (False, True):
+        num = sd_numbers(sd_plan(g, fixed))
+        with pytest.raises(BackendError, match="'sd'.*one threshold per layer"):
+            num.sd_params(g.node("sd"), np.zeros(2))
 
 
 def test_compile_cli_refuses_sigma_delta_on_binary_targets(tmp_path, capsys):
