@@ -60,11 +60,12 @@ def simulate(model: Union[Artifact, Graph], x, T: Union[int, Sequence[int]] = 32
     net = net if net is not None else SpikingNet(graph, dtype=DTYPES[dtype], device=dev)
     n, tmax = x.shape[0], Ts[-1]
     batch = min(batch_size, max(1, n))
-    tc = _chunk(graph, batch, tmax, time_chunk, memory_limit, DTYPES[dtype].itemsize // 4)
+    starts = range(0, n, batch)
+    k = max(1, min(int(threads or torch.get_num_threads()), len(starts))) if dev.type == "cpu" else 1
+    # k batches in flight: each gets 1/k of the memory budget
+    tc = _chunk(graph, batch, tmax, time_chunk, memory_limit, k * DTYPES[dtype].itemsize // 4)
     run = _Run(net, n, tmax, readout_delays(model, delay, Ts), set(record))
     total = -(-n // batch) * -(-tmax // tc)
-    starts = range(0, n, batch)
-    k = min(int(threads or torch.get_num_threads()), len(starts)) if dev.type == "cpu" else 1
     with _threads(1 if k > 1 else threads), torch.no_grad(), (
             progress(total=total, desc="simulate (torch)", unit="chunk") if show_progress
             else contextlib.nullcontext()) as bar:
