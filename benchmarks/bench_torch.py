@@ -7,9 +7,11 @@ The example MNIST CNN compiled with default options, on the first N MNIST test
 images, T steps, batches of B, the same number of CPU threads for all three:
 
 * ``torch``: ``snnc.runtime.torch_sim.simulate`` (float32; the whole run: readout
-  window, spikes and SOPs per layer and step);
+  window, spikes and SOPs per layer and step; with --threads k > 1 its batches
+  run on k worker threads of one torch thread each);
 * ``spikingjelly``: the same folded network built from SpikingJelly's multi-step
-  ``IFNode`` (reset by subtraction, v(0) = v_init) and torch layers, weights
+  ``IFNode`` (reset by subtraction, v(0) = v_init) and torch layers (k OpenMP
+  threads), weights
   copied from the artifact (``benchmarks/sj_model.py``, run in SpikingJelly's
   Python >= 3.11 venv ``.venv-sj``, made by the Makefile's ``.venv-sj/.installed``
   target; ``--sj-python`` or ``SNNC_SJ_PYTHON`` point elsewhere); its max pools pool

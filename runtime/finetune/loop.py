@@ -128,6 +128,9 @@ class Loop:
         loss, logits = self.m.loss(x, y, torch.as_tensor(idx).to(dev), self.pos["step"])
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
+        if self.m.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_([p for p in self.m.net.parameters() if p.grad is not None],
+                                           self.m.max_grad_norm)
         self.opt.step()
         self.sched.step()
         self.m.after_step(self.pos["step"])

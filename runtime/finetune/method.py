@@ -17,6 +17,7 @@ class Method(ABC):
     name = ""
     paper = ""
     needs_teacher = False
+    max_grad_norm = None   # clip the gradient's global L2 norm to this before each step (None: no clipping)
 
     def __init__(self, net, graph, T: int, delay: int, total_steps: int, teacher: Optional[torch.Tensor] = None):
         self.net, self.graph, self.T, self.delay = net, graph, T, delay

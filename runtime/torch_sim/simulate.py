@@ -11,11 +11,23 @@ are the readout at step T (delay T - 1), graded spikes and graded ops per
 layer and step (``source="torch-sigma-delta"``, first-layer MACs ``once``, the
 payload width), records ``counts`` / ``output`` on request and always
 ``payload_histogram`` ({layer: counts of |s| = 1 .. 2^B - 1}).
+
+CPU threads: with k > 1 threads and at least two batches, k Python workers each
+simulate whole batches with one torch thread apiece (``_parallel``), instead of
+one batch at a time split over k OpenMP threads. Batches are independent, so the
+results are those of a one-thread run (every batch computes the same ops on the
+same samples); what changes is the synchronisation: OpenMP splits every
+elementwise op of the IF scans and waits at its end for the slowest thread, so
+on a shared machine one descheduled thread stalls all of them at every op
+(docs/benchmarks.md, "Torch backend vs SpikingJelly"); whole-batch workers
+meet only once per batch. The accumulators are updated under a lock.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Optional, Sequence, Union
 
 import numpy as np
@@ -58,15 +70,33 @@ def simulate(model: Union[Artifact, Graph], x, T: Union[int, Sequence[int]] = 32
         raise UsageError(f"a sigma-delta simulation records {', '.join(SD_RECORDS)}; got {sorted(set(record))}")
     n, tmax = x.shape[0], Ts[-1]
     batch = min(batch_size, max(1, n))
-    tc = _chunk(graph, batch, tmax, time_chunk, memory_limit, DTYPES[dtype].itemsize // 4)
+    starts = range(0, n, batch)
+    k = max(1, min(int(threads or torch.get_num_threads()), len(starts))) if dev.type == "cpu" else 1
+    # k batches in flight: each gets 1/k of the memory budget
+    tc = _chunk(graph, batch, tmax, time_chunk, memory_limit, k * DTYPES[dtype].itemsize // 4)
     delays = {t: t - 1 for t in Ts} if net.sigma_delta else readout_delays(model, delay, Ts)
     run = _Run(net, n, tmax, delays, set(record))
     total = -(-n // batch) * -(-tmax // tc)
-    with _threads(threads), torch.no_grad(), (progress(total=total, desc="simulate (torch)", unit="chunk")
-                                              if show_progress else contextlib.nullcontext()) as bar:
-        for a in range(0, n, batch):
-            run.batch(x[a:a + batch], a, tc, bar)
+    with _threads(1 if k > 1 else threads), torch.no_grad(), (
+            progress(total=total, desc="simulate (torch)", unit="chunk") if show_progress
+            else contextlib.nullcontext()) as bar:
+        if k > 1:
+            _parallel(run, x, starts, batch, tc, bar, k)
+        else:
+            for a in starts:
+                run.batch(x[a:a + batch], a, tc, bar)
     return run.result(Ts, y)
+
+
+def _parallel(run, x, starts, batch: int, tc: int, bar, k: int) -> None:
+    """Whole batches on k worker threads, one torch thread each (torch ops release the GIL)."""
+    def work(a):
+        with torch.no_grad():
+            run.batch(x[a:a + batch], a, tc, bar)
+
+    with ThreadPoolExecutor(k) as pool:
+        for f in [pool.submit(work, a) for a in starts]:
+            f.result()
 
 
 def _chunk(graph, batch, T, time_chunk, memory_limit, scale) -> int:
@@ -102,7 +132,7 @@ class _Run:
         self.bounds = sorted({0, *delays, *delays.values()})
         k_shape = g.node(net.readout).shape
         self.logits = {t: np.zeros((n,) + k_shape, np.float32) for t in delays}
-        self.records = {}
+        self.records, self.lock = {}, threading.Lock()
         shapes = {l: g.node(l).shape for l in net.neurons}
         if "spikes" in record:
             self.records["spikes"] = {l: np.zeros((tmax, n) + s, bool) for l, s in shapes.items()}
@@ -134,9 +164,10 @@ class _Run:
                 for t in self.delays:
                     if t0 < t <= t0 + steps:
                         self.logits[t][start:start + n] = out[t - t0 - 1]
-            self._keep(r, out, t0, steps, start, n)
-            if bar is not None:
-                bar.update(1)
+            with self.lock:
+                self._keep(r, out, t0, steps, start, n)
+                if bar is not None:
+                    bar.update(1)
         if not self.net.sigma_delta:
             for t, d in self.delays.items():    # mean of I_L(t) over t = D+1..T
                 self.logits[t][start:start + n] = (sums[t] - sums[d]) / (t - d)

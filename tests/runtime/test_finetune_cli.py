@@ -123,12 +123,21 @@ def test_teacher_with_other_classes_is_a_usage_error(torch, model, tmp_path, cap
 @pytest.mark.slow
 @pytest.mark.lava
 def test_finetuned_artifact_runs_in_lava_with_the_simulators_predictions(lava, torch, model, tmp_path, capsys):
+    """The trained weights (``--keep last``: never the converted network kept as the best epoch) run in Lava's
+    floating-point processes with the NumPy and torch simulators' predictions."""
     from snnc.compiler.data import load_data
     from snnc.runtime.backends import get_backend
     out = tmp_path / "t.snnc"
     assert main(["finetune", model, "--data", "mnist", "--n", "128", "--T", "4", "--method", "idsnn",
-                 "-o", str(out)]) == 0
+                 "--keep", "last", "-o", str(out)]) == 0
     art, x = load(out), load_data("mnist:test", n=5).x
+    assert art.meta["finetune"]["kept_epoch"] == 1
+    changed = [n.name for n, m in zip(art.snn.nodes, load(model).snn.nodes) if n.op.weight_field is not None
+               and not np.array_equal(np.asarray(getattr(n.op, n.op.weight_field)),
+                                      np.asarray(getattr(m.op, m.op.weight_field)))]
+    assert changed, "fine-tuning changed no weight"
     ref = get_backend("numpy").run(art, x, [4])
+    tor = get_backend("torch").run(art, x, [4])
     got = get_backend("lava").run(art, x, [4])
     assert np.array_equal(got.predictions(4), ref.predictions(4))
+    assert np.array_equal(tor.predictions(4), ref.predictions(4))

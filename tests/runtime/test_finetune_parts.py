@@ -104,3 +104,36 @@ def test_teacher_with_other_outputs_is_rejected(art):
     with pytest.raises(UsageError, match=r"output shape \(5,\) does not match the artifact's readout \(10,\)"):
         check_teacher(art, g, "t.onnx")
     check_teacher(art, art.ann, "ann")
+
+
+@pytest.mark.parametrize("clip", [None, 5.0])
+def test_a_methods_max_grad_norm_bounds_the_step(torch, art, clip):
+    """``max_grad_norm`` (IDSNN: 5) clips the gradient's global norm before the step: one plain-SGD step at lr 1
+    moves the parameters by exactly the clipped gradient (norm 5), and by the raw one without a clip."""
+    from snnc.compiler.data import load_data
+    from snnc.runtime.finetune import FinetuneConfig, net as simnet
+    from snnc.runtime.finetune.idsnn import IDSNN
+    from snnc.runtime.finetune.loop import Loop
+    from snnc.runtime.finetune.pipe_s import PipeS
+    assert IDSNN.max_grad_norm == 5.0
+
+    class Big(PipeS):            # pipe-S's SANN stage with its loss scaled up: a gradient norm far above 5
+        max_grad_norm = clip
+
+        def loss(self, x, y, idx, step):
+            loss, logits = super().loss(x, y, idx, step)
+            return 1e3 * loss, logits
+
+    data = load_data("mnist:test", n=8)
+    cfg = FinetuneConfig(method="pipe-s", lr=1.0, batch_size=8).resolved()     # SGD without momentum
+    net = simnet.build(art.snn, dtype=torch.float64)
+    loop = Loop(Big(net, art.snn, 4, 0, 2), cfg, data, data, None, {})
+    before = [p.detach().clone() for p in net.parameters() if p.requires_grad]
+    loop._step(np.arange(8))
+    after = [p.detach() for p in net.parameters() if p.requires_grad]
+    moved = math.sqrt(sum(float(((a - b) ** 2).sum()) for a, b in zip(after, before)))
+    raw = math.sqrt(sum(float((p.grad ** 2).sum()) for p in net.parameters() if p.grad is not None))
+    if clip is None:
+        assert moved > 50 and moved == pytest.approx(raw, rel=1e-9)
+    else:
+        assert moved == pytest.approx(clip, rel=1e-6)     # clip_grad_norm_ divides by (norm + 1e-6)

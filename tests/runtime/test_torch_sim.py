@@ -64,6 +64,21 @@ def test_every_op_identical_to_numpy(dtype, reset, pool_mode, seed):
     same_run(ref, got)
 
 
+def test_batches_on_worker_threads_identical_to_numpy():
+    """threads > 1 runs whole batches on worker threads (one torch thread each): the same run, every record."""
+    import torch
+    from snnc.runtime.numpy_sim import simulate as np_sim
+    from snnc.runtime.torch_sim import simulate
+    rng = np.random.default_rng(3)
+    g = every_op_graph(rng, "subtract", "cumulative")
+    x = every_op_input(rng, 7)
+    ref = np_sim(g, x, T=[3, 11], record=RECORD, show_progress=False)
+    got = simulate(g, x, T=[3, 11], record=RECORD, dtype="float64", batch_size=2, time_chunk=4, threads=3,
+                   show_progress=False)
+    same_run(ref, got)
+    assert torch.get_num_threads() == 1      # the caller's setting (the fixture's one thread) is restored
+
+
 def test_lowering_covers_every_op_the_numpy_simulator_runs():
     """Every executor op but the neurons (IFNeuron is the scan in neurons.py, SigmaDeltaNeuron the
     quantiser there: tests/runtime/test_torch_sigma_delta.py)."""
