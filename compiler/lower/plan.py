@@ -46,6 +46,7 @@ import numpy as np
 from snnc.compiler.errors import BackendError, HardwareError
 from snnc.compiler.ir import Graph, IFNeuron
 from snnc.compiler.lower.fuse import fuse_avgpools
+from snnc.compiler.lower.linear import linearise
 from snnc.compiler.lower.quantize import exponent, quantise, relative_error, zeroed_rows
 from snnc.compiler.lower.walk import branch_delays, current_sinks, graded_synapses, host_frontier, host_nodes, \
     weight_of
@@ -155,6 +156,9 @@ def make_plan(graph: Graph, fmt: NumberFormat = NumberFormat()) -> Plan:
 def _make(graph: Graph, fmt: NumberFormat) -> Plan:
     host = frozenset(host_nodes(graph, fmt.stock))
     fused, fusions = fuse_avgpools(graph, skip=host)
+    fused, composed, on_host = linearise(fused, host)
+    host = frozenset(n.name for n in fused if n.name in host or n.name in on_host)
+    fusions = fusions + composed
     sinks = current_sinks(fused)
     plan = Plan(fmt, graph, fused, host, host_frontier(fused, host), sinks, fusions,
                 frozenset(graded_synapses(fused)) if fmt.stock else frozenset(),
