@@ -128,6 +128,7 @@ class _Terms:
 
     def __init__(self, graph: Graph, leaves: set):
         self.g, self.leaves, self.memo = graph, leaves, {}
+        self.views: dict = {}        # new Flatten views of leaves: name -> (op, leaf)
 
     def __call__(self, name: str):
         if name not in self.memo:
@@ -155,6 +156,8 @@ class _Terms:
     def _synapse(self, node):
         src = self.g.node(node.inputs[0])
         op = node.op
+        if isinstance(op, Linear) and src.op.virtual and self.g.node(src.inputs[0]).type == "Concat":
+            return self._flat_concat(node, src)
         if isinstance(op, ChannelAffine):
             c = node.shape[0]
             a = np.broadcast_to(np.asarray(op.scale, np.float64), (c,))
@@ -172,6 +175,20 @@ class _Terms:
             kept = lin is None and not isinstance(op, ChannelAffine)
             out.append((s, replace(outer, op=op) if kept else compose(outer, inner)))
         return out, _add(_bias_through(outer, b), own)
+
+    def _flat_concat(self, node, flat):
+        """Linear(Flatten(Concat(leaves))): each leaf, flattened, feeds its columns of W (channel-major)."""
+        cat, w = self.g.node(flat.inputs[0]), np.asarray(node.op.weight, np.float64)
+        terms, lo = [], 0
+        for i in cat.inputs:
+            if i not in self.leaves:
+                raise NotExact(f"Concat {cat.name!r} of a current read through a Flatten")
+            k = int(np.prod(self.g.node(i).shape))
+            view = f"{i}/flat"
+            self.views[view] = (flat.op, i)
+            terms.append((view, Lin(w[:, lo:lo + k])))
+            lo += k
+        return terms, None if node.op.bias is None else np.asarray(node.op.bias, np.float64)
 
     def _concat(self, node):
         terms, bias, lo, c = [], [], 0, node.shape[0]
@@ -214,39 +231,41 @@ def _inputs_to_integrate(graph: Graph, host) -> list:
     return [x for x in dict.fromkeys(out + [graph.outputs[0]]) if x not in host]
 
 
-def _emit(graph: Graph, x: str, terms, bias, host) -> list:
+def _emit(graph: Graph, x: str, terms, bias, host, views) -> list:
     """Spec entries that compute ``x`` as an Add of one synapse per source (sources merged)."""
+    spec = [(v, views.pop(v)[0], (views_leaf,)) for v, views_leaf in
+            [(v, views[v][1]) for v in dict.fromkeys(s for s, _ in terms) if v in views]]
     merged: dict = {}
-    for s, lin in terms:
-        key = (s, None if lin is None else (lin.w.shape, lin.stride, lin.padding, lin.dilation, lin.op is None))
-        if key in merged and lin is not None and lin.op is None:
-            merged[key] = (s, replace(lin, w=merged[key][1].w + lin.w))
+    for s, lin in terms:  # paths from one source with one geometry add up to one synapse
+        key = (s, None if lin is None else (lin.w.shape, lin.stride, lin.padding, lin.dilation))
+        if key in merged and lin is not None:
+            merged[key] = (s, replace(lin, w=merged[key][1].w + lin.w, op=None))
         else:
             merged[(key, len(merged)) if key in merged else key] = (s, lin)
     items = list(merged.values())
     first = next((i for i, (s, lin) in enumerate(items) if s not in host and lin is not None), 0)
-    spec, names = [], []
+    names = []
     for i, (s, lin) in enumerate(items):
         b = bias if i == first else None
         if lin is None and b is None:
             names.append(s)
             continue
         name = x if len(items) == 1 else f"{x}/{s}" + (f"#{i}" if f"{x}/{s}" in names else "")
-        spec.append((name, _op(graph.node(s).shape, lin, b), (s,)))
+        spec.append((name, _op(lin, b), (s,)))
         names.append(name)
     if len(items) > 1:
         spec.append((x, Add(), tuple(names)))
     return spec
 
 
-def _op(shape, lin: Optional[Lin], bias):
+def _op(lin: Optional[Lin], bias):
     f32 = None if bias is None else np.ascontiguousarray(bias, np.float32)
     if lin is None:
         return ChannelAffine(np.ones(1, np.float32), f32)
     if lin.op is not None:
         return replace(lin.op, bias=f32)
     w = np.ascontiguousarray(lin.w, np.float32)
-    if len(shape) == 1:
+    if w.ndim == 2:
         return Linear(w, f32)
     return Conv2d(w, f32, stride=lin.stride, padding=lin.padding, dilation=lin.dilation)
 
@@ -261,11 +280,11 @@ def linearise(graph: Graph, host=frozenset()) -> tuple[Graph, list, set]:
             continue
         try:
             t, b = terms(x)
-            new[x] = _emit(graph, x, t, b, host)
+            new[x] = _emit(graph, x, t, b, host, terms.views)
         except NotExact as e:
             log.append(f"{x}: not composed ({e}); it stays a current into a synapse (floating point only)")
             continue
-        log.append(f"{x}: {len(t)} path(s) composed into {len(new[x]) - (len(new[x]) > 1)} synapse(s) on "
+        log.append(f"{x}: {len(t)} path(s) composed into {sum(1 for e in new[x] if e[1].weight_field)} synapse(s) on "
                    f"{', '.join(dict.fromkeys(s for s, _ in t))}")
     if not new:
         return graph, log, set()
