@@ -42,7 +42,7 @@ from typing import Optional
 import numpy as np
 
 from snnc.compiler.ir import Graph, IFNeuron
-from snnc.compiler.ir.ops import Add, ChannelAffine, Conv2d, Linear
+from snnc.compiler.ir.ops import Add, ChannelAffine, Concat, Conv2d, Input, Linear, MaxPool2d
 from snnc.compiler.passes.base import rebuild, spec_of
 
 
@@ -147,7 +147,7 @@ class _Terms:
                 t, b = self(i)
                 terms, bias = terms + t, _add(bias, b)
             return terms, bias
-        if node.type == "Concat":
+        if isinstance(op, Concat):
             return self._concat(node)
         if op.virtual and len(self.g.node(node.inputs[0]).shape) == len(node.shape):
             return self(node.inputs[0])
@@ -156,7 +156,7 @@ class _Terms:
     def _synapse(self, node):
         src = self.g.node(node.inputs[0])
         op = node.op
-        if isinstance(op, Linear) and src.op.virtual and self.g.node(src.inputs[0]).type == "Concat":
+        if isinstance(op, Linear) and src.op.virtual and isinstance(self.g.node(src.inputs[0]).op, Concat):
             return self._flat_concat(node, src)
         if isinstance(op, ChannelAffine):
             c = node.shape[0]
@@ -209,7 +209,7 @@ def _leaves(graph: Graph, host) -> set:
     """Values a synapse may read: host values, inputs, spikes, max-pooled currents, views of these."""
     out = set(host)
     for n in graph:
-        if isinstance(n.op, IFNeuron) or n.type in ("Input", "MaxPool2d") or \
+        if isinstance(n.op, (IFNeuron, Input, MaxPool2d)) or \
                 (n.op.virtual and n.inputs and n.inputs[0] in out):
             out.add(n.name)
     return out
@@ -220,14 +220,14 @@ def _plain(graph: Graph, name: str, leaves: set) -> bool:
     node = graph.node(name)
     if name in leaves:
         return True
-    if node.type == "Add" or node.op.virtual:
+    if isinstance(node.op, Add) or node.op.virtual:
         return all(_plain(graph, i, leaves) for i in node.inputs)
     return node.op.weight_field is not None and node.inputs[0] in leaves
 
 
 def _inputs_to_integrate(graph: Graph, host) -> list:
     """The currents a neuron, a max pool or the readout integrates (each rewritten at most once)."""
-    out = [n.inputs[0] for n in graph if isinstance(n.op, IFNeuron) or n.type == "MaxPool2d"]
+    out = [n.inputs[0] for n in graph if isinstance(n.op, (IFNeuron, MaxPool2d))]
     return [x for x in dict.fromkeys(out + [graph.outputs[0]]) if x not in host]
 
 
