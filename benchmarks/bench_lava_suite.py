@@ -43,13 +43,15 @@ def snnc(*args) -> tuple[dict, float]:
     return json.loads(p.stdout[p.stdout.index("{"):]), round(time.perf_counter() - t0, 1)
 
 
-def network(name: str, n: int, T: int, modes: list, lava_n: int, out: Path) -> dict:
-    """Compile by the CLI; NumPy simulator and the Lava reference on ``n`` images; Lava runs on ``lava_n``."""
+def network(name: str, n: int, T: int, modes: list, lava_n: int, out: Path, artifacts: Path) -> dict:
+    """Compile by the CLI (unless ``artifacts`` holds NET.snnc); NumPy simulator and the Lava reference on
+    ``n`` images; Lava runs on ``lava_n``."""
     from snnc.compiler.artifact import load
     from snnc.compiler.data import load_data
-    art_path = out / f"{name}.snnc"
-    _, t_comp = snnc("compile", str(ROOT / "examples" / "suite" / f"{name}.onnx"), "--calib", "mnist:valid",
-                        "-o", str(art_path), "--json")
+    art_path, t_comp = artifacts / f"{name}.snnc", None
+    if not art_path.is_file():
+        _, t_comp = snnc("compile", str(ROOT / "examples" / "suite" / f"{name}.onnx"), "--calib", "mnist:valid",
+                         "-o", str(art_path), "--json")
     art, test = load(art_path), load_data("mnist:test", n=n)
     res = {"net": name, "n": n, "T": T, "compile_seconds": t_comp, "runs": {}}
     path = out / f"{name}.json"
@@ -113,12 +115,14 @@ def main(argv=None) -> dict:
                     help="numpy, reference[-fixed] (the NumPy model of the Lava arithmetic), lava[-fixed]")
     ap.add_argument("--lava-n", type=int, default=None, help="images for the Lava runs (default --n)")
     ap.add_argument("--out", default="/tmp/snnc_lava_suite")
+    ap.add_argument("--artifacts", default=None, help="directory of compiled NET.snnc to reuse (default --out)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = {}
     for name in args.nets.split(","):
-        results[name] = network(name, args.n, args.T, args.modes.split(","), args.lava_n or args.n, out)
+        results[name] = network(name, args.n, args.T, args.modes.split(","), args.lava_n or args.n, out,
+                                Path(args.artifacts or out))
     table = {k: {m: r["accuracy"] for m, r in v["runs"].items()} for k, v in results.items()}
     print(json.dumps(table, indent=1))
     return results

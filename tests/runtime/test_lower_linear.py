@@ -144,3 +144,31 @@ def test_lava_float_and_fixed(lava, rng, build):
         np.testing.assert_array_equal(fx.spikes[k], v, err_msg=f"fixed spikes of layer {k}")
     np.testing.assert_array_equal(fx.trace, trace)
     assert fx.saturated == sat
+
+
+def test_report_error_is_the_error_that_runs_on_a_composed_layer_beyond_8_bits(rng):
+    """e2 x 300: the composed weights W = W_e2 (I + diag(g) W_p1) exceed 8 bits. The exponents, the integers
+    the fixed-point run uses and the error the resource estimate reports all follow from W by the documented
+    rule E_c = clip(floor(log2(127 / max_i |W[c, i]|)), 0, 16), q = clip(round(W 2^E_c), -128, 127)."""
+    from snnc.compiler.analysis.resources import count_layers
+    from snnc.compiler.passes.base import rebuild, replace_op, spec_of
+    g = bottleneck(rng)
+    g = rebuild(g, [(n, replace_op(op, weight=op.weight * 300) if n == "e2" else op, ins)
+                    for n, op, ins in spec_of(g)])
+    e2, p1, gain = (np.asarray(g.node(k).op.weight if k != "g" else g.node(k).op.scale, np.float64)
+                    for k in ("e2", "p1", "g"))
+    w = e2[:, :, 0, 0] @ (np.eye(4) + gain[:, None] * p1[:, :, 0, 0])
+    assert np.abs(w).max() > 127
+    e = np.clip(np.floor(np.log2(127 / np.abs(w).max(axis=1))), 0, 16)
+    q = np.clip(np.round(w * 2.0 ** e[:, None]), -128, 127)
+    ran = Reference(g, fixed=True).params["e2"][:, :, 0, 0]
+    # the composed float32 weights differ from w by float rounding: the integers may differ where w 2^E sits
+    # within that rounding of a half-integer, never by more than 1
+    assert np.abs(ran - q).max() <= 1 and np.mean(ran == q) > 0.9
+    want = np.linalg.norm(w - ran / 2.0 ** e[:, None]) / np.linalg.norm(w)
+    report = {l.name: l for l in count_layers(g, 8)}["n2"]
+    eps = np.finfo(np.float32).eps   # W in float32 moves ||w - q|| by <= eps ||w|| and ||w|| by <= eps ||w||
+    assert want > 0.01 and report.weight_error == pytest.approx(want, rel=2 * eps / want + 2 * eps)
+    r = np.round(w * 2.0 ** e[:, None])
+    clipped = make_plan(g, NumberFormat(True, 8)).layers["n2"].weights_clipped
+    assert abs(clipped - int(np.sum((r < -128) | (r > 127)))) <= int(np.sum(ran != q)) and clipped > 0
