@@ -103,7 +103,7 @@ def _errors(rec: dict, numerics: dict) -> dict:
             for k, v in rec.get("layers", {}).items()}
     diff = [abs(r["report"] - r["run"]) for r in rows.values() if r["run"] is not None]
     return {"layers": rows, "max_abs_difference": max(diff, default=None),
-            "compositions": [f for f in rec.get("fusions", []) if "composed" in f]}
+            "compositions": rec.get("compositions", [])}
 
 
 def main(argv=None) -> dict:

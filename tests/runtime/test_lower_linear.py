@@ -116,7 +116,7 @@ def test_what_has_no_exact_form_is_left_alone_and_refused_in_fixed_point(rng):
     g = Graph.build(spec, ["out"])
     plan = make_plan(g, NumberFormat())
     assert plan.graph.node("c2").inputs == ("c1",)
-    assert any(f.startswith("c2: not composed (a padded Conv after a Conv") for f in plan.fusions)
+    assert any(f.startswith("c2: not composed (a padded Conv after a Conv") for f in plan.compositions)
     with pytest.raises(BackendError, match="'c1'.*feeds another synapse.*c2: not composed"):
         Reference(g, fixed=True)
 
