@@ -10,7 +10,9 @@ and the netx export read, none of them re-deriving it:
   under direct coding; stock: the graph inputs only) and ``frontier``, the host
   values the chip reads;
 * ``graph``: the graph with average pools fused into their neighbouring synapse
-  (``fuse``; ``fusions`` logs each);
+  (``fuse``; ``fusions`` logs each), and every current that meets another synapse
+  or a Concat before a neuron composed into one synapse per source (``linear``;
+  ``compositions`` logs each, and each left alone with the reason);
 * ``sinks``: for every current, the IFNeuron / readout that integrates it;
 * ``layers``: per integrating layer the exponents of one unit of its current, one
   per output channel (below), and ``synapses``: the quantised weights of every
@@ -46,6 +48,7 @@ import numpy as np
 from snnc.compiler.errors import BackendError, HardwareError
 from snnc.compiler.ir import Graph, IFNeuron
 from snnc.compiler.lower.fuse import fuse_avgpools
+from snnc.compiler.lower.linear import linearise
 from snnc.compiler.lower.quantize import exponent, quantise, relative_error, zeroed_rows
 from snnc.compiler.lower.walk import branch_delays, current_sinks, graded_synapses, host_frontier, host_nodes, \
     weight_of
@@ -109,6 +112,7 @@ class Plan:
     graded: frozenset             # stock: synapses reading the graph input
     delays: dict                  # stock: synapse -> (extra steps, Add)
     readout: str
+    compositions: list = field(default_factory=list)   # currents composed into synapses (``linear``)
     layers: dict = field(default_factory=dict)
     synapses: dict = field(default_factory=dict)
     input_bits: int = 0           # stock fixed point: the graded input's ib
@@ -127,7 +131,7 @@ class Plan:
                       "thresholds": v.thresholds} for k, v in self.layers.items()}
         return {"version": PLAN_VERSION, "format": "fixed_pt" if self.fmt.fixed else "floating_pt",
                 "weight_bits": self.fmt.weight_bits, "stock": self.fmt.stock, "host": sorted(self.host),
-                "fusions": list(self.fusions), "layers": layers}
+                "fusions": list(self.fusions), "compositions": list(self.compositions), "layers": layers}
 
 
 def _runs(e) -> list:
@@ -155,10 +159,12 @@ def make_plan(graph: Graph, fmt: NumberFormat = NumberFormat()) -> Plan:
 def _make(graph: Graph, fmt: NumberFormat) -> Plan:
     host = frozenset(host_nodes(graph, fmt.stock))
     fused, fusions = fuse_avgpools(graph, skip=host)
+    fused, composed, on_host = linearise(fused, host)
+    host = frozenset(n.name for n in fused if n.name in host or n.name in on_host)
     sinks = current_sinks(fused)
     plan = Plan(fmt, graph, fused, host, host_frontier(fused, host), sinks, fusions,
                 frozenset(graded_synapses(fused)) if fmt.stock else frozenset(),
-                branch_delays(fused, host) if fmt.stock else {}, fused.outputs[0])
+                branch_delays(fused, host) if fmt.stock else {}, fused.outputs[0], compositions=composed)
     weighted = [n for n in fused if weight_of(n) is not None and n.name in sinks]
     for s in dict.fromkeys(n.name for n in fused if sinks.get(n.name) == n.name):
         # host synapses count too: their weights bound the host current the layer integrates

@@ -124,8 +124,9 @@ class FixedPoint:
 
     def weights(self, node) -> np.ndarray:
         if node.name not in self.plan.synapses:
+            why = "; ".join(f for f in self.plan.compositions if "not composed" in f)
             raise BackendError(f"node {node.name!r}: its current feeds another synapse before any neuron, so "
-                               f"it has no fixed-point scale; run without --fixed-point")
+                               f"it has no fixed-point scale; run without --fixed-point" + (f" ({why})" if why else ""))
         return self.plan.synapses[node.name].weights
 
     def dense_args(self, w) -> dict:
