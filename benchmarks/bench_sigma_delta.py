@@ -61,7 +61,7 @@ def sigma_delta_artifact(art_if, bits: int):
     from snnc.compiler.compile import neuron_record
     from snnc.compiler.passes.sigma_delta import to_sigma_delta
     snn = to_sigma_delta(art_if.snn, "sigma-delta", bits).graph
-    meta = dict(art_if.meta, neurons=neuron_record("sigma-delta", bits),
+    meta = dict(art_if.meta, neurons=neuron_record("sigma-delta", bits).to_json(),
                 options=dict(art_if.meta["options"], neuron="sigma-delta", act_bits=bits))
     return Artifact(snn, art_if.ann, meta)
 

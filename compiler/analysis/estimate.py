@@ -115,14 +115,14 @@ def _activity(art: Artifact, mapping: Mapping, activity, T: Optional[int], input
 def check_graded_profile(art: Artifact, prof: Profile) -> None:
     """A sigma-delta artifact runs only where graded spikes carry its payload (act_bits + 1 bits):
     HardwareError naming the profile otherwise, as ``snnc compile --neuron sigma-delta`` refuses such targets."""
-    rec = art.meta.get("neurons") or {}
-    if rec.get("kind") != "sigma-delta":
+    rec = art.info.neurons
+    if rec is None or rec.kind != "sigma-delta":
         return
     payload = prof.limit("graded_spike_bits") or 0
-    if payload < rec["payload_bits"]:
+    if payload < rec.payload_bits:
         have = "has no graded spikes" if payload == 0 else f"carries graded payloads of at most {payload} bits"
-        raise HardwareError(f"the artifact is a sigma-delta network ({rec['act_bits']}-bit activations, "
-                            f"{rec['payload_bits']}-bit graded payload) but profile {prof.name!r} {have} "
+        raise HardwareError(f"the artifact is a sigma-delta network ({rec.act_bits}-bit activations, "
+                            f"{rec.payload_bits}-bit graded payload) but profile {prof.name!r} {have} "
                             f"(limits.graded_spike_bits = {payload}): estimate it on a profile with graded "
                             f"spikes such as loihi2, or compile the model with --neuron if for {prof.name!r}")
 
