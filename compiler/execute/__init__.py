@@ -56,6 +56,7 @@ def run(graph: Graph, x, keep: Union[Iterable[str], str, None] = None,
 
     ``hook(name, value)`` is called after every node; if it returns an array,
     that array replaces the node's value downstream (calibration uses this).
+    Kernels and hooks run with NumPy's overflow / invalid / divide errors raised.
     ``engine``: "numpy" (the oracle), "torch", or "fast" (torch when installed).
     """
     engine = engine_name(engine)
@@ -66,25 +67,26 @@ def run(graph: Graph, x, keep: Union[Iterable[str], str, None] = None,
     for i, node in enumerate(graph.nodes):
         for src in node.inputs:
             last_use[src] = i
-    for i, node in enumerate(graph.nodes):
-        if not isinstance(node.op, Input):
-            values[node.name] = _apply_finite(node, [values[s] for s in node.inputs], engine)
-        if hook is not None:
-            replaced = hook(node.name, values[node.name])
-            if replaced is not None:
-                values[node.name] = replaced
-        if not keep_all:
-            for src in set(node.inputs):
-                if last_use.get(src) == i and src not in keep_set:
-                    del values[src]
+    with np.errstate(over="raise", divide="raise", invalid="raise"):  # once per run: 30 us per node otherwise
+        for i, node in enumerate(graph.nodes):
+            if not isinstance(node.op, Input):
+                values[node.name] = _apply_finite(node, [values[s] for s in node.inputs], engine)
+            if hook is not None:
+                replaced = hook(node.name, values[node.name])
+                if replaced is not None:
+                    values[node.name] = replaced
+            if not keep_all:
+                for src in set(node.inputs):
+                    if last_use.get(src) == i and src not in keep_set:
+                        del values[src]
     return values if keep_all else {k: values[k] for k in keep_set}
 
 
 def _apply_finite(node, inputs, engine: str = "numpy") -> np.ndarray:
-    """``apply`` with NumPy's floating-point trouble as a DataError naming the node (never a RuntimeWarning)."""
+    """``apply`` with NumPy's floating-point trouble (raised under ``run``'s errstate) as a DataError naming
+    the node (never a RuntimeWarning)."""
     try:
-        with np.errstate(over="raise", divide="raise", invalid="raise"):
-            return apply(node.op, *inputs, engine=engine)
+        return apply(node.op, *inputs, engine=engine)
     except FloatingPointError as e:
         raise DataError(f"node {node.name!r} ({node.type}) overflows float32 on this data ({e}); check the "
                         f"input scaling (normalise the data as in training) and the model weights") from None

@@ -105,7 +105,9 @@ def batchnorm(op: ops.BatchNorm, x):
 
 
 def channel_affine(op: ops.ChannelAffine, x):
-    return x * _channel(op.scale, x.ndim) + _channel(op.shift, x.ndim)
+    y = np.multiply(x, _channel(op.scale, x.ndim), dtype=np.float32)
+    y += _channel(op.shift, x.ndim)
+    return y
 
 
 def _tap_reduce(win: np.ndarray, ufunc) -> np.ndarray:
