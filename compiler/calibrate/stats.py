@@ -1,7 +1,9 @@
 """Calibration statistics per neuron layer and the readout delay estimate (algorithms.md section 6).
 
-One forward pass of the calibrated clip-ANN over a statistics set (the first
-``max_samples`` calibration samples) records, per IFNeuron layer, from
+One forward pass of the calibrated clip-ANN over a statistics set (in a
+compile: the clipping check's held-back slice, collected by the check's own
+forward pass through ``Statistics``; ``layer_statistics``: the first
+``max_samples`` samples given) records, per IFNeuron layer, from
 r = ReLU(z) (z: the layer's input current under the final thresholds):
 
 * percentiles 50 / 90 / 99 / 99.9 of r over all elements (from an evenly
