@@ -137,6 +137,9 @@ def measure(args) -> dict:
         raise SystemExit(f"--sj-python {args.sj_python}: SpikingJelly's venv is missing; create it with "
                          f"`make bench-sj` or pass its python")
     Ts = sorted(int(t) for t in args.T.split(","))
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)  # read by torch at import: the same threads as SJ's side
+    with contextlib.suppress(ImportError):
+        import torch  # noqa: F401  imported before the timed calls, as on SpikingJelly's side
     x_cal, _ = data("valid", args.n_calib)
     x, y = data("test", args.n)
     rows = {}
@@ -200,9 +203,6 @@ def main(argv=None) -> int:
                     help="torch threads on both sides (default 1; snnc's convolutions run in torch when installed)")
     ap.add_argument("--json", default=None, metavar="OUT", help="also write the results as JSON")
     args = ap.parse_args(argv)
-    os.environ["OMP_NUM_THREADS"] = str(args.threads)  # read by torch at import: the same threads as SJ's side
-    with contextlib.suppress(ImportError):
-        import torch  # noqa: F401  imported before the timed calls, as on SpikingJelly's side
     result = measure(args)
     print(f"\n{result['n_test']} test images, {result['n_calib']} calibration images; "
           f"spikingjelly {result['spikingjelly']}; load average {result['load_average']}\n")
