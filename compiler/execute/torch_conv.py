@@ -18,6 +18,7 @@ torch's thread count is left as the caller set it (``torch.set_num_threads``).
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 
 import numpy as np
@@ -66,6 +67,6 @@ def conv2d(op: ops.Conv2d, x: np.ndarray) -> np.ndarray:
         y = F.conv2d(xt, _tensor(op.weight), bias, tuple(op.stride), pad, tuple(op.dilation), op.groups)
         # NumPy's errstate would raise (the executor then names the node); the sum is one cheap reduction,
         # finite whenever every term is (short of |sum| > 3e38), and the exact test confirms
-        if not bool(torch.isfinite(y.sum())) and not bool(torch.isfinite(y).all()):
+        if not math.isfinite(float(y.sum())) and not bool(torch.isfinite(y).all()):
             raise FloatingPointError("overflow or invalid value in the convolution (torch engine)")
     return np.ascontiguousarray(y.numpy(), dtype=np.float32)
