@@ -9,13 +9,13 @@ output clipped under the threshold just updated (``cap``: the a of a Clip(0, a))
 Batch size B = min(``BATCH`` = 16, N, memory budget / per-sample peak), where
 the per-sample peak is the largest node value or conv im2col buffer (float32)
 and the budget ``MEMORY_BUDGET`` = 512 MiB. The number of iterations K the
-stopping rule below needs does not depend on B (each step is a mean over
-B * H * W elements per channel; on the trained suite K moved by < 5 % between
-B = 100 and B = 16), while the cost is K * B forwards: B = 16 makes a
-calibration cost under one forward pass per sample on 9,000 MNIST images
-(B = 100 cost 3.3-5.2), with thresholds within 1.3 % of B = 100's (the spread
-of B = 100 between seeds: 0.3 %; docs/benchmarks.md, "Calibration on the
-trained suite").
+stopping rule below needs hardly depends on B (each step is a mean over
+B * H * W elements per channel; on the trained densenet and mobilenet K moved
+by at most 5 % from B = 100 to B = 16), while the cost is K * B forwards:
+B = 16 makes a calibration cost under one forward pass per sample on 9,000
+MNIST images (B = 100: 3.3-5.2), with thresholds within 1.3 % of B = 100's
+(the spread of B = 100 between seeds: 0.3 %; docs/benchmarks.md,
+"Calibration on the trained suite").
 
 Batches: the calibration set is read in epochs, each a permutation of the N
 samples drawn from a fixed seed (``SEED``, epoch e uses default_rng((SEED, e))),
