@@ -1,11 +1,11 @@
 """NumPy reference executor for the IR's ANN semantics (the oracle for every pass).
 
 ``run(graph, x)`` evaluates the graph on a batch ``x`` of shape (N, *input_shape)
-node by node in topological order.  ``engine="numpy"`` (the default, the
-oracle) uses the NumPy kernels only; ``engine="fast"`` (calibration, the
-clipping check, the clip-ANN reference) runs convolutions through torch when
-it is installed (``torch_conv``) and is the NumPy engine otherwise. ``IFNeuron`` nodes evaluate as their ANN
-meaning, clip(z, 0, theta) (the clip-ANN). Intermediates are freed as soon as
+node by node in topological order. ``engine="numpy"`` (the default, the
+oracle) uses the NumPy kernels only; ``engine="fast"`` (the calibration's
+passes: fitting, clipping check, statistics) runs convolutions through torch
+when it is installed (``torch_conv``) and is the NumPy engine otherwise.
+``IFNeuron`` nodes evaluate as their ANN meaning, clip(z, 0, theta) (the clip-ANN). Intermediates are freed as soon as
 their last consumer has run unless asked for with ``keep``.
 """
 from __future__ import annotations
