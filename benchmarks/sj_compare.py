@@ -10,8 +10,13 @@ accuracy on the first ``--n`` MNIST test images (never tuned on).
 * ANN: the committed ONNX file (``examples/suite/NAME.onnx``) run by onnxruntime.
 * snnc: ``snnc compile NAME.onnx --calib cal.npy`` run in-process through the
   CLI's own argument parser, so the conversion is whatever the CLI's defaults
-  are at the time of the run (no option is set here); its time is the whole
-  command (load, calibrate, fold, report, save). clip-ANN: the unfolded source
+  are at the time of the run (no option is set here); its times are the
+  calibration step (the pipeline's ``calibrate``: threshold fitting, the
+  held-back clipping check, ``--method auto``'s candidates, statistics) and the
+  whole command (load, calibrate, fold, report, save). Its convolutions run in
+  torch when installed, with ``--threads`` threads like SpikingJelly's side
+  (``OMP_NUM_THREADS``); torch is imported before the timed calls on both
+  sides (its import, ~2 CPU-seconds, is not part of either conversion time). clip-ANN: the unfolded source
   graph with the calibrated clips (``snnc.compiler.clip_ann``, the independent
   reference ``snnc simulate`` reports), the SNN's large-T limit.
   SNN: ``snnc.simulate`` at every T (one run to the largest T).
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -53,19 +59,39 @@ def ann_logits(path: Path, x: np.ndarray) -> np.ndarray:
     return np.concatenate([sess.run(None, {name: x[i:i + 500]})[0] for i in range(0, len(x), 500)])
 
 
+@contextlib.contextmanager
+def step_seconds():
+    """{pipeline step: seconds} of the compile run inside the block (times snnc's own PIPELINE steps)."""
+    from snnc.compiler.passes import pipeline
+    times, saved = {}, pipeline.PIPELINE
+
+    def timed(step):
+        def run(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return step.run(*args, **kwargs)
+            finally:
+                times[step.name] = time.perf_counter() - t0
+        return dataclasses.replace(step, run=run)
+    pipeline.PIPELINE = tuple(timed(s) for s in saved)
+    try:
+        yield times
+    finally:
+        pipeline.PIPELINE = saved
+
+
 def snnc_compile(model: Path, calib: Path, out: Path):
-    """(artifact, seconds, method): ``snnc compile MODEL --calib CALIB -o OUT`` with the CLI's defaults."""
+    """(artifact, seconds, calibration seconds): ``snnc compile MODEL --calib CALIB -o OUT``, the CLI's defaults."""
     import snnc
     from snnc.cli import main as cli
     buf = io.StringIO()
     t0 = time.perf_counter()
-    with contextlib.redirect_stdout(buf):
+    with contextlib.redirect_stdout(buf), step_seconds() as steps:
         rc = cli(["compile", str(model), "--calib", str(calib), "-o", str(out)])
     seconds = time.perf_counter() - t0
     if rc != 0:
         raise SystemExit(f"snnc compile {model} failed (exit {rc}):\n{buf.getvalue()}")
-    art = snnc.load(str(out))
-    return art, seconds, art.meta["calibration"]["method"]
+    return snnc.load(str(out)), seconds, steps["calibrate"]
 
 
 def first_reaching(acc: dict, target: float):
@@ -76,12 +102,16 @@ def first_reaching(acc: dict, target: float):
 def snnc_side(name: str, calib: Path, x, y, Ts, t_max: int, tmp: Path) -> dict:
     import snnc
     from snnc.compiler.clip_ann import clip_ann_outputs
-    art, seconds, method = snnc_compile(onnx_path(name), calib, tmp / f"{name}.snnc")
+    art, seconds, calib_seconds = snnc_compile(onnx_path(name), calib, tmp / f"{name}.snnc")
+    cal = art.meta["calibration"]
     clip = clip_ann_outputs(art, x)
     grid = sorted(set(Ts) | {t for t in (2 ** k for k in range(2, 16)) if max(Ts) < t <= t_max})
     t0 = time.perf_counter()
     res = snnc.simulate(art, x, T=grid, y=y, show_progress=False)
-    return {"method": method, "options": art.meta.get("options", {}), "seconds": round(seconds, 2),
+    return {"method": cal["method"], "options": art.meta.get("options", {}), "seconds": round(seconds, 2),
+            "calib_seconds": round(calib_seconds, 2), "iters": cal["iters"], "batch_size": cal["batch_size"],
+            "forwards_per_sample": cal["forwards_per_sample"], "engine": cal.get("engine"),
+            "check_agreement": cal["check"]["agreement"],
             "sim_seconds": round(time.perf_counter() - t0, 1), "clip_acc": float(np.mean(clip.argmax(1) == y)),
             "clip_logits": clip, "acc": {t: float(res.accuracy[t]) for t in grid}}
 
@@ -107,6 +137,9 @@ def measure(args) -> dict:
         raise SystemExit(f"--sj-python {args.sj_python}: SpikingJelly's venv is missing; create it with "
                          f"`make bench-sj` or pass its python")
     Ts = sorted(int(t) for t in args.T.split(","))
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)  # read by torch at import: the same threads as SJ's side
+    with contextlib.suppress(ImportError):
+        import torch  # noqa: F401  imported before the timed calls, as on SpikingJelly's side
     x_cal, _ = data("valid", args.n_calib)
     x, y = data("test", args.n)
     rows = {}
@@ -137,14 +170,14 @@ def pct(v) -> str:
 
 def table(result: dict) -> str:
     Ts = result["T"]
-    head = ["model", "ANN %", "clip-ANN %", "converter", "conversion s"] + [f"T={t}" for t in Ts] + [
+    head = ["model", "ANN %", "clip-ANN %", "converter", "conversion s (snnc: calibration / compile)"] + [f"T={t}" for t in Ts] + [
         "first T >= ANN-0.3"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, r in result["models"].items():
         sn = r["snnc"]
         first = sn["first_T"] or f"> {max(sn['acc'])}"
         lines.append(f"| {name} | {pct(r['ann_acc'])} | {pct(sn['clip_acc'])} (agree {pct(sn['clip_agree'])}) | "
-                     f"snnc default ({sn['method']}) | {sn['seconds']:.1f} | "
+                     f"snnc default ({sn['method']}) | {sn['calib_seconds']:.1f} / {sn['seconds']:.1f} | "
                      + " | ".join(pct(sn["acc"][t]) for t in Ts) + f" | {first} |")
         for key in SJ_KEYS:
             s = r[key]
@@ -166,7 +199,8 @@ def main(argv=None) -> int:
     ap.add_argument("--T", default=",".join(map(str, TS)))
     ap.add_argument("--t-max", type=int, default=512, help="largest T searched for networks SJ cannot convert")
     ap.add_argument("--sj-python", default=str(ROOT / ".venv-sj" / "bin" / "python"))
-    ap.add_argument("--threads", type=int, default=1, help="torch threads on SpikingJelly's side (default 1)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads on both sides (default 1; snnc's convolutions run in torch when installed)")
     ap.add_argument("--json", default=None, metavar="OUT", help="also write the results as JSON")
     args = ap.parse_args(argv)
     result = measure(args)

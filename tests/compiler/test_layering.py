@@ -1,11 +1,13 @@
 """Layering (docs/architecture.md): frontends -> compiler -> runtime, with the command line (``snnc.cli``)
 on top. ``snnc.compiler`` imports neither ``snnc.frontends`` nor ``snnc.runtime`` nor ``snnc.cli``; no layer
 but the CLI imports the CLI; the lowering stage imports no later stage; the backends read the deployment
-plan instead of re-running passes; and the ONNX compile path loads neither torch nor lava."""
+plan instead of re-running passes; and the ONNX compile path loads no lava, and torch only for the
+calibration's convolutions when it is installed (compiler/execute/torch_conv.py; with SNNC_ENGINE=numpy never)."""
 from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -106,8 +108,9 @@ print("PROBE " + json.dumps({"rc": rc, **heavy}))
 """
 
 
-def _probe(args, cwd) -> tuple[dict, str]:
-    res = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+def _probe(args, cwd, env=None) -> tuple[dict, str]:
+    res = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=cwd, timeout=300,
+                         env={**os.environ, **(env or {})})
     line = next(l for l in res.stdout.splitlines() if l.startswith("PROBE "))
     return json.loads(line[6:]), res.stderr
 
@@ -120,7 +123,10 @@ def test_inspect_and_compile_of_an_onnx_model_load_neither_torch_nor_lava(tmp_pa
     np.save(tmp_path / "calib.npy", x)
     rep, _ = _probe(["inspect", model], tmp_path)
     assert rep == {"rc": 0, "torch": False, "lava": False}
-    rep, err = _probe(["compile", model, "--calib", "calib.npy", "--iters", "1", "-o", "m.snnc"], tmp_path)
+    # with torch installed, the calibration's convolutions run through it (compiler/execute/torch_conv.py);
+    # SNNC_ENGINE=numpy keeps the compile path to NumPy alone
+    rep, err = _probe(["compile", model, "--calib", "calib.npy", "--iters", "1", "-o", "m.snnc"], tmp_path,
+                      {"SNNC_ENGINE": "numpy"})
     assert rep == {"rc": 0, "torch": False, "lava": False}
     assert (tmp_path / "m.snnc").is_file()
     assert "warning: calib.npy: calibration inputs are whole numbers up to 255" in err
