@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import numpy as np
@@ -149,7 +149,11 @@ _PLANS: "weakref.WeakKeyDictionary[Graph, dict]" = weakref.WeakKeyDictionary()
 
 
 def make_plan(graph: Graph, fmt: NumberFormat = NumberFormat()) -> Plan:
-    """The deployment plan of ``graph`` in ``fmt`` (memoised per immutable graph and format)."""
+    """The deployment plan of ``graph`` in ``fmt`` (memoised per immutable graph and format). A graph with a
+    neuron whose model holds one threshold a layer (the op trait ``layer_exponents``: Lava's SigmaDelta)
+    is lowered with one exponent a layer, whatever ``fmt`` allows, so the compile's record is what runs."""
+    if fmt.per_channel and any(n.op.layer_exponents for n in graph):
+        fmt = replace(fmt, per_channel=False)
     per = _PLANS.setdefault(graph, {})
     if fmt not in per:
         per[fmt] = _make(graph, fmt)

@@ -13,8 +13,8 @@ Floating point (``SDFloat``): the plan's float weights, vth = step (one
 quantisation step, 1 / (2^B - 1) after threshold folding), bias = b: the
 receivers' sums hold act - residue, |residue| < step.
 
-Fixed point (``SDFixed``), one exponent k_L per layer (the plan with
-``per_channel=False``: ``SigmaDelta`` holds one vth and one state_exp), and
+Fixed point (``SDFixed``), one exponent k_L per layer (the lowering stage's plan for a
+sigma-delta graph, op trait ``layer_exponents``: ``SigmaDelta`` holds one vth and one state_exp), and
 graded payloads with F = min(B + 4, 21 - max k) fractional bits (a payload unit 2**-F, a
 step 1 / (2^B - 1) ~ 2**(F - B) units; sigma = act 2**(k + F) fits 24 bits for act < 4)::
 
@@ -49,8 +49,9 @@ CHUNK = 200              # samples per Lava run: a new run (fresh state) bounds 
 
 
 def sd_plan(graph, fixed: bool, weight_bits: int = 8) -> Plan:
-    """The deployment plan a sigma-delta run reads: custom host prefix, one exponent per layer."""
-    return make_plan(graph, NumberFormat(fixed, weight_bits, stock=False, per_channel=False))
+    """The deployment plan a sigma-delta run reads: custom host prefix, one exponent per layer (the lowering
+    stage's rule for ``SigmaDeltaNeuron`` graphs: ``layer_exponents``)."""
+    return make_plan(graph, NumberFormat(fixed, weight_bits, stock=False))
 
 
 def _step(node) -> float:

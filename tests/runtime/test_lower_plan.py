@@ -63,6 +63,20 @@ def test_per_channel_exponents_keep_every_unit(rng):
     assert {l.name: l for l in count_layers(g, 8)}["n2"].exponents == "channel"
 
 
+def test_sigma_delta_graph_is_lowered_with_one_exponent_a_layer(rng):
+    """Lava's SigmaDelta holds one vth and one state exponent a layer (op trait ``layer_exponents``): the
+    same rows that get per-channel exponents in an IF graph get one exponent a layer once the graph is
+    sigma-delta, in the compile's record and in the plan the sigma-delta run reads alike."""
+    from snnc.compiler.passes.sigma_delta import to_sigma_delta
+    from snnc.runtime.lava.sd_numerics import sd_plan
+    g = _wide(rng, 2.0 ** -12)
+    assert make_plan(g, NumberFormat(True, 8)).layers["n2"].scheme == "channel"
+    sd = to_sigma_delta(g, "sigma-delta", 8).graph
+    plan = make_plan(sd, NumberFormat(True, 8))
+    assert all(lay.scheme == "layer" for lay in plan.layers.values())
+    assert plan.summary() == sd_plan(sd, True, 8).summary() == deployment_record(sd, 8)
+
+
 def test_fixed_reference_follows_float_with_per_channel_exponents(rng):
     """The fixed-point reference on the wide layer predicts as the float reference does (the units live)."""
     g = _wide(rng, 2.0 ** -10)

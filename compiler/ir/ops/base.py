@@ -39,6 +39,8 @@ class Op:
     spiking: ClassVar[bool] = False               # allowed in a converted SNN (``passes.check_snn``)
     shared_weights: ClassVar[bool] = False        # one kernel per channel reused at every position (Lava conv)
     gain: ClassVar[bool] = False                  # an elementwise synapse whose graded output drives more synapses
+    layer_exponents: ClassVar[bool] = False       # its network runs with one weight exponent a layer (its neuron
+                                                  # model holds one threshold / state exponent a layer)
 
     # Rules: an op that has a rule overrides its method (``has``); the base's default is what each consumer
     # does with an op that has none. ``shapes``: the input shapes, ``out``: the output shape (per sample).

@@ -110,6 +110,8 @@ class SigmaDeltaNeuron(IFNeuron):
     every simulator dispatches on the exact type.
     """
 
+    layer_exponents: ClassVar[bool] = True        # Lava's SigmaDelta: one vth and one state_exp a layer
+
     step: np.ndarray = None
     bits: int = 8
 
