@@ -8,7 +8,10 @@ synapses, not the compiled graph's chain of ops, are what the hardware holds: a
 by k neurons becomes k synapses, a Concat slice becomes a synapse on the slice.
 The resource estimate therefore counts the layers that integrate a composed
 current (:func:`composed_layers`) on ``plan.graph``, every other layer as before
-on the compiled graph.
+on the compiled graph. A composed layer's synapses are those the plan sinks into
+it (``plan.sinks``), host terms included as for the direct-coded first layer: a
+host value it reads (DenseNet's max-pooled stem conv) is computed once and
+counted in the layer that integrates it, not again in every reader.
 
 What a composed synapse stores (:func:`stored`): like every synapse
 (:mod:`snnc.compiler.hardware.synapses`), one weight per structural connection

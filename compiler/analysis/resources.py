@@ -126,7 +126,8 @@ def _layer(graph: Graph, name: str, weight_bits: Optional[int], plan: Plan, comp
     lay = LayerResources(name, "neuron" if isinstance(node.op, IFNeuron) else "readout",
                          tuple(node.shape), int(np.prod(node.shape)))
     starts = segment_starts(graph, name)
-    lay.ops = [n for n in segment_ops(graph, starts) if has_synapses(graph.node(n).op)]
+    lay.ops = [n for n in segment_ops(graph, starts) if has_synapses(graph.node(n).op)
+               and (not composed or plan.sinks.get(n) == name)]   # not a host value another layer integrates
     direct, last = reach(graph, starts)
     lay.fan_in = sum(_conn(graph, n, composed).fan_in for n in last) + len(direct)
     lay.synapses = sum(_conn(graph, n, composed).total for n in lay.ops) + lay.neurons * len(direct)

@@ -50,18 +50,29 @@ def concat_of_spikes(rng):
         ("f", Flatten(), ["n1"]), ("out", Linear(_w(rng, 3, 252), _w(rng, 3)), ["f"])], ["out"])
 
 
-def jacobian_nonzeros(graph: Graph, layer: str) -> int:
-    """Nonzero entries of d(current into ``layer``)/d(source), summed over its sources, through the
-    compiled graph's ops."""
+def host_concat(rng):
+    """DenseNet's first block: Concat(host value c0, conv of spikes) -> kept batch norm -> IF. The host
+    computes c0 once; n1's synapses are a diagonal slice on c0 and the conv slice on n0 (not c0 again)."""
+    return Graph.build(_stem(rng) + [
+        ("k1", Conv2d(_w(rng, 3, 4, 3, 3), None, padding=(1,) * 4), ["n0"]),
+        ("cat1", Concat(), ["c0", "k1"]),
+        ("bn1", ChannelAffine(_w(rng, 7) + 1, _w(rng, 7)), ["cat1"]), ("n1", _if(7), ["bn1"]),
+        ("f", Flatten(), ["n1"]), ("out", Linear(_w(rng, 3, 252), _w(rng, 3)), ["f"])], ["out"])
+
+
+def jacobian_nonzeros(graph: Graph, layer: str, host=frozenset()) -> int:
+    """Nonzero entries of d(current into ``layer``)/d(source), summed over its sources (spikes, inputs and
+    the ``host`` values the layer reads), through the compiled graph's ops."""
     starts = segment_starts(graph, layer)
-    sources = sorted({s for n in segment_ops(graph, starts) for s in graph.node(n).inputs
-                      if graph.node(s).type in ("IFNeuron", "Input")})
+    ops = [n for n in segment_ops(graph, starts) if n not in host]
+    sources = sorted({s for n in ops for s in graph.node(n).inputs
+                      if graph.node(s).type in ("IFNeuron", "Input") or s in host})
     total = 0
     for s in sources:
         n = int(np.prod(graph.node(s).shape))
         vals = {t: np.zeros((n + 1,) + tuple(graph.node(t).shape), np.float32) for t in sources}
         vals[s][1:] = np.eye(n, dtype=np.float32).reshape((n,) + tuple(graph.node(s).shape))
-        for name in segment_ops(graph, starts):
+        for name in ops:
             node = graph.node(name)
             vals[name] = apply(node.op, *[vals[i] for i in node.inputs])
         x = vals[starts[0]]
@@ -69,8 +80,10 @@ def jacobian_nonzeros(graph: Graph, layer: str) -> int:
     return total
 
 
-@pytest.mark.parametrize("build, layers", [(bottleneck, {"n2", "n4"}), (concat_of_spikes, {"n1"})])
-def test_composed_layers_count_the_deployed_synapses(rng, build, layers):
+@pytest.mark.parametrize("build, layers, host", [(bottleneck, {"n2", "n4"}, ()), (concat_of_spikes, {"n1"}, ()),
+                                                 (host_concat, {"n1"}, ("c0",))])
+def test_composed_layers_count_the_deployed_synapses(rng, build, layers, host):
+    """``host``: the host value (the direct-coded stem conv, n0's synapses) the layer reads, not recomputes."""
     g = build(rng)
     plan = make_plan(g, NumberFormat(True, 8))
     assert composed_layers(plan) == layers
@@ -78,7 +91,7 @@ def test_composed_layers_count_the_deployed_synapses(rng, build, layers):
     floating = {l.name: l for l in count_layers(g)}
     for name in layers:
         lay = lays[name]
-        assert lay.synapses == jacobian_nonzeros(g, name), name
+        assert lay.synapses == jacobian_nonzeros(g, name, frozenset(host)), name
         assert lay.memory_bits == 8 * lay.synapses
         assert set(lay.ops) == {n.name for n in plan.graph if plan.sinks.get(n.name) == name
                                 and n.op.weight_field is not None}
