@@ -47,7 +47,11 @@ padding borders excluded):
   thresholds (``thresholds``: distinct vth mantissas), no extra process.
 
 Chains of synaptic ops without neurons in between (avgpool -> conv) are counted
-per op, not as one composite connection.
+per op, not as one composite connection, except where the deployment plan
+composes them (a current meeting another synapse or a Concat before a neuron:
+MobileNet's Adds without activation, DenseNet's Concat): a layer integrating a
+composed current is counted and mapped on the plan's graph, one synapse per
+source as deployed (:mod:`snnc.compiler.analysis.composed`).
 """
 from __future__ import annotations
 
@@ -58,6 +62,7 @@ from typing import Optional, Union
 import numpy as np
 
 from snnc.compiler.errors import HardwareError
+from snnc.compiler.analysis.composed import deployed, stored
 from snnc.compiler.analysis.segments import layer_nodes, reach, segment_ops, segment_starts
 from snnc.compiler.analysis.sop import fanout_maps
 from snnc.compiler.hardware import Profile, load_profile
@@ -67,7 +72,7 @@ from snnc.compiler.hardware.partition import Issue, fan_out_check, partition
 from snnc.compiler.hardware.pools import pool_issues, pool_resources
 from snnc.compiler.hardware.synapses import Conn, connections, has_synapses
 from snnc.compiler.ir import Graph, IFNeuron, node_macs
-from snnc.compiler.lower import NumberFormat, make_plan
+from snnc.compiler.lower import Plan
 
 WEIGHT_TOLERANCE = 0.05
 WEIGHT_CONVENTION = {
@@ -109,41 +114,47 @@ class LayerResources:
         return d
 
 
-def _conn(graph: Graph, name: str) -> Conn:
+def _conn(graph: Graph, name: str, composed: bool = False) -> Conn:
     node = graph.node(name)
-    return connections(node.op, graph.node(node.inputs[0]).shape, node.shape)
+    c = connections(node.op, graph.node(node.inputs[0]).shape, node.shape)
+    return stored(node.op, c) if composed else c
 
 
-def _layer(graph: Graph, name: str, weight_bits: Optional[int]) -> LayerResources:
+def _layer(graph: Graph, name: str, weight_bits: Optional[int], plan: Plan, composed: bool) -> LayerResources:
+    """One layer counted on ``graph`` (the plan's graph when ``composed``: its synapses as deployed)."""
     node = graph.node(name)
     lay = LayerResources(name, "neuron" if isinstance(node.op, IFNeuron) else "readout",
                          tuple(node.shape), int(np.prod(node.shape)))
     starts = segment_starts(graph, name)
-    lay.ops = [n for n in segment_ops(graph, starts) if has_synapses(graph.node(n).op)]
+    lay.ops = [n for n in segment_ops(graph, starts) if has_synapses(graph.node(n).op)
+               and (not composed or plan.sinks.get(n) == name)]   # not a host value another layer integrates
     direct, last = reach(graph, starts)
-    lay.fan_in = sum(_conn(graph, n).fan_in for n in last) + len(direct)
-    lay.synapses = sum(_conn(graph, n).total for n in lay.ops) + lay.neurons * len(direct)
+    lay.fan_in = sum(_conn(graph, n, composed).fan_in for n in last) + len(direct)
+    lay.synapses = sum(_conn(graph, n, composed).total for n in lay.ops) + lay.neurons * len(direct)
     for src in direct:  # identity path: one synapse per element
         lay.sources[src] = lay.sources.get(src, 0) + lay.neurons
         lay.source_fan_out[src] = lay.source_fan_out.get(src, 0) + 1
     for op_name in lay.ops:
         srcs, _ = reach(graph, graph.node(op_name).inputs)
-        c = _conn(graph, op_name)
+        c = _conn(graph, op_name, composed)
         sizes = {s: int(np.prod(graph.node(s).shape)) for s in srcs}
         for s in srcs:  # split an op fed by several sources (Concat) by their sizes
             lay.sources[s] = lay.sources.get(s, 0) + round(c.total * sizes[s] / sum(sizes.values()))
             lay.source_fan_out[s] = lay.source_fan_out.get(s, 0) + c.fan_out
     if weight_bits:
         lay.memory_bits = lay.synapses * weight_bits
-        plan = make_plan(graph, NumberFormat(True, int(weight_bits))).layers.get(name)
-        if plan is not None:
-            lay.weight_error, lay.exponents, lay.thresholds = plan.weight_error, plan.scheme, plan.thresholds
+        lp = plan.layers.get(name)
+        if lp is not None:
+            lay.weight_error, lay.exponents, lay.thresholds = lp.weight_error, lp.scheme, lp.thresholds
     return lay
 
 
 def count_layers(graph: Graph, weight_bits: Optional[int] = None) -> list[LayerResources]:
-    """Per-layer neurons, synapses, fan-in/out (and memory/precision at ``weight_bits``)."""
-    layers = [_layer(graph, n, weight_bits) for n in layer_nodes(graph)]
+    """Per-layer neurons, synapses, fan-in/out (and memory/precision at ``weight_bits``); a layer integrating
+    a current the deployment plan composed is counted on the plan's graph (``analysis.composed``)."""
+    plan, composed = deployed(graph, weight_bits)
+    layers = [_layer(plan.graph if n in composed else graph, n, weight_bits, plan, n in composed)
+              for n in layer_nodes(graph)]
     fan = fanout_maps(graph)   # exact SOP fan-out, shared with the simulators
     for lay in layers:
         if lay.name in fan:
@@ -252,9 +263,11 @@ def _map_graph(graph: Graph, profile: Profile, tolerance: float) -> Mapping:
     issues += pool_issues(pools, profile.name)
     limits = _limits(profile)
     place = lava_partition if profile.mapping == "lava" else partition
-    for l in layers:
-        starts = segment_starts(graph, l.name)
-        issues += place(graph, l, segment_ops(graph, starts), starts, limits)
+    plan, composed = deployed(graph, profile.limit("weight_bits"))
+    for l in layers:   # a composed layer is placed as deployed, on the plan's graph
+        g = plan.graph if l.name in composed else graph
+        starts = segment_starts(g, l.name)
+        issues += place(g, l, segment_ops(g, starts), starts, limits)
     readers: dict[str, list] = {}   # source -> the layers it feeds (one pass, not a scan per layer)
     for c in layers:
         for s in c.sources:
