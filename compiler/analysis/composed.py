@@ -30,7 +30,6 @@ exactly (P_o: live pairs of output channel o, P_i: of input channel i).
 """
 from __future__ import annotations
 
-import re
 from typing import Optional
 
 import numpy as np
@@ -39,9 +38,6 @@ from snnc.compiler.hardware.synapses import Conn
 from snnc.compiler.ir import Graph
 from snnc.compiler.lower import NumberFormat, Plan, make_plan
 
-_COMPOSED = re.compile(r"^(.*): \d+ path\(s\) composed into ")
-
-
 def deployed(graph: Graph, weight_bits: Optional[int]) -> tuple[Plan, frozenset]:
     """(the plan the estimate reads: fixed point at ``weight_bits`` or floating point, its composed layers)."""
     plan = make_plan(graph, NumberFormat(True, int(weight_bits)) if weight_bits else NumberFormat())
@@ -49,9 +45,8 @@ def deployed(graph: Graph, weight_bits: Optional[int]) -> tuple[Plan, frozenset]
 
 
 def composed_layers(plan: Plan) -> frozenset:
-    """The layers (IFNeuron / readout) whose integrated current the plan composed (``Plan.compositions``)."""
-    currents = [m.group(1) for f in plan.compositions if (m := _COMPOSED.match(f))]
-    return frozenset(plan.sinks.get(x, x) for x in currents)
+    """The layers (IFNeuron / readout) whose integrated current the plan composed (``Plan.composed``)."""
+    return frozenset(plan.sinks.get(x, x) for x in plan.composed)
 
 
 def stored(op, conn: Conn) -> Conn:

@@ -270,8 +270,9 @@ def _op(lin: Optional[Lin], bias):
     return Conv2d(w, f32, stride=lin.stride, padding=lin.padding, dilation=lin.dilation)
 
 
-def linearise(graph: Graph, host=frozenset()) -> tuple[Graph, list, set]:
-    """(graph with every integrated current a sum of synapses on sources, log, the new host nodes)."""
+def linearise(graph: Graph, host=frozenset()) -> tuple[Graph, list, set, frozenset]:
+    """(graph with every integrated current a sum of synapses on sources, log, the new host nodes, the
+    currents composed)."""
     leaves = _leaves(graph, host)
     terms = _Terms(graph, leaves)
     log, new = [], {}
@@ -287,7 +288,7 @@ def linearise(graph: Graph, host=frozenset()) -> tuple[Graph, list, set]:
         log.append(f"{x}: {len(t)} path(s) composed into {sum(1 for e in new[x] if e[1].weight_field)} synapse(s) on "
                    f"{', '.join(dict.fromkeys(s for s, _ in t))}")
     if not new:
-        return graph, log, set()
+        return graph, log, set(), frozenset()
     spec = []
     for n, op, ins in spec_of(graph):
         spec += new.get(n, [(n, op, ins)])
@@ -297,7 +298,7 @@ def linearise(graph: Graph, host=frozenset()) -> tuple[Graph, list, set]:
         if n.name not in host and n.inputs and not isinstance(n.op, IFNeuron) and \
                 all(i in host or i in added for i in n.inputs):
             added.add(n.name)
-    return g, log, added
+    return g, log, added, frozenset(new)
 
 
 def _prune(graph: Graph) -> Graph:

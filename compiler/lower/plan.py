@@ -113,6 +113,7 @@ class Plan:
     delays: dict                  # stock: synapse -> (extra steps, Add)
     readout: str
     compositions: list = field(default_factory=list)   # currents composed into synapses (``linear``)
+    composed: frozenset = frozenset()                  # the currents ``linear`` composed (names)
     layers: dict = field(default_factory=dict)
     synapses: dict = field(default_factory=dict)
     input_bits: int = 0           # stock fixed point: the graded input's ib
@@ -163,12 +164,13 @@ def make_plan(graph: Graph, fmt: NumberFormat = NumberFormat()) -> Plan:
 def _make(graph: Graph, fmt: NumberFormat) -> Plan:
     host = frozenset(host_nodes(graph, fmt.stock))
     fused, fusions = fuse_avgpools(graph, skip=host)
-    fused, composed, on_host = linearise(fused, host)
+    fused, composed, on_host, currents = linearise(fused, host)
     host = frozenset(n.name for n in fused if n.name in host or n.name in on_host)
     sinks = current_sinks(fused)
     plan = Plan(fmt, graph, fused, host, host_frontier(fused, host), sinks, fusions,
                 frozenset(graded_synapses(fused)) if fmt.stock else frozenset(),
-                branch_delays(fused, host) if fmt.stock else {}, fused.outputs[0], compositions=composed)
+                branch_delays(fused, host) if fmt.stock else {}, fused.outputs[0], compositions=composed,
+                composed=currents)
     weighted = [n for n in fused if weight_of(n) is not None and n.name in sinks]
     for s in dict.fromkeys(n.name for n in fused if sinks.get(n.name) == n.name):
         # host synapses count too: their weights bound the host current the layer integrates
