@@ -173,16 +173,27 @@ def run_netx(path, x: np.ndarray, T: int, input_bits: int = 7, timeout: float = 
 
 
 def _netx_worker(path: str, xq: np.ndarray, T: int) -> np.ndarray:
+    from snnc.runtime.lava.lower import batch_to_lava
+    net = import_netx().Network(net_config=path, input_message_bits=8, reset_interval=T, reset_offset=1)
+    n = len(xq)
+    data = np.zeros(tuple(net.inp.shape) + (n * T + netx_depth(net),))
+    data[..., :n * T] = np.moveaxis(np.repeat(batch_to_lava(xq), T, axis=0), 0, -1)
+    return run_network(net, data, n, T)
+
+
+def netx_depth(net) -> int:
+    """Steps a netx network delays its input: one per Conv / Dense block."""
+    return sum(1 for b in net.layers if type(b).__name__ in ("Conv", "Dense"))
+
+
+def run_network(net, data: np.ndarray, n: int, T: int) -> np.ndarray:
+    """Run a loaded netx ``Network`` on ``data`` (input shape + (steps,)) in Lava fixed point; its output
+    (n, T, outputs), rounded, after the network's depth."""
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.io.sink import RingBuffer as Sink
     from lava.proc.io.source import RingBuffer as Source
-    from snnc.runtime.lava.lower import batch_to_lava
-    net = import_netx().Network(net_config=path, input_message_bits=8, reset_interval=T, reset_offset=1)
-    depth = sum(1 for b in net.layers if type(b).__name__ in ("Conv", "Dense"))
-    n, steps = len(xq), len(xq) * T + depth
-    data = np.zeros(tuple(net.inp.shape) + (steps,))
-    data[..., :n * T] = np.moveaxis(np.repeat(batch_to_lava(xq), T, axis=0), 0, -1)
+    depth, steps = netx_depth(net), data.shape[-1]
     src, sink = Source(data=data), Sink(shape=net.out.shape, buffer=steps)
     src.s_out.connect(net.inp)
     net.out.connect(sink.a_in)

@@ -190,22 +190,9 @@ def run_netx_sd(path, x, T: int, ib: int, timeout: float = 1800.0) -> np.ndarray
 
 
 def _worker(path: str, xq: np.ndarray, T: int) -> np.ndarray:
-    from lava.magma.core.run_conditions import RunSteps
-    from lava.magma.core.run_configs import Loihi2SimCfg
-    from lava.proc.io.sink import RingBuffer as Sink
-    from lava.proc.io.source import RingBuffer as Source
     from snnc.runtime.lava.lower import batch_to_lava
-    from snnc.runtime.lava.netx import import_netx
+    from snnc.runtime.lava.netx import import_netx, netx_depth, run_network
     from snnc.runtime.lava.sigma_delta import deltas
     net = import_netx().Network(net_config=path, input_message_bits=24)
-    depth = sum(1 for b in net.layers if type(b).__name__ in ("Conv", "Dense"))
-    n, steps = len(xq), len(xq) * T + depth
-    src, sink = Source(data=deltas(batch_to_lava(xq), T, steps)), Sink(shape=net.out.shape, buffer=steps)
-    src.s_out.connect(net.inp)
-    net.out.connect(sink.a_in)
-    net.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
-    try:
-        out = np.asarray(sink.data.get())
-    finally:
-        net.stop()
-    return np.rint(out[:, depth:depth + n * T]).reshape(-1, n, T).transpose(1, 2, 0).astype(np.int64)
+    n = len(xq)
+    return run_network(net, deltas(batch_to_lava(xq), T, n * T + netx_depth(net)), n, T)

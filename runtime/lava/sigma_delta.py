@@ -36,6 +36,7 @@ from snnc.compiler.errors import BackendError
 from snnc.compiler.ir import Graph, Node, SigmaDeltaNeuron
 from snnc.runtime.lava.lower import Ctx, Kit, Signal, batch_to_lava, connect, lowers, lower_graph, pending_bias, \
     to_lava
+from snnc.runtime.lava.custom import count
 from snnc.runtime.lava.sd_numerics import CHUNK, sd_numbers, sd_plan
 from snnc.runtime.lava.timing import total_steps
 
@@ -82,14 +83,6 @@ def lower_sigma_delta(ctx: Ctx, node: Node) -> Signal:
 
 def is_sd_ctx(ctx: Ctx) -> bool:
     return ctx.kit.name == "sigma-delta"
-
-
-def count(ctx: Ctx, node, proc, sig: Signal, fanout: np.ndarray):
-    from snnc.runtime.lava_procs.counter import SpikeCounter
-    counter = ctx.add(SpikeCounter(shape=sig.shape, fanout=to_lava(fanout).astype(np.int64), T=ctx.T,
-                                   depth=sig.depth, n=ctx.n, name=f"count:{node.name}"))
-    proc.s_out.connect(counter.s_in)
-    return lambda: (counter.spikes.get().astype(np.int64), counter.sops.get().astype(np.int64))
 
 
 def readout(ctx: Ctx, name: str, sig: Signal, bias):
