@@ -27,7 +27,7 @@ from snnc.compiler.execute import apply, engine_name, run
 from snnc.compiler.ir import Conv2d, Graph, Input, IFNeuron
 
 from ..oracles import assert_f32_sums_close, assert_network_close, conv_terms
-from .test_execute_kernels import SETTINGS, conv_case
+from .test_execute_kernels import SETTINGS, conv_case, conv_inputs
 
 SUITE = Path(__file__).resolve().parents[2] / "examples" / "suite"
 
@@ -35,18 +35,13 @@ SUITE = Path(__file__).resolve().parents[2] / "examples" / "suite"
 @SETTINGS
 @given(case=conv_case(), seed=st.integers(0, 2 ** 16))
 def test_torch_conv_matches_float64_oracle(torch, case, seed):
-    c, o, g, k, stride, dil, pad, hw, bias = case
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((2, c) + hw).astype(np.float32)
-    w = rng.standard_normal((o, c // g) + k).astype(np.float32)
-    b = rng.standard_normal(o).astype(np.float32) if bias else None
-    op = Conv2d(w, b, stride, pad, dil, g)
+    x, w, b, op = conv_inputs(case, seed)
     F = torch.nn.functional
 
     def conv64(x, w, b):   # torch in float64 without the engine's code path: the exact sums within 1e-16
-        xt = F.pad(torch.from_numpy(x.astype(np.float64)), (pad[1], pad[3], pad[0], pad[2]))
+        xt = F.pad(torch.from_numpy(x.astype(np.float64)), (op.padding[1], op.padding[3], op.padding[0], op.padding[2]))
         bt = None if b is None else torch.from_numpy(b.astype(np.float64))
-        return F.conv2d(xt, torch.from_numpy(w.astype(np.float64)), bt, stride, 0, dil, g).numpy()
+        return F.conv2d(xt, torch.from_numpy(w.astype(np.float64)), bt, op.stride, 0, op.dilation, op.groups).numpy()
     abs_sum = conv64(np.abs(x), np.abs(w), None if b is None else np.abs(b))
     got = apply(op, x, engine="torch")
     assert got.dtype == np.float32 and got.flags.c_contiguous

@@ -34,21 +34,26 @@ def conv_case(draw):
     return c, o, g, k, stride, dil, pad, hw, draw(st.booleans())
 
 
-@SETTINGS
-@given(case=conv_case(), seed=st.integers(0, 2 ** 16))
-def test_conv2d_matches_torch(torch, case, seed):
+def conv_inputs(case, seed):
+    """(input batch x, weights w, bias b or None, the Conv2d op) of a ``conv_case`` draw."""
     c, o, g, k, stride, dil, pad, hw, bias = case
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((2, c) + hw).astype(np.float32)
     w = rng.standard_normal((o, c // g) + k).astype(np.float32)
     b = rng.standard_normal(o).astype(np.float32) if bias else None
-    op = Conv2d(w, b, stride, pad, dil, g)
+    return x, w, b, Conv2d(w, b, stride, pad, dil, g)
+
+
+@SETTINGS
+@given(case=conv_case(), seed=st.integers(0, 2 ** 16))
+def test_conv2d_matches_torch(torch, case, seed):
+    x, w, b, op = conv_inputs(case, seed)
     F = torch.nn.functional
 
     def conv64(x, w, b):   # torch in float64: the exact sums to within 1e-16, terms as given
-        xt = F.pad(torch.from_numpy(x.astype(np.float64)), (pad[1], pad[3], pad[0], pad[2]))
+        xt = F.pad(torch.from_numpy(x.astype(np.float64)), (op.padding[1], op.padding[3], op.padding[0], op.padding[2]))
         bt = None if b is None else torch.from_numpy(b.astype(np.float64))
-        return F.conv2d(xt, torch.from_numpy(w.astype(np.float64)), bt, stride, 0, dil, g).numpy()
+        return F.conv2d(xt, torch.from_numpy(w.astype(np.float64)), bt, op.stride, 0, op.dilation, op.groups).numpy()
     abs_sum = conv64(np.abs(x), np.abs(w), None if b is None else np.abs(b))
     assert_f32_sums_close(apply(op, x), conv64(x, w, b), conv_terms(op), abs_sum)
 

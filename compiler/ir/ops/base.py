@@ -61,7 +61,7 @@ class Op:
     def rescaled(self, s_in: np.ndarray, s_out: np.ndarray) -> dict:
         """A synapse's (``weight_field``) parameters, float64, with its input channels scaled by ``s_in`` and
         its outputs by ``s_out``: {field: new value} (threshold folding, ``passes.fold_thresholds``)."""
-        raise NotImplementedError(f"{self.type} has no weights to rescale")
+        raise TypeError(f"{self.type} is not a synapse (weight_field is None): it has no weights to rescale")
 
     def fanout(self, in_shape, out) -> Optional[np.ndarray]:
         """SOP (``analysis.sop``): synapses each input element drives when this op is a synapse (float64)."""
