@@ -60,7 +60,7 @@ def run(args) -> int:
     require_h5py()
     art = load(args.model)
     bits, source = weight_bits(art, args.weight_bits)
-    sd = any(n.type == "SigmaDeltaNeuron" for n in art.snn)   # SDNN blocks need no calibration data
+    sd = any(n.op.netx == "SDNN" for n in art.snn)   # SDNN blocks need no calibration data
     data = None if sd else calibration_data(args, art)
     info = export_netx(art.snn, args.output, input_bits=args.input_bits, weight_bits=bits,
                        calib=None if sd else data.x, T=args.T)

@@ -18,17 +18,17 @@ from snnc.compiler.errors import DataError
 from snnc.compiler.execute import torch_conv
 from snnc.compiler.execute.kernels import KERNELS
 from snnc.compiler.execute.torch_conv import engine_name
-from snnc.compiler.ir import Graph, Input, Op
+from snnc.compiler.ir import Conv2d, Graph, Input, Op
 
 __all__ = ["run", "apply", "KERNELS", "ENGINES", "engine_name", "predict"]
 
 #: kernel table per engine: the torch engine differs from the oracle in the convolution only
-ENGINES = {"numpy": KERNELS, "torch": {**KERNELS, "Conv2d": torch_conv.conv2d}}
+ENGINES = {"numpy": KERNELS, "torch": {**KERNELS, Conv2d: torch_conv.conv2d}}
 
 
 def apply(op: Op, *inputs: np.ndarray, engine: str = "numpy") -> np.ndarray:
     """Evaluate one op on batched inputs (N, *shape) with the kernels of ``engine`` (numpy / torch)."""
-    return ENGINES[engine][op.type](op, *inputs)
+    return ENGINES[engine][type(op)](op, *inputs)
 
 
 def _feeds(graph: Graph, x) -> dict[str, np.ndarray]:

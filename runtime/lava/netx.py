@@ -49,37 +49,43 @@ from snnc.compiler.lower.quantize import exponent, graded_input, quantise
 from snnc.runtime.lava.netx_model import BIAS_MAX, VTH_MAX, Block
 
 log = logging.getLogger(__name__)
-NETX_OPS = {"Input", "Conv2d", "Linear", "IFNeuron", "Flatten"}
 E_RANGE = 64      # block exponents are bounded only by the threshold's 17 bits
+SYNAPSES = ("conv", "dense")   # netx forms (op trait ``netx``) of a block's synapse; "input", "flatten": layers
 
 
-def netx_layers(graph: Graph) -> list[tuple]:
-    """[(kind, synapse node, neuron node or None)] or BackendError naming the first inexpressible node."""
-    bad = [f"{n.type} {n.name!r}" for n in graph if n.type not in NETX_OPS]
+def netx_chain(graph: Graph, neuron: str) -> list[tuple]:
+    """[(kind, synapse node, neuron node or None)] of a chain input -> (conv | dense -> neuron)* [-> flatten]
+    -> dense, read from each op's ``netx`` trait (``neuron``: "CUBA" or "SDNN"), or BackendError naming every
+    node netx cannot express, else the first that breaks the chain."""
+    bad = [f"{n.type} {n.name!r}" for n in graph if n.op.netx not in ("input", "flatten", *SYNAPSES, neuron)]
     if bad:
-        raise BackendError(f"netx cannot express layer(s) {', '.join(bad)} (it has input, conv, dense and "
-                           f"flatten layers with CUBA neurons only); run this network with "
+        raise BackendError(f"netx cannot express layer(s) {', '.join(bad)} (its {neuron} networks have input, "
+                           f"conv, dense and flatten layers with {neuron} neurons only); run this network with "
                            f"`snnc run --backend lava` instead")
     nodes, out, layers, i = list(graph.nodes), graph.outputs[0], [], 0
     while i < len(nodes):
-        n = nodes[i]
+        n, kind = nodes[i], nodes[i].op.netx
         if i and tuple(n.inputs) != (nodes[i - 1].name,):
             raise BackendError(f"node {n.name!r}: netx networks are a single chain; {n.name!r} reads "
                                f"{list(n.inputs)}, not just the node before it")
-        if n.type in ("Input", "Flatten"):
-            layers.append((n.type.lower(), n, None))
-        elif n.type in ("Conv2d", "Linear") and n.name == out:
-            layers.append(("dense" if n.type == "Linear" else "conv", n, None))
-        elif n.type in ("Conv2d", "Linear") and i + 1 < len(nodes) and nodes[i + 1].type == "IFNeuron":
-            layers.append(("dense" if n.type == "Linear" else "conv", n, nodes[i + 1]))
+        if kind in SYNAPSES and n.name != out and i + 1 < len(nodes) and nodes[i + 1].op.netx == neuron:
+            layers.append((kind, n, nodes[i + 1]))
             i += 1
+        elif kind in SYNAPSES + ("input", "flatten") and (kind not in SYNAPSES or n.name == out):
+            layers.append((kind, n, None))
         else:
-            raise BackendError(f"node {n.name!r}: netx layers pair each Conv2d / Linear with the IFNeuron "
-                               f"after it; {n.type} {n.name!r} does not fit that pattern")
+            raise BackendError(f"{n.type} {n.name!r}: netx blocks pair each Conv2d / Linear with the {neuron} "
+                               f"neuron layer ({'IFNeuron' if neuron == 'CUBA' else 'SigmaDeltaNeuron'}) after it; "
+                               f"{n.name!r} does not fit that pattern")
         i += 1
     if layers[-1][1].name != out:
         raise BackendError(f"the graph output {out!r} must be the last layer of the netx chain")
     return layers
+
+
+def netx_layers(graph: Graph) -> list[tuple]:
+    """The CUBA chain (``netx_chain``): IFNeuron layers as netx's CUBA neurons."""
+    return netx_chain(graph, "CUBA")
 
 
 def netx_blocks(graph: Graph, input_bits: int = 7, weight_bits: int = 8) -> tuple[list, list[Block], list]:
@@ -109,7 +115,7 @@ def export_netx(graph: Graph, path, input_bits: int = 7, weight_bits: int = 8, c
     shift and a threshold for a spike-count readout over ``T`` steps (``netx_calibrate``; the record is
     ``info["calibration"]``). Without ``calib`` the readout neurons have threshold 1 (IR units) and no
     shift: on reset-to-zero networks they mostly stay silent (docs/lava.md)."""
-    if any(n.type == "SigmaDeltaNeuron" for n in graph):  # 'SDNN' blocks (``netx_sd``), nothing to calibrate
+    if any(n.op.netx == "SDNN" for n in graph):  # 'SDNN' blocks (``netx_sd``), nothing to calibrate
         from snnc.runtime.lava.netx_sd import export_sd
         return export_sd(graph, path, weight_bits)
     layers = netx_layers(graph)  # refuse what netx cannot express before anything else

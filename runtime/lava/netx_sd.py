@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from snnc.compiler.errors import BackendError
 from snnc.compiler.lower.quantize import exponent, quantise
+from snnc.runtime.lava.netx import netx_chain
 from snnc.runtime.lava.reference import _wrap24, conv64
 from snnc.runtime.lava.sd_numerics import CHUNK, _step
 
@@ -49,28 +49,9 @@ class SDBlock:
 
 
 def sd_chain(graph) -> list[tuple]:
-    """[(kind, synapse node, SigmaDeltaNeuron or None)] of a chain input -> (conv|dense -> SD)* [-> flatten] -> dense."""
-    nodes, out, layers, i = list(graph.nodes), graph.outputs[0], [], 0
-    while i < len(nodes):
-        n = nodes[i]
-        if i and tuple(n.inputs) != (nodes[i - 1].name,):
-            raise BackendError(f"node {n.name!r}: netx networks are a single chain; {n.name!r} reads {list(n.inputs)}")
-        kind = {"Conv2d": "conv", "Linear": "dense"}.get(n.type)
-        if n.type in ("Input", "Flatten"):
-            layers.append((n.type.lower(), n, None))
-        elif kind and n.name == out:
-            layers.append((kind, n, None))
-        elif kind and i + 1 < len(nodes) and nodes[i + 1].type == "SigmaDeltaNeuron":
-            layers.append((kind, n, nodes[i + 1]))
-            i += 1
-        else:
-            raise BackendError(f"{n.type} {n.name!r}: netx SDNN blocks pair each Conv2d / Linear with the "
-                               f"SigmaDeltaNeuron after it (no pools, Add, Concat, ChannelAffine); run this network "
-                               f"with `snnc run --backend lava` instead")
-        i += 1
-    if layers[-1][1].name != out:
-        raise BackendError(f"the graph output {out!r} must be the last layer of the netx chain")
-    return layers
+    """[(kind, synapse node, SigmaDeltaNeuron or None)] of a chain input -> (conv|dense -> SD)* [-> flatten] -> dense
+    (``netx.netx_chain`` with SDNN neurons: no pools, Add, Concat, ChannelAffine)."""
+    return netx_chain(graph, "SDNN")
 
 
 def sd_blocks(graph, weight_bits: int = 8) -> tuple[list, list[SDBlock], int]:

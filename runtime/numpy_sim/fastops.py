@@ -80,10 +80,10 @@ def maxpool2d(op: ops.MaxPool2d, x: np.ndarray) -> np.ndarray:
     return y
 
 
-FAST = {"Conv2d": conv2d, "MaxPool2d": maxpool2d}
+FAST = {ops.Conv2d: conv2d, ops.MaxPool2d: maxpool2d}
 
 
 def run_op(op: ops.Op, *inputs: np.ndarray) -> np.ndarray:
     """Evaluate ``op`` on a (Tc * N) batch: a fast kernel when there is one, else the executor."""
-    fn = FAST.get(op.type)
+    fn = FAST.get(type(op))
     return fn(op, *inputs) if fn is not None else apply(op, *inputs)

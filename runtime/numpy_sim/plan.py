@@ -22,7 +22,7 @@ from typing import Optional
 import numpy as np
 
 from snnc.compiler.errors import SimulationError
-from snnc.compiler.ir import Graph, IFNeuron, MaxPool2d, static_nodes
+from snnc.compiler.ir import AvgPool2d, Graph, IFNeuron, MaxPool2d, Pad, static_nodes
 
 DEFAULT_CHUNK_BYTES = 16 * 2 ** 20    # working-set target of one time chunk (cache-sized chunks run fastest)
 RAM_FRACTION = 0.8                   # share of available RAM a run may use
@@ -75,7 +75,7 @@ def _workspace(graph: Graph, node) -> int:
         c_in = graph.node(node.inputs[0]).shape[0]
         cols = int(np.prod(node.shape[1:])) * c_in * kh * kw
         return cols + 2 * _size(graph, node.name)
-    if node.type in ("MaxPool2d", "AvgPool2d", "Pad"):
+    if isinstance(node.op, (MaxPool2d, AvgPool2d, Pad)):   # a padded copy of the input
         return 2 * _size(graph, node.inputs[0])
     return 2 * _size(graph, node.name)
 

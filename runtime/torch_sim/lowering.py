@@ -1,4 +1,4 @@
-"""One lowering table, ``LOWERING = {op type: module class}``: every non-spiking IR op as a torch module.
+"""One lowering table, ``LOWERING = {op class: module class}``: every non-spiking IR op as a torch module.
 
 Each module is built from its frozen IR op (``Module.from_op(op, node, graph)``),
 computes the op's ONNX semantics on a batch (N, *shape) exactly as
@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from snnc.compiler.ir import ops
 from snnc.compiler.ir.ops.geometry import channel_view
 
 
@@ -200,22 +201,22 @@ def _permute(m, x):
 
 
 LOWERING = {
-    "Conv2d": Conv2d,
-    "Linear": Linear,
-    "BatchNorm": BatchNorm,
-    "ChannelAffine": ChannelAffine,
-    "MaxPool2d": MaxPool2d,
-    "AvgPool2d": AvgPool2d,
-    "Resize": Resize,
-    "ReLU": _fn(lambda m, x: torch.relu(x)),
-    "Clip": _fn(lambda m, x: torch.clamp(x, m.op.lo, m.op.hi)),
-    "Identity": _fn(lambda m, x: x),
-    "GlobalAvgPool2d": _fn(lambda m, x: x.mean(dim=(2, 3), keepdim=True)),
-    "Flatten": _fn(lambda m, x: x.reshape(x.shape[0], -1)),
-    "Reshape": _fn(lambda m, x: x.reshape((x.shape[0],) + m.shape)),
-    "ChannelPermute": _fn(_permute),
-    "ChannelSlice": _fn(lambda m, x: x[:, m.op.start:m.op.stop]),
-    "Add": _fn(_add),
-    "Concat": _fn(lambda m, *xs: torch.cat(xs, dim=1)),
-    "Pad": _fn(lambda m, x: F.pad(x, (m.op.pads[1], m.op.pads[3], m.op.pads[0], m.op.pads[2]), value=m.op.value)),
+    ops.Conv2d: Conv2d,
+    ops.Linear: Linear,
+    ops.BatchNorm: BatchNorm,
+    ops.ChannelAffine: ChannelAffine,
+    ops.MaxPool2d: MaxPool2d,
+    ops.AvgPool2d: AvgPool2d,
+    ops.Resize: Resize,
+    ops.ReLU: _fn(lambda m, x: torch.relu(x)),
+    ops.Clip: _fn(lambda m, x: torch.clamp(x, m.op.lo, m.op.hi)),
+    ops.Identity: _fn(lambda m, x: x),
+    ops.GlobalAvgPool2d: _fn(lambda m, x: x.mean(dim=(2, 3), keepdim=True)),
+    ops.Flatten: _fn(lambda m, x: x.reshape(x.shape[0], -1)),
+    ops.Reshape: _fn(lambda m, x: x.reshape((x.shape[0],) + m.shape)),
+    ops.ChannelPermute: _fn(_permute),
+    ops.ChannelSlice: _fn(lambda m, x: x[:, m.op.start:m.op.stop]),
+    ops.Add: _fn(_add),
+    ops.Concat: _fn(lambda m, *xs: torch.cat(xs, dim=1)),
+    ops.Pad: _fn(lambda m, x: F.pad(x, (m.op.pads[1], m.op.pads[3], m.op.pads[0], m.op.pads[2]), value=m.op.value)),
 }

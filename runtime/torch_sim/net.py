@@ -59,9 +59,10 @@ def _key(i: int, name: str) -> str:
 def check_supported(graph: Graph) -> None:
     """BackendError naming the first node whose op the torch backend cannot run."""
     for n in graph.nodes:
-        if n.type not in LOWERING and not isinstance(n.op, (Input, IFNeuron)):
+        if type(n.op) not in LOWERING and not isinstance(n.op, (Input, IFNeuron)):
             raise BackendError(f"the torch backend cannot run node {n.name!r}: op {n.type} has no torch "
-                               f"lowering (supported: {', '.join(sorted(LOWERING))}, IFNeuron, SigmaDeltaNeuron)")
+                               f"lowering (supported: {', '.join(sorted(c.__name__ for c in LOWERING))}, IFNeuron, "
+                               f"SigmaDeltaNeuron)")
     kinds = {n.type for n in graph.nodes if isinstance(n.op, IFNeuron)}    # IFNeuron and its SigmaDeltaNeuron
     if len(kinds) > 1:
         raise BackendError(f"the graph mixes {' and '.join(sorted(kinds))} layers; a network is either binary IF "
@@ -93,7 +94,7 @@ class SpikingNet(nn.Module):
             elif n.type == "SigmaDeltaNeuron":
                 mods[self.keys[n.name]] = SigmaDeltaLayer(n.op, dtype)
             elif n.type != "Input":
-                mods[self.keys[n.name]] = LOWERING[n.type](n.op, n, graph, dtype)
+                mods[self.keys[n.name]] = LOWERING[type(n.op)](n.op, n, graph, dtype)
         self.layers = nn.ModuleDict(mods)
         self.static = frozenset(static_nodes(graph))
         self.dynamic = tuple(n for n in graph.nodes if n.name not in self.static)
@@ -250,7 +251,7 @@ class SpikingNet(nn.Module):
             if n.type == "IFNeuron":
                 mod = self.module(n.name)
                 op = replace(op, threshold=_np(mod.threshold), v_init=_np(mod.v_init), reset=mod.reset)
-            elif n.type not in ("Input", "SigmaDeltaNeuron"):     # a sigma-delta layer has nothing trainable
+            elif type(op) in LOWERING:     # Input and a sigma-delta layer have nothing trainable
                 op = self.module(n.name).to_op(op)
             spec.append((n.name, op, n.inputs))
         return Graph.build(spec, self.graph.outputs, self.graph.meta)

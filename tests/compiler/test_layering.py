@@ -133,33 +133,27 @@ def test_inspect_and_compile_of_an_onnx_model_load_neither_torch_nor_lava(tmp_pa
     assert "--normalize" in err
 
 
-# op-type tables keyed by type-name strings that remain (to become traits; tracked in issue 13). A new one
-# fails this test: put the fact on the op class instead (docs/architecture.md, "Where things plug in").
-KNOWN_OP_TABLES = {
-    "runtime/lava/netx.py": {"NETX_OPS"},
-    # registries of implementations (one kernel per op, not facts about it)
-    "compiler/execute/kernels.py": {"KERNELS"},
-    "runtime/numpy_sim/fastops.py": {"FAST"},
-    "runtime/torch_sim/lowering.py": {"LOWERING"},
-}
-
-
 def _op_tables(path: Path) -> set[str]:
-    """Module-level names bound to a dict / set / frozenset literal with two or more op-type-name strings."""
+    """Every dict / set / tuple / list literal, anywhere in the module, with two or more op-type-name strings
+    (a table ``NAMES = {"Conv2d", "Linear"}``, a test ``n.type in ("Conv2d", "Linear")``, a map
+    ``{"Conv2d": "conv", ...}.get(n.type)``), as ``line N``. Registries of implementations (one kernel per
+    op) are keyed by the op class, and facts about an op are its traits (docs/architecture.md, "Where things
+    plug in"), so none is left outside the op classes and the lowering stage."""
     from snnc.compiler.ir.ops import OP_TYPES
     found = set()
-    for node in ast.parse(path.read_text(), str(path)).body:
-        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
-        value = getattr(node, "value", None)
-        if not isinstance(target, ast.Name) or value is None:
-            continue
-        if isinstance(value, ast.Call) and getattr(value.func, "id", "") in ("frozenset", "set") and value.args:
-            value = value.args[0]
-        keys = value.keys if isinstance(value, ast.Dict) else getattr(value, "elts", [])
-        names = [k.value for k in keys if isinstance(k, ast.Constant) and k.value in OP_TYPES]
-        if len(names) >= 2:
-            found.add(target.id)
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        keys = node.keys if isinstance(node, ast.Dict) else \
+            node.elts if isinstance(node, (ast.Set, ast.Tuple, ast.List)) else []
+        if len([k for k in keys if isinstance(k, ast.Constant) and k.value in OP_TYPES]) >= 2:
+            found.add(f"line {node.lineno}")
     return found
+
+
+def test_the_op_table_scanner_sees_tables_tests_and_maps(tmp_path):
+    fake = tmp_path / "x.py"
+    fake.write_text("A = {'Conv2d', 'Linear'}\ndef f(n):\n    return n.type in ('Add', 'Concat') or \\\n"
+                    "        {'Conv2d': 'conv', 'Linear': 'dense'}.get(n.type)\nB = ('Conv', 'Dense', 'Add')\n")
+    assert _op_tables(fake) == {"line 1", "line 3", "line 4"}
 
 
 def test_quantisation_fusion_and_op_tables_live_in_the_lowering_stage_and_the_op_classes():
@@ -174,8 +168,7 @@ def test_quantisation_fusion_and_op_tables_live_in_the_lowering_stage_and_the_op
                       and f.name.startswith(("quantis", "quantiz", "fuse_"))]
         if lower in p.parents or (ROOT / "compiler" / "ir") in p.parents:
             continue
-        extra = _op_tables(p) - KNOWN_OP_TABLES.get(rel, set())
-        stray += [f"{rel}: op-type table {name}" for name in sorted(extra)]
+        stray += [f"{rel}: op-type table at {where}" for where in sorted(_op_tables(p))]
     assert not stray, "quantisation and pool fusion belong to compiler/lower, op facts to the op classes:\n" + \
         "\n".join(stray)
 

@@ -43,14 +43,13 @@ def test_traits_are_consistent(name):
 def test_every_consumer_accepts_or_refuses_by_name(name):
     from snnc.runtime.lava import lower_ops, sigma_delta  # noqa: F401 - fill the table (lava is imported lazily)
     from snnc.runtime.lava.lower import LOWER
-    from snnc.runtime.lava.netx import NETX_OPS
     cls = OP_TYPES[name]
     assert (name in SNN_OPS) == cls.spiking
     if cls.spiking and name != "Input":   # SOP counting has a fan-out rule for every spiking op
         assert sop.is_synapse(cls) or sop.is_structural(cls), name
     if cls.spiking and name not in ("Input",):
         assert (name in LOWER) != (name in LAVA_REFUSES), name
-    if name in NETX_OPS:
+    if cls.netx is not None:   # netx export: test_netx_exports_accept_or_refuse_each_op_by_name
         assert cls.spiking, name
     if not cls.spiking:   # a non-spiking op reaches Lava only as a view (Identity), never as a process
         assert name not in LOWER or cls.virtual, name
@@ -109,6 +108,38 @@ def test_each_compiler_consumer_reads_the_traits(name):
     assert has_synapses(node.op) == (node.op.connections(shapes[0], node.shape) is not None)
     box = tuple((0, d) for d in node.shape)
     assert set(source_boxes(g, ["y"], ["y"], box)) <= {"s", "y"}   # y itself when it is a neuron
+
+
+NETX_FORMS = {"CUBA": ("netx_layers", ops.IFNeuron), "SDNN": ("sd_chain", ops.SigmaDeltaNeuron)}
+
+
+@pytest.mark.parametrize("neuron", sorted(NETX_FORMS))
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_netx_exports_accept_or_refuse_each_op_by_name(name, neuron):
+    """Both netx exports (CUBA blocks of IF layers, SDNN blocks of sigma-delta layers) read the op trait
+    ``netx``: in the chain input -> conv -> neuron -> op (the output) an op without a netx form of theirs is
+    refused by name before anything else; one with a form is a layer of the chain, or breaks its pattern
+    (a neuron after a neuron) with an error naming it."""
+    from snnc.compiler.errors import BackendError
+    from snnc.runtime.lava import netx, netx_sd
+    fn, neuron_op = NETX_FORMS[neuron]
+    consumer = getattr(netx if fn == "netx_layers" else netx_sd, fn)
+    op, inputs = EXAMPLES[name]
+    s = neuron_op(np.ones(4, np.float32), np.full(4, 0.5, np.float32)) if neuron == "CUBA" else \
+        EXAMPLES["SigmaDeltaNeuron"][0]
+    spec = [("x", ops.Input((3, 6, 6)), []), ("c", ops.Conv2d(_w(4, 3, 3, 3), None, padding=(1, 1, 1, 1)), ["x"]),
+            ("s", s, ["c"])] + ([("f", ops.Flatten(), ["s"])] if inputs == ["f"] else [])
+    g = Graph.build(spec + [("y", op, inputs)], ["y"])
+    if op.netx not in ("input", "flatten", "conv", "dense", neuron):
+        with pytest.raises(BackendError, match=rf"netx cannot express layer\(s\) {name} 'y' "):
+            consumer(g)
+        return
+    try:
+        layers = consumer(g)
+    except BackendError as e:
+        assert f"{name} 'y'" in str(e) and "cannot express" not in str(e) and op.netx == neuron
+    else:
+        assert [(kind, syn.name) for kind, syn, _ in layers][-1] == (op.netx, "y")
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,6 +9,7 @@ import pytest
 from snnc.compiler.artifact import load
 from snnc.cli import main
 from snnc.compiler.data import example_model_path
+from snnc.compiler.ir import ops
 
 pytestmark = pytest.mark.torch
 
@@ -102,7 +103,7 @@ def test_finetune_errors(torch, model, tmp_path, capsys, monkeypatch):
         assert main(["finetune", model, "--data", "mnist", "--n", "10", "--device", "cuda", *common]) == 7
         assert "CUDA is not available" in capsys.readouterr().err
     from snnc.runtime.torch_sim import lowering
-    monkeypatch.delitem(lowering.LOWERING, "Linear")
+    monkeypatch.delitem(lowering.LOWERING, ops.Linear)
     assert main(["finetune", model, "--data", "mnist", "--n", "10", *common]) == 7
     assert "node 'logits': op Linear" in capsys.readouterr().err
 

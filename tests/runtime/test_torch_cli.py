@@ -10,7 +10,7 @@ import pytest
 from snnc.compiler.artifact import Artifact
 from snnc.cli import main
 from snnc.compiler.execute import predict
-from snnc.compiler.ir import Graph, IFNeuron, ReLU, Resize
+from snnc.compiler.ir import Graph, IFNeuron, ReLU, Resize, ops
 
 from .test_numpy_sim import dyadic_input, feature_graph
 
@@ -84,7 +84,7 @@ def test_bad_torch_options(files, capsys, argv, msg):
 
 def test_unsupported_op_is_named(files, tmp_path, capsys, monkeypatch):
     from snnc.runtime.torch_sim import lowering
-    monkeypatch.delitem(lowering.LOWERING, "Resize")
+    monkeypatch.delitem(lowering.LOWERING, ops.Resize)
     rng = np.random.default_rng(1)
     g = _unit_thresholds(feature_graph(rng))
     spec = [(n.name, n.op, n.inputs) for n in g.nodes]

@@ -56,7 +56,7 @@ def test_every_op_identical_to_numpy(dtype, reset, pool_mode, seed):
     from snnc.runtime.torch_sim import LOWERING, simulate
     rng = np.random.default_rng(seed)
     g = every_op_graph(rng, reset, pool_mode)
-    assert set(LOWERING) <= {n.type for n in g.nodes}, "a lowered op is missing from the test graph"
+    assert set(LOWERING) <= {type(n.op) for n in g.nodes}, "a lowered op is missing from the test graph"
     x = every_op_input(rng, 6)
     ref = np_sim(g, x, T=[3, 24], record=RECORD, show_progress=False)
     got = simulate(g, x, T=[3, 24], record=RECORD, dtype=dtype, batch_size=4, time_chunk=5, threads=1,
@@ -84,7 +84,8 @@ def test_lowering_covers_every_op_the_numpy_simulator_runs():
     quantiser there: tests/runtime/test_torch_sigma_delta.py)."""
     from snnc.compiler.execute import KERNELS
     from snnc.runtime.torch_sim import LOWERING
-    assert set(KERNELS) - {"IFNeuron", "SigmaDeltaNeuron"} == set(LOWERING)
+    from snnc.compiler.ir import IFNeuron, SigmaDeltaNeuron
+    assert set(KERNELS) - {IFNeuron, SigmaDeltaNeuron} == set(LOWERING)
 
 
 def test_every_module_equals_the_executor_op(torch):

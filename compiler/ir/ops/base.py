@@ -41,6 +41,9 @@ class Op:
     gain: ClassVar[bool] = False                  # an elementwise synapse whose graded output drives more synapses
     layer_exponents: ClassVar[bool] = False       # its network runs with one weight exponent a layer (its neuron
                                                   # model holds one threshold / state exponent a layer)
+    netx: ClassVar[Optional[str]] = None          # its lava-dl netx HDF5 form: the layer it is ("input", "conv",
+                                                  # "dense", "flatten") or the neuron that completes a conv / dense
+                                                  # block ("CUBA", "SDNN"); None: netx cannot express it
 
     # Rules: an op that has a rule overrides its method (``has``); the base's default is what each consumer
     # does with an op that has none. ``shapes``: the input shapes, ``out``: the output shape (per sample).
@@ -136,6 +139,7 @@ class Input(Op):
     """Graph input of a fixed per-sample shape."""
 
     spiking: ClassVar[bool] = True
+    netx: ClassVar[Optional[str]] = "input"
 
     shape: Shape = ()
     arity: ClassVar[Optional[int]] = 0

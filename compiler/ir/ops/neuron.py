@@ -59,6 +59,7 @@ class IFNeuron(Op):
     """
 
     spiking: ClassVar[bool] = True
+    netx: ClassVar[Optional[str]] = "CUBA"            # netx's CUBA (Lava LIF) neurons, reset to zero
 
     threshold: np.ndarray = None
     v_init: np.ndarray = None
@@ -111,6 +112,7 @@ class SigmaDeltaNeuron(IFNeuron):
     """
 
     layer_exponents: ClassVar[bool] = True        # Lava's SigmaDelta: one vth and one state_exp a layer
+    netx: ClassVar[Optional[str]] = "SDNN"
 
     step: np.ndarray = None
     bits: int = 8

@@ -29,6 +29,7 @@ class Conv2d(Op):
     latency: ClassVar[int] = 1
     spiking: ClassVar[bool] = True
     shared_weights: ClassVar[bool] = True
+    netx: ClassVar[Optional[str]] = "conv"
 
     weight: np.ndarray = None  # (O, I/groups, kH, kW)
     bias: Optional[np.ndarray] = None  # (O,)
@@ -93,6 +94,7 @@ class Linear(Op):
     weight_field: ClassVar[Optional[str]] = "weight"
     latency: ClassVar[int] = 1
     spiking: ClassVar[bool] = True
+    netx: ClassVar[Optional[str]] = "dense"
 
     weight: np.ndarray = None
     bias: Optional[np.ndarray] = None

@@ -33,6 +33,7 @@ class Flatten(Regroup, Op):
     current_path: ClassVar[bool] = True
     virtual: ClassVar[bool] = True
     spiking: ClassVar[bool] = True
+    netx: ClassVar[Optional[str]] = "flatten"
 
     def infer(self, shapes):
         return (int(np.prod(shapes[0])),)
