@@ -22,7 +22,7 @@ and the netx export read, none of them re-deriving it:
 Fixed point per layer L with output channels c, b weight bits, qmax = 2**(b-1) - 1,
 and m_c the largest |W| of row c over every synapse feeding L::
 
-    E_c = clamp(floor(log2(qmax / m_c)), 0, min(16, floor(log2(VTH_MAX / theta_c))))
+    E_c = clamp(floor(log2(qmax / m_c)), 0, min(16, floor(log2(VTH_MAX / theta_c)), exponent_max))
     W_q[c, ...] = quantise(W[c, ...], E_c),  vth_c = round(theta_c 2**E_c),  v units 2**(E_c + 6)
 
 A per-channel exponent is exact: scaling every input of neuron c, its threshold,
@@ -34,7 +34,10 @@ its channel layout on the way (a Flatten); ``"channel"`` otherwise. A channel
 layer costs no extra process or synapse; its neurons need per-neuron thresholds
 (``thresholds``: the distinct vth mantissas, reported by the resource estimate).
 This is what lets cltb's per-channel thresholds, folded into the weights, survive
-8-bit weights (docs/lava.md).
+8-bit weights (docs/lava.md). ``exponent_max`` is the neuron model's field for its
+layer exponent (op trait; Lava's SigmaDelta: state_exp = E, 3 bits, so E <= 7): a
+layer capped there keeps coarser weights, ``LayerPlan.capped`` records the exponent
+its weights asked for and the weight error that would have had (the cost).
 """
 from __future__ import annotations
 
@@ -86,6 +89,8 @@ class LayerPlan:
     vth: Optional[np.ndarray] = None      # fixed point IF layers: (C,) 17-bit threshold mantissas (used << 6)
     v_init: Optional[np.ndarray] = None   # (C,) initial potentials in v units (2**(E_c + 6))
     problem: Optional[str] = None          # why the layer cannot run in this fixed point (raised when built)
+    capped: Optional[dict] = None          # the neuron model's exponent field capped E (``exponent_max``): the
+                                           # exponent the weights would take and the weight error there
 
 
 @dataclass
@@ -129,7 +134,8 @@ class Plan:
         """The plan as JSON (recorded in the artifact, printed by the reports)."""
         layers = {k: {"scheme": v.scheme, "exponents": _runs(v.exponents), "weight_error": round(v.weight_error, 6),
                       "weights_clipped": v.weights_clipped, "units_zeroed": dict(v.units_zeroed),
-                      "thresholds": v.thresholds} for k, v in self.layers.items()}
+                      "thresholds": v.thresholds, **({"capped": v.capped} if v.capped else {})}
+                  for k, v in self.layers.items()}
         return {"version": PLAN_VERSION, "format": "fixed_pt" if self.fmt.fixed else "floating_pt",
                 "weight_bits": self.fmt.weight_bits, "stock": self.fmt.stock, "host": sorted(self.host),
                 "fusions": list(self.fusions), "compositions": list(self.compositions), "layers": layers}
@@ -228,7 +234,7 @@ def _layer(graph: Graph, sink: str, members: list, sinks: dict, fmt: NumberForma
         r = np.broadcast_to(a.reshape(a.shape[0], -1).max(axis=1), (c,)) if channel and a.ndim else a.max(initial=0)
         rows = np.maximum(rows, r)
     theta = np.broadcast_to(np.asarray(node.op.threshold, np.float64), (c,)) if isinstance(node.op, IFNeuron) else None
-    hi = np.full(rows.shape, E_MAX)
+    hi = np.full(rows.shape, E_MAX if node.op.exponent_max is None else min(E_MAX, node.op.exponent_max))
     if theta is not None:
         th = theta if channel else theta.max(keepdims=True)
         hi = np.minimum(hi, np.floor(np.log2(VTH_MAX / np.maximum(th, 1e-300))).astype(np.int64))
@@ -239,9 +245,25 @@ def _layer(graph: Graph, sink: str, members: list, sinks: dict, fmt: NumberForma
         channel = False
     e = np.broadcast_to(e if channel else e.min(initial=fill), (c,)).copy()
     lay = LayerPlan(sink, e, "channel" if channel else "layer", float(rows.max(initial=0)))
+    lay.capped = _cap_cost(node.op, members, fmt, int(e.max(initial=0)))
     if theta is not None and fmt.fixed:
         lay.thresholds = int(np.unique(np.round(theta * 2.0 ** e)).size)
     return lay
+
+
+def _cap_cost(op, members: list, fmt: NumberFormat, e: int) -> Optional[dict]:
+    """What capping a one-exponent layer at its neuron model's ``exponent_max`` costs: the exponent its weight
+    spread asks for and the largest relative weight error of its synapses there (the plan's own error, at the
+    capped exponent, is ``weight_error``); None when the cap does not bite."""
+    if not fmt.fixed or op.exponent_max is None:
+        return None
+    want = exponent(max((float(np.abs(np.asarray(weight_of(n))).max(initial=0)) for n in members), default=0.0),
+                    fmt.weight_bits, hi=E_MAX)
+    if want <= e or e < op.exponent_max:   # the weights ask for no more, or another bound (vth) bit first
+        return None
+    err = max(relative_error(w, quantise(w, want, fmt.weight_bits)[0], want)
+              for w in (np.asarray(weight_of(n), np.float64) for n in members))
+    return {"exponent": want, "capped_to": e, "weight_error_uncapped": round(err, 6)}
 
 
 def _synapse(node, lay: LayerPlan, fmt: NumberFormat, host: bool) -> SynapsePlan:

@@ -13,8 +13,9 @@ Floating point (``SDFloat``): the plan's float weights, vth = step (one
 quantisation step, 1 / (2^B - 1) after threshold folding), bias = b: the
 receivers' sums hold act - residue, |residue| < step.
 
-Fixed point (``SDFixed``), one exponent k_L per layer (the lowering stage's plan for a
-sigma-delta graph, op trait ``layer_exponents``: ``SigmaDelta`` holds one vth and one state_exp), and
+Fixed point (``SDFixed``), one exponent k_L <= 7 per layer (the lowering stage's plan for a
+sigma-delta graph, op traits ``layer_exponents``: ``SigmaDelta`` holds one vth and one state_exp,
+and ``exponent_max``: state_exp is a 3-bit field, so the plan caps k_L at 7), and
 graded payloads with F = min(B + 4, 21 - max k) fractional bits (a payload unit 2**-F, a
 step 1 / (2^B - 1) ~ 2**(F - B) units; sigma = act 2**(k + F) fits 24 bits for act < 4)::
 
@@ -42,7 +43,7 @@ from snnc.compiler.ir import SigmaDeltaNeuron
 from snnc.compiler.lower import NumberFormat, Plan, make_plan
 from snnc.compiler.lower.plan import V_MAX
 
-STATE_EXP_MAX = 7        # SigmaDelta's state_exp is a 3-bit field
+STATE_EXP_MAX = SigmaDeltaNeuron.exponent_max   # SigmaDelta's state_exp is a 3-bit field: the plan caps k there
 EXTRA_BITS = 4           # payload fractional bits beyond B: the s >> k truncation drifts 16x slower
 SIGMA_BITS = 21          # sigma = act 2**(k + F) stays below 2**23 for |act| < 4 (folded units)
 CHUNK = 200              # samples per Lava run: a new run (fresh state) bounds the truncation drift
@@ -102,9 +103,10 @@ class SDFixed:
         bits = max((int(n.op.bits) for n in layers), default=8)
         self.frac = max(1, min(bits + EXTRA_BITS, SIGMA_BITS - max((self.k[n.name] for n in layers), default=0)))
         self.clipped = {s: 0 for s in self.k}
-        self.warnings = [f"layer {s!r}: state_exp {k} exceeds SigmaDelta's 3-bit field (0..{STATE_EXP_MAX}); "
-                         f"Lava's model shifts by it anyway, Loihi 2 could not" for s, k in self.k.items()
-                         if s in {n.name for n in layers} and k > STATE_EXP_MAX]
+        self.warnings = [f"layer {s!r}: state_exp capped at {STATE_EXP_MAX} (SigmaDelta's 3-bit field): its "
+                         f"weights would take exponent {c['exponent']}, relative weight error "
+                         f"{c['weight_error_uncapped']:.4f} there, {plan.layers[s].weight_error:.4f} at "
+                         f"{c['capped_to']}" for s in self.k if (c := plan.layers[s].capped)]
 
     def unit(self, sink: str) -> int:
         """sigma of ``sink`` counts units of 2**-(k + F)."""

@@ -77,6 +77,34 @@ def test_sigma_delta_graph_is_lowered_with_one_exponent_a_layer(rng):
     assert plan.summary() == sd_plan(sd, True, 8).summary() == deployment_record(sd, 8)
 
 
+def test_sigma_delta_state_exponent_is_capped_at_its_3_bit_field_with_the_cost_recorded(rng):
+    """SigmaDelta's state_exp is the layer's exponent and a 3-bit field (op trait ``exponent_max`` = 7): weights
+    of max|W| = 0.3 ask for floor(log2(127 / 0.3)) = 8; the IF plan keeps 8, the sigma-delta plan caps at 7
+    and records what that costs: the error at 8, below the error it runs with (one weight bit less)."""
+    from snnc.compiler.passes.sigma_delta import to_sigma_delta
+    from snnc.compiler.lower.quantize import quantise, relative_error
+    from snnc.runtime.lava.sd_numerics import SDFixed, sd_plan
+    g = _wide(rng, 1.0)
+    spec = [(n.name, n.op, n.inputs) for n in g]
+    w = g.node("l2").op.weight
+    spec[4] = ("l2", Linear((w / np.abs(w).max() * 0.3).astype(np.float32), g.node("l2").op.bias), ("n1",))
+    g = Graph.build(spec, ["out"])
+    assert make_plan(g, NumberFormat(True, 8)).layers["n2"].exponents.min() == 8   # its largest row asks for 8
+    sd = to_sigma_delta(g, "sigma-delta", 8).graph
+    plan = sd_plan(sd, True, 8)
+    lay = plan.layers["n2"]
+    assert set(lay.exponents) == {7} and plan.synapses["l2"].exponent == 7
+    w = np.asarray(sd.node("l2").op.weight, np.float64)
+    at8 = relative_error(w, quantise(w, 8, 8)[0], 8)
+    assert lay.capped == {"exponent": 8, "capped_to": 7, "weight_error_uncapped": round(at8, 6)}
+    assert lay.weight_error == relative_error(w, quantise(w, 7, 8)[0], 7) > at8
+    assert plan.summary()["layers"]["n2"]["capped"] == lay.capped
+    assert all(lay.capped is None for name, lay in plan.layers.items() if name != "n2")
+    fx = SDFixed(plan)
+    assert fx.sd_params(sd.node("n2"), 0)["state_exp"] == 7
+    assert any("'n2': state_exp capped at 7" in w for w in fx.report()["warnings"])
+
+
 def test_fixed_reference_follows_float_with_per_channel_exponents(rng):
     """The fixed-point reference on the wide layer predicts as the float reference does (the units live)."""
     g = _wide(rng, 2.0 ** -10)

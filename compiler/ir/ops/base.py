@@ -41,6 +41,8 @@ class Op:
     gain: ClassVar[bool] = False                  # an elementwise synapse whose graded output drives more synapses
     layer_exponents: ClassVar[bool] = False       # its network runs with one weight exponent a layer (its neuron
                                                   # model holds one threshold / state exponent a layer)
+    exponent_max: ClassVar[Optional[int]] = None  # a neuron model whose layer exponent is a hardware field: the
+                                                  # largest it holds (the plan caps the layer's exponent there)
     netx: ClassVar[Optional[str]] = None          # its lava-dl netx HDF5 form: the layer it is ("input", "conv",
                                                   # "dense", "flatten") or the neuron that completes a conv / dense
                                                   # block ("CUBA", "SDNN"); None: netx cannot express it

@@ -112,6 +112,7 @@ class SigmaDeltaNeuron(IFNeuron):
     """
 
     layer_exponents: ClassVar[bool] = True        # Lava's SigmaDelta: one vth and one state_exp a layer
+    exponent_max: ClassVar[Optional[int]] = 7     # state_exp = the layer's exponent: a 3-bit field on Loihi 2
     netx: ClassVar[Optional[str]] = "SDNN"
 
     step: np.ndarray = None
