@@ -7,11 +7,13 @@ synapses, not the compiled graph's chain of ops, are what the hardware holds: a
 1x1 conv after a residual Add becomes one dense synapse per source, a current read
 by k neurons becomes k synapses, a Concat slice becomes a synapse on the slice.
 The resource estimate therefore counts the layers that integrate a composed
-current (:func:`composed_layers`) on ``plan.graph``, every other layer as before
+current (:func:`composed_layers`) on the plan's graph, every other layer as before
 on the compiled graph. A composed layer's synapses are those the plan sinks into
 it (``plan.sinks``), host terms included as for the direct-coded first layer: a
 host value it reads (DenseNet's max-pooled stem conv) is computed once and
-counted in the layer that integrates it, not again in every reader.
+counted in the layer that integrates it, not again in every reader, and it is
+read as the host sends it (:func:`counted_graph`: an input of the value's own
+shape), so the layer's input axons are that value's elements, not the image's.
 
 What a composed synapse stores (:func:`stored`): like every synapse
 (:mod:`snnc.compiler.hardware.synapses`), one weight per structural connection
@@ -35,13 +37,29 @@ from typing import Optional
 import numpy as np
 
 from snnc.compiler.hardware.synapses import Conn
-from snnc.compiler.ir import Graph
+from snnc.compiler.ir import Graph, Input
 from snnc.compiler.lower import NumberFormat, Plan, make_plan
 
-def deployed(graph: Graph, weight_bits: Optional[int]) -> tuple[Plan, frozenset]:
-    """(the plan the estimate reads: fixed point at ``weight_bits`` or floating point, its composed layers)."""
+
+def deployed(graph: Graph, weight_bits: Optional[int]) -> tuple[Plan, frozenset, Graph]:
+    """(the plan the estimate reads: fixed point at ``weight_bits`` or floating point, its composed layers,
+    the graph they are counted on: ``counted_graph``)."""
     plan = make_plan(graph, NumberFormat(True, int(weight_bits)) if weight_bits else NumberFormat())
-    return plan, composed_layers(plan)
+    layers = composed_layers(plan)
+    return plan, layers, counted_graph(plan, layers)
+
+
+def counted_graph(plan: Plan, layers: frozenset) -> Graph:
+    """The plan's graph with every host value a synapse of a composed layer reads (not a graph input) made an
+    ``Input`` of its own shape: the value the host sends (``Plan.frontier``), read by the layer's input axons
+    as sent, not traced back through the host's ops to the image."""
+    g = plan.graph
+    cut = {i for n in g if n.op.weight_field and plan.sinks.get(n.name) in layers for i in n.inputs
+           if i in plan.host and not isinstance(g.node(i).op, Input)}
+    if not cut:
+        return g
+    return Graph.build([(n.name, Input(n.shape), ()) if n.name in cut else (n.name, n.op, n.inputs) for n in g],
+                       g.outputs)
 
 
 def composed_layers(plan: Plan) -> frozenset:

@@ -63,10 +63,12 @@ import numpy as np
 
 from snnc.compiler.errors import HardwareError
 from snnc.compiler.analysis.composed import deployed, stored
+from snnc.compiler.analysis.processes import compiled_processes, deployed_processes
+from snnc.compiler.analysis.resources_table import format_mapping
 from snnc.compiler.analysis.segments import layer_nodes, reach, segment_ops, segment_starts
 from snnc.compiler.analysis.sop import fanout_maps
 from snnc.compiler.hardware import Profile, load_profile
-from snnc.compiler.hardware.fanin import Split, describe_splits, split_depth
+from snnc.compiler.hardware.fanin import Split, split_depth
 from snnc.compiler.hardware.lava_rules import lava_partition
 from snnc.compiler.hardware.partition import Issue, fan_out_check, partition
 from snnc.compiler.hardware.pools import pool_issues, pool_resources
@@ -98,8 +100,11 @@ class LayerResources:
     weight_error: float = 0.0
     exponents: str = ""              # "layer" | "channel": the plan's exponent scheme (snnc.compiler.lower)
     thresholds: int = 0              # distinct threshold mantissas in fixed point (per-neuron vth if > 1)
-    out_synapses: int = 0            # SOPs if every neuron spikes once (sop.fanout_maps)
+    out_synapses: int = 0            # SOPs if every neuron spikes once (sop.fanout_maps: the simulators' count)
     fan_out: int = 0                 # max SOPs of one neuron's spike
+    deployed_out_synapses: int = 0   # the same through the synapses as the plan deploys them (composed)
+    deployed_fan_out: int = 0        # max synapses one neuron's spike drives as deployed (routing)
+    processes: int = 0               # Lava processes built for the layer (analysis.processes)
     cores: Optional[int] = None
     neurons_per_core: Optional[int] = None
     axons_per_core: Optional[int] = None
@@ -149,16 +154,21 @@ def _layer(graph: Graph, name: str, weight_bits: Optional[int], plan: Plan, comp
     return lay
 
 
-def count_layers(graph: Graph, weight_bits: Optional[int] = None) -> list[LayerResources]:
+def count_layers(graph: Graph, weight_bits: Optional[int] = None, deployment=None) -> list[LayerResources]:
     """Per-layer neurons, synapses, fan-in/out (and memory/precision at ``weight_bits``); a layer integrating
-    a current the deployment plan composed is counted on the plan's graph (``analysis.composed``)."""
-    plan, composed = deployed(graph, weight_bits)
-    layers = [_layer(plan.graph if n in composed else graph, n, weight_bits, plan, n in composed)
+    a current the deployment plan composed is counted on the plan's graph (``analysis.composed``), and every
+    layer's Lava processes and deployed fan-out are read from the plan. ``deployment``: ``deployed(graph,
+    weight_bits)`` when the caller has it."""
+    plan, composed, counted = deployment or deployed(graph, weight_bits)
+    layers = [_layer(counted if n in composed else graph, n, weight_bits, plan, n in composed)
               for n in layer_nodes(graph)]
-    fan = fanout_maps(graph)   # exact SOP fan-out, shared with the simulators
-    for lay in layers:
+    fan, fan_plan, procs = fanout_maps(graph), fanout_maps(plan.graph), deployed_processes(plan)
+    for lay in layers:   # SOPs as the simulators count them (the compiled graph), and as deployed
+        lay.processes = procs.get(lay.name, 0)
         if lay.name in fan:
             lay.out_synapses, lay.fan_out = int(fan[lay.name].sum()), int(fan[lay.name].max(initial=0))
+            f = fan_plan.get(lay.name, fan[lay.name])
+            lay.deployed_out_synapses, lay.deployed_fan_out = int(f.sum()), int(f.max(initial=0))
     return layers
 
 
@@ -198,6 +208,8 @@ class Mapping:
     pools: list = field(default_factory=list)     # hardware.pools.PoolResources: max pools over currents
     extra_steps: int = 0     # pipeline steps added by fan-in splits on the longest path (+1 per split layer)
     mapping: str = "per-connection"   # the profile's mapping rules (schema.MAPPINGS)
+    processes: int = 0       # Lava processes the deployment builds (the layers' sum)
+    extra_processes: int = 0  # ... minus those the compiled graph would need (composition, fused pools)
 
     @property
     def errors(self) -> list:
@@ -223,6 +235,7 @@ class Mapping:
                 "pool_state_values": sum(p.state_values for p in self.pools),
                 "fan_in_splits": [l.split.brief(l.name) for l in self.layers if l.split],
                 "pipeline_extra_steps": self.extra_steps,
+                "processes": self.processes, "extra_processes": self.extra_processes,
                 "issues": [asdict(i) for i in self.issues]}
 
 
@@ -252,20 +265,23 @@ def _map_graph(graph: Graph, profile: Profile, tolerance: float) -> Mapping:
     if not profile.is_snn:
         raise HardwareError(f"profile {profile.name!r} ({profile.path}) is an ANN profile with no neuromorphic "
                             "cores; use it as the ANN baseline (--ann-profile) and pick an snn profile")
-    layers = count_layers(graph, profile.limit("weight_bits"))
+    deployment = deployed(graph, profile.limit("weight_bits"))
+    plan, composed, counted = deployment
+    layers = count_layers(graph, profile.limit("weight_bits"), deployment)
+    procs = (sum(l.processes for l in layers), sum(compiled_processes(plan).values()))
     issues = [Issue("warning", l.name, f"layer {l.name!r}: quantising weights to {profile.limit('weight_bits')} "
                                        f"bit loses {l.weight_error:.1%} (relative L2, tolerance {tolerance:.0%}); "
                                        "use quantisation-aware training or a profile with more weight bits")
               for l in layers if l.weight_error > tolerance]
     pools = pool_resources(graph)
     if not profile.has_limits:   # an op-count model: no cores, nothing to map the pools onto
-        return Mapping(profile.name, layers, issues, pools=pools)
+        return Mapping(profile.name, layers, issues, pools=pools, processes=procs[0],
+                       extra_processes=procs[0] - procs[1])
     issues += pool_issues(pools, profile.name)
     limits = _limits(profile)
     place = lava_partition if profile.mapping == "lava" else partition
-    plan, composed = deployed(graph, profile.limit("weight_bits"))
     for l in layers:   # a composed layer is placed as deployed, on the plan's graph
-        g = plan.graph if l.name in composed else graph
+        g = counted if l.name in composed else graph
         starts = segment_starts(g, l.name)
         issues += place(g, l, segment_ops(g, starts), starts, limits)
     readers: dict[str, list] = {}   # source -> the layers it feeds (one pass, not a scan per layer)
@@ -276,7 +292,8 @@ def _map_graph(graph: Graph, profile: Profile, tolerance: float) -> Mapping:
         issues += fan_out_check(l, readers.get(l.name, []), limits["max_fan_out"])
     cores = sum(l.cores or 0 for l in layers)
     return Mapping(profile.name, layers, issues, cores, -(-cores // limits["cores_per_chip"]), pools,
-                   split_depth(graph, {l.name for l in layers if l.split}), profile.mapping)
+                   split_depth(graph, {l.name for l in layers if l.split}), profile.mapping, procs[0],
+                   procs[0] - procs[1])
 
 
 def check_fit(mapping: Mapping) -> Mapping:
@@ -290,36 +307,6 @@ def check_fit(mapping: Mapping) -> Mapping:
 def summary(graph: Graph, profile: Union[str, Profile, None] = None) -> dict:
     """JSON form of :func:`map_graph` (what ``snnc compile`` stores as the artifact's resource summary)."""
     return map_graph(graph, profile).to_json()
-
-
-def _bits(b: Optional[int]) -> str:
-    if not b:
-        return "-"
-    return f"{b / 8192:.1f} KiB" if b < 8 * 2 ** 20 else f"{b / 2 ** 23:.1f} MiB"
-
-
-def format_mapping(m: Mapping) -> str:
-    from snnc.compiler.analysis.tables import table
-    rows = [[l.name, l.kind, l.neurons, l.synapses, _bits(l.memory_bits), l.fan_in,
-             f"{l.split.k} x" if l.split else "-", l.fan_out,
-             l.cores if l.cores is not None else "-", l.neurons_per_core or "-", l.axons_per_core or "-",
-             f"{l.weight_error:.2%}", l.bound or "-"] for l in m.layers]
-    rows.append(["total", "", sum(l.neurons for l in m.layers), sum(l.synapses for l in m.layers),
-                 _bits(sum(l.memory_bits for l in m.layers)), "", "", "", m.cores if m.cores is not None else "-",
-                 "", "", "", ""])
-    fit = "" if m.fits else " - DOES NOT FIT (failing layers' cores are lower bounds)"
-    out = [f"resources on {m.profile}: {m.cores if m.cores is not None else '-'} cores, "
-           f"{m.chips if m.chips is not None else '-'} chip(s) ({WEIGHT_CONVENTION[m.mapping]}){fit}",
-           table(["layer", "kind", "neurons", "synapses", "memory", "fan-in", "split", "fan-out", "cores",
-                  "neurons/core", "axons/core", "weight err", "bound by"], rows)]
-    if any(l.split for l in m.layers):
-        out.append(describe_splits(m.layers, m.extra_steps))
-    if m.pools:
-        out.append("max pools over currents (not synapses; host / x86 or a custom process): " + ", ".join(
-            f"{p.name} ({p.mode}{', static' if p.static else ''}"
-            f"{f', {p.state_values:,} state values' if p.state_values else ''})" for p in m.pools))
-    out += [f"{i.level}: {i.message}" for i in m.issues]
-    return "\n".join(out)
 
 
 def summary_table(graph: Graph, profile: Union[str, Profile, None] = None) -> str:

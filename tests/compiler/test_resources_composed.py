@@ -106,3 +106,33 @@ def test_bottleneck_figures_by_hand(rng):
     assert lays["n2"].synapses == 6 * 4 * 36 and lays["n2"].fan_in == 4
     assert lays["n4"].synapses == 5 * 4 * 36 + 5 * 6 * 16 * 16 and lays["n4"].fan_in == 4 + 6 * 9
     assert lays["n0"].synapses == 4 * 1 * 16 * 16     # untouched layers are counted as before
+
+
+def test_bottleneck_processes_by_hand(rng):
+    """The Lava processes per layer, counted by hand on the plan (custom processes): n0 = host CurrentSource
+    + IntegrateFire + SpikeCounter; n2 = one composed 1x1 synapse on n0 + neuron + counter; n4 = e4/n0 and
+    e4/n2 + a Delay for the shorter e4/n0 (depth 1 against 2) + neuron + counter; out = Dense + Readout.
+    The compiled graph would build p1, g, e2 (+ a delay of n0 into a1) for n2, and p3, e4 and two delays
+    (a1's two ports) for n4: 17, so composition saves 4."""
+    g = bottleneck(rng)
+    lays = {l.name: l for l in count_layers(g, weight_bits=8)}
+    assert {k: l.processes for k, l in lays.items()} == {"n0": 3, "n2": 3, "n4": 5, "out": 2}
+    m = map_graph(g, "loihi2")
+    assert (m.processes, m.extra_processes) == (13, -4)
+    assert m.to_json()["processes"] == 13 and m.to_json()["extra_processes"] == -4
+    assert m.to_json()["layers"][0]["processes"] == 3
+    # deployed fan-out: an n0 spike drives e2/n0's 6 and e4/n0's 5 synapses (the compiled chain: p1's 4 more)
+    assert lays["n0"].deployed_fan_out == 11 and lays["n0"].fan_out == 15
+    from snnc.compiler.analysis.resources import summary_table
+    text = summary_table(g, "loihi2")
+    assert "Lava processes: 13 (-4 against the compiled graph" in text and " procs " in text
+
+
+def test_a_host_value_is_read_as_the_host_sends_it(rng):
+    """n1 reads the host value c0 (4 x 6 x 6, the stem conv the host computes) through its diagonal slice:
+    its input axons are c0's 144 elements and n0's 144 (one core holds the layer), not the 1 x 6 x 6 image
+    behind c0, and c0 is a source of n1 (its 4 x 36 slice synapses)."""
+    g = host_concat(rng)
+    lay = map_graph(g, "loihi").layer("n1")
+    assert lay.tile == (7, 6, 6) and lay.axons_per_core == 4 * 36 + 4 * 36
+    assert lay.sources["c0"] == 4 * 36

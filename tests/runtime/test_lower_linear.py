@@ -128,7 +128,9 @@ def _counts(res):
 @pytest.mark.parametrize("build", [bottleneck, dense_block, concat_net])
 def test_lava_float_and_fixed(lava, rng, build):
     """Float Lava = the NumPy simulator spike for spike; fixed Lava = the NumPy fixed reference bit for bit
-    (concat_net: a Concat of spikes read through a Flatten by the readout, each part its columns of W)."""
+    (concat_net: a Concat of spikes read through a Flatten by the readout, each part its columns of W); the
+    resource estimate's process count (analysis.processes, from the plan) is the processes Lava built."""
+    from snnc.compiler.analysis.resources import count_layers
     from snnc.runtime.backends import get_backend
     from snnc.runtime.lava.runner import run_lava
     g, T = build(rng), 8
@@ -144,6 +146,7 @@ def test_lava_float_and_fixed(lava, rng, build):
         np.testing.assert_array_equal(fx.spikes[k], v, err_msg=f"fixed spikes of layer {k}")
     np.testing.assert_array_equal(fx.trace, trace)
     assert fx.saturated == sat
+    assert fx.lava_processes == sum(l.processes for l in count_layers(g, 8))
 
 
 def test_report_error_is_the_error_that_runs_on_a_composed_layer_beyond_8_bits(rng):
