@@ -217,6 +217,15 @@ def _counts(act: Activity, art: Artifact, mapping) -> dict:
             **graded_counts(act)}
 
 
+def _fitted(art: Artifact, prof: Profile, ignore_fit: bool) -> Mapping:
+    """The network mapped onto ``prof``, its warnings logged; HardwareError when it does not fit, unless
+    ``ignore_fit`` (then its errors are logged too)."""
+    mapping = map_graph(art.snn, prof)
+    for w in mapping.issues if ignore_fit else (i for i in mapping.issues if i.level == "warning"):
+        log.warning(w.message)
+    return mapping if ignore_fit else check_fit(mapping)
+
+
 def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, None] = None,
              activity: Union[Activity, str, Path, None] = None, T: Optional[int] = None,
              ann_profile: Union[str, Profile, None] = DEFAULT_ANN_PROFILE, ignore_fit: bool = False,
@@ -235,11 +244,7 @@ def estimate(artifact: Union[Artifact, str, Path], profile: Union[str, Profile, 
     profile, profile_why = target_profile(art, profile)
     prof = load_profile(profile)
     check_graded_profile(art, prof)
-    mapping = map_graph(art.snn, prof)
-    for w in mapping.issues if ignore_fit else (i for i in mapping.issues if i.level == "warning"):
-        log.warning(w.message)
-    if not ignore_fit:
-        check_fit(mapping)
+    mapping = _fitted(art, prof, ignore_fit)
     act = _activity(art, mapping, activity, T, input_cost)
     io = input_bytes(art, act) if host_io else None
     figs = _ranged(lambda w: en.snn_energy(act, prof, mapping, w, io))

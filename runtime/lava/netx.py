@@ -135,14 +135,7 @@ def export_netx(graph: Graph, path, input_bits: int = 7, weight_bits: int = 8, c
         for row, b in zip(summary, blocks):
             row["vThMant"] = b.vth
     with h5py.File(Path(path), "w") as f:
-        grp = f.create_group("layer")
-        it = iter(blocks)
-        for idx, (kind, syn, _) in enumerate(layers):
-            g = grp.create_group(str(idx))
-            g.create_dataset("type", data=np.bytes_(kind))
-            g.create_dataset("shape", data=np.asarray(syn.shape, np.int64))
-            if kind in ("conv", "dense"):
-                _write_block(g, next(it))
+        write_layers(f, layers, blocks, _write_block)
     info["warnings"] = warnings_of(info)
     for w in info["warnings"]:
         log.warning("netx export: %s", w)
@@ -242,15 +235,32 @@ def _quantise(kind, syn, neuron, in_bits: int, weight_bits: int, amp: float) -> 
                    "readout": neuron is None, **_lost(weight, w)}
 
 
-def _write_block(g, block: Block) -> None:
-    g.create_dataset("weight", data=block.weight)
-    if block.bias is not None:
-        g.create_dataset("bias", data=np.asarray(block.bias, np.int64))
-    if block.kind == "conv":
-        op = block.op
+def write_layers(h5file, layers, blocks, write_block) -> None:
+    """netx's ``layer/<i>`` groups: each layer's type and shape, and ``write_block(group, block)`` for each
+    conv / dense block (CUBA here, SDNN in ``netx_sd``), in chain order."""
+    grp = h5file.create_group("layer")
+    it = iter(blocks)
+    for idx, (kind, syn, _) in enumerate(layers):
+        g = grp.create_group(str(idx))
+        g.create_dataset("type", data=np.bytes_(kind))
+        g.create_dataset("shape", data=np.asarray(syn.shape, np.int64))
+        if kind in SYNAPSES:
+            write_block(g, next(it))
+
+
+def write_synapse(g, kind: str, weight, bias, op) -> None:
+    """A block's weights, bias (None: none written) and, for a conv, its geometry."""
+    g.create_dataset("weight", data=weight)
+    if bias is not None:
+        g.create_dataset("bias", data=np.asarray(bias, np.int64))
+    if kind == "conv":
         for key, val in (("stride", op.stride), ("padding", op.padding[:2]), ("dilation", op.dilation)):
             g.create_dataset(key, data=np.asarray(val, np.int64))  # (Y, X): netx reverses to (X, Y)
         g.create_dataset("groups", data=np.int64(op.groups))
+
+
+def _write_block(g, block: Block) -> None:
+    write_synapse(g, block.kind, block.weight, block.bias, block.op)
     ng = g.create_group("neuron")
     ng.create_dataset("type", data=np.bytes_("CUBA"))
     for key, val in (("iDecay", 4096), ("vDecay", 0), ("vThMant", block.vth), ("refDelay", 1)):

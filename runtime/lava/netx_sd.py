@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from snnc.compiler.lower.quantize import exponent, quantise
-from snnc.runtime.lava.netx import netx_chain
+from snnc.runtime.lava.netx import netx_chain, write_layers, write_synapse
 from snnc.runtime.lava.reference import _wrap24, conv64
 from snnc.runtime.lava.sd_numerics import CHUNK, _step
 
@@ -79,27 +79,16 @@ def sd_blocks(graph, weight_bits: int = 8) -> tuple[list, list[SDBlock], int]:
 
 
 def write_sd(h5file, layers, blocks) -> None:
-    grp = h5file.create_group("layer")
-    it = iter(blocks)
-    for idx, (kind, syn, _) in enumerate(layers):
-        g = grp.create_group(str(idx))
-        g.create_dataset("type", data=np.bytes_(kind))
-        g.create_dataset("shape", data=np.asarray(syn.shape, np.int64))
-        if kind not in ("conv", "dense"):
-            continue
-        b = next(it)
-        g.create_dataset("weight", data=b.weight)
-        if not b.readout:
-            g.create_dataset("bias", data=b.bias)
-        if kind == "conv":
-            for key, val in (("stride", b.op.stride), ("padding", b.op.padding[:2]), ("dilation", b.op.dilation)):
-                g.create_dataset(key, data=np.asarray(val, np.int64))
-            g.create_dataset("groups", data=np.int64(b.op.groups))
-        ng = g.create_group("neuron")
-        ng.create_dataset("type", data=np.bytes_("SDNN"))
-        ng.create_dataset("vThMant", data=np.int64(b.vth))
-        if b.readout:
-            ng.create_dataset("sigma_output", data=True)
+    write_layers(h5file, layers, blocks, _write_block)
+
+
+def _write_block(g, b: SDBlock) -> None:
+    write_synapse(g, b.kind, b.weight, None if b.readout else b.bias, b.op)   # netx's Sigma has no bias
+    ng = g.create_group("neuron")
+    ng.create_dataset("type", data=np.bytes_("SDNN"))
+    ng.create_dataset("vThMant", data=np.int64(b.vth))
+    if b.readout:
+        ng.create_dataset("sigma_output", data=True)
 
 
 def export_sd(graph, path, weight_bits: int = 8) -> dict:
