@@ -22,7 +22,7 @@ and the netx export read, none of them re-deriving it:
 Fixed point per layer L with output channels c, b weight bits, qmax = 2**(b-1) - 1,
 and m_c the largest |W| of row c over every synapse feeding L::
 
-    E_c = clamp(floor(log2(qmax / m_c)), 0, min(16, floor(log2(VTH_MAX / theta_c)), exponent_max))
+    E_c = clamp(floor(log2(qmax / m_c)), 0, min(16, floor(log2(VTH_MAX / theta_c))))
     W_q[c, ...] = quantise(W[c, ...], E_c),  vth_c = round(theta_c 2**E_c),  v units 2**(E_c + 6)
 
 A per-channel exponent is exact: scaling every input of neuron c, its threshold,
@@ -36,8 +36,9 @@ layer costs no extra process or synapse; its neurons need per-neuron thresholds
 This is what lets cltb's per-channel thresholds, folded into the weights, survive
 8-bit weights (docs/lava.md). ``exponent_max`` is the neuron model's field for its
 layer exponent (op trait; Lava's SigmaDelta: state_exp = E, 3 bits, so E <= 7): a
-layer capped there keeps coarser weights, ``LayerPlan.capped`` records the exponent
-its weights asked for and the weight error that would have had (the cost).
+layer's E is capped there (E <= exponent_max), so it keeps coarser weights;
+``LayerPlan.capped`` records the exponent its weights asked for and the weight error
+that would have had (the cost).
 """
 from __future__ import annotations
 
@@ -86,11 +87,11 @@ class LayerPlan:
     weights_clipped: int = 0
     units_zeroed: dict = field(default_factory=dict)   # synapse -> output units whose weights all became 0
     thresholds: int = 0           # distinct vth mantissas (fixed point IF layers)
+    capped: Optional[dict] = None # the neuron model's exponent field capped E (``exponent_max``): the exponent
+                                  # the weights asked for and the weight error there
     vth: Optional[np.ndarray] = None      # fixed point IF layers: (C,) 17-bit threshold mantissas (used << 6)
     v_init: Optional[np.ndarray] = None   # (C,) initial potentials in v units (2**(E_c + 6))
     problem: Optional[str] = None          # why the layer cannot run in this fixed point (raised when built)
-    capped: Optional[dict] = None          # the neuron model's exponent field capped E (``exponent_max``): the
-                                           # exponent the weights would take and the weight error there
 
 
 @dataclass
@@ -134,8 +135,7 @@ class Plan:
         """The plan as JSON (recorded in the artifact, printed by the reports)."""
         layers = {k: {"scheme": v.scheme, "exponents": _runs(v.exponents), "weight_error": round(v.weight_error, 6),
                       "weights_clipped": v.weights_clipped, "units_zeroed": dict(v.units_zeroed),
-                      "thresholds": v.thresholds, **({"capped": v.capped} if v.capped else {})}
-                  for k, v in self.layers.items()}
+                      "thresholds": v.thresholds} for k, v in self.layers.items()}
         return {"version": PLAN_VERSION, "format": "fixed_pt" if self.fmt.fixed else "floating_pt",
                 "weight_bits": self.fmt.weight_bits, "stock": self.fmt.stock, "host": sorted(self.host),
                 "fusions": list(self.fusions), "compositions": list(self.compositions), "layers": layers}
@@ -245,9 +245,9 @@ def _layer(graph: Graph, sink: str, members: list, sinks: dict, fmt: NumberForma
         channel = False
     e = np.broadcast_to(e if channel else e.min(initial=fill), (c,)).copy()
     lay = LayerPlan(sink, e, "channel" if channel else "layer", float(rows.max(initial=0)))
-    lay.capped = _cap_cost(node.op, members, fmt, int(e.max(initial=0)))
     if theta is not None and fmt.fixed:
         lay.thresholds = int(np.unique(np.round(theta * 2.0 ** e)).size)
+    lay.capped = _cap_cost(node.op, members, fmt, int(lay.exponents.max(initial=0)))
     return lay
 
 
