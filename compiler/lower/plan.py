@@ -234,9 +234,11 @@ def _layer(graph: Graph, sink: str, members: list, sinks: dict, fmt: NumberForma
         r = np.broadcast_to(a.reshape(a.shape[0], -1).max(axis=1), (c,)) if channel and a.ndim else a.max(initial=0)
         rows = np.maximum(rows, r)
     theta = np.broadcast_to(np.asarray(node.op.threshold, np.float64), (c,)) if isinstance(node.op, IFNeuron) else None
-    hi = np.full(rows.shape, E_MAX if node.op.exponent_max is None else min(E_MAX, node.op.exponent_max))
+    hi = np.full(rows.shape, E_MAX)
     if theta is not None:
         th = theta if channel else theta.max(keepdims=True)
+        if node.op.exponent_max is not None:   # the neuron model's exponent field (SigmaDelta's state_exp)
+            hi = np.minimum(hi, node.op.exponent_max)
         hi = np.minimum(hi, np.floor(np.log2(VTH_MAX / np.maximum(th, 1e-300))).astype(np.int64))
     live = rows > 0
     fill = min(exponent(float(rows.max(initial=0)), fmt.weight_bits), int(hi.min()))
