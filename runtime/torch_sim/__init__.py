@@ -6,7 +6,7 @@ neurons with ``v >= theta``, reset by subtraction or to zero, v(0) = v_init,
 x(t) = s(t) * theta, max pools in ``pre-neuron`` or ``cumulative`` mode, the
 readout window of ``snnc.compiler.readout``, spikes and exact SOPs per layer and
 step. Every op the NumPy simulator runs has one entry in the lowering table
-``lowering.LOWERING`` ({op type: torch module}); an op without one is a
+``lowering.LOWERING`` ({op class: torch module}); an op without one is a
 ``BackendError`` naming the node and the op. This package imports torch at
 module level; the rest of snnc imports it lazily.
 
