@@ -1,6 +1,6 @@
 """Lava backend: the SNN graph as Lava processes on ``Loihi2SimCfg`` (floating or fixed point).
 
-* ``lower`` / ``lower_ops``: the lowering table ``{op type: lower function}``
+* ``lower`` / ``lower_ops``: the lowering table ``{op class: lower function}``
   (Conv2d -> Conv with flipped, (O, kW, kH, I) kernels; Linear -> Dense;
   IFNeuron -> neuron + spike counter; MaxPool2d -> a pool over currents;
   Add -> fan-in with the shorter branches delayed; Flatten -> port transpose +

@@ -1,4 +1,4 @@
-"""Lower an SNN graph to a Lava process graph, by a table ``{op type: lower function}``.
+"""Lower an SNN graph to a Lava process graph, by a table ``{op class: lower function}``.
 
 Layouts: Lava feature maps are (X=W, Y=H, C); vectors keep the IR order. A Conv
 weight (O, I, kH, kW) becomes the true-convolution kernel flipped on both
@@ -129,13 +129,14 @@ def pending_bias(node: Node, bias) -> Optional[np.ndarray]:
     return np.broadcast_to(b.reshape((-1,) + (1,) * (len(node.shape) - 1)), node.shape).copy()
 
 
-LOWER: dict[str, Callable[[Ctx, Node], Signal]] = {}
+LOWER: dict[type, Callable[[Ctx, Node], Signal]] = {}   # op class -> lower function
 
 
-def lowers(*types):
+def lowers(*classes):
+    """Register the decorated function as the lowering of the op ``classes``."""
     def deco(fn):
-        for t in types:
-            LOWER[t] = fn
+        for c in classes:
+            LOWER[c] = fn
         return fn
     return deco
 
@@ -148,10 +149,10 @@ def lower_graph(ctx: Ctx, host_values: dict[str, np.ndarray]) -> Net:
     for node in ctx.graph:
         if node.name in ctx.signals or node.name in host:
             continue
-        fn = LOWER.get(node.type)
+        fn = LOWER.get(type(node.op))
         if fn is None:
             raise BackendError(f"node {node.name!r}: the Lava backend cannot express {node.type} "
-                               f"(supported: {', '.join(sorted(LOWER))})")
+                               f"(supported: {', '.join(sorted(c.__name__ for c in LOWER))})")
         sig = fn(ctx, node)
         ctx.signals[node.name] = sig
         ctx.net.max_depth = max(ctx.net.max_depth, sig.depth)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from snnc.compiler.errors import BackendError
-from snnc.compiler.ir import Node
+from snnc.compiler.ir import Node, ops
 from snnc.compiler.analysis.sop import fanout_maps
 from snnc.runtime.lava.lower import Ctx, Signal, connect, lowers, pending_bias, to_lava
 
@@ -46,7 +46,7 @@ def _delayed(ctx: Ctx, node: Node):
     return delayed_synapse(ctx, node, ctx.inp(node), w, k)
 
 
-@lowers("Conv2d")
+@lowers(ops.Conv2d)
 def lower_conv(ctx: Ctx, node: Node) -> Signal:
     op = node.op
     if (out := _delayed(ctx, node)) is not None:
@@ -57,7 +57,7 @@ def lower_conv(ctx: Ctx, node: Node) -> Signal:
     return out
 
 
-@lowers("Linear")
+@lowers(ops.Linear)
 def lower_linear(ctx: Ctx, node: Node) -> Signal:
     from lava.proc.dense.process import Dense
     sig = ctx.inp(node)
@@ -72,7 +72,7 @@ def lower_linear(ctx: Ctx, node: Node) -> Signal:
     return Signal([dense.a_out], sig.depth + 1, node.shape, "current", pending_bias(node, node.op.bias))
 
 
-@lowers("ChannelAffine")
+@lowers(ops.ChannelAffine)
 def lower_affine(ctx: Ctx, node: Node) -> Signal:
     """y = scale[c] x + shift[c]: a depthwise 1x1 synapse (the skip gain of a residual)."""
     from lava.proc.dense.process import Dense
@@ -92,7 +92,7 @@ def lower_affine(ctx: Ctx, node: Node) -> Signal:
     return out
 
 
-@lowers("AvgPool2d", "GlobalAvgPool2d")
+@lowers(ops.AvgPool2d, ops.GlobalAvgPool2d)
 def lower_avgpool(ctx: Ctx, node: Node) -> Signal:
     """An average pool ``fuse`` could not fold into a neighbouring synapse: a depthwise Conv with
     all weights 1 / (kh * kw) (zero padding counted), floating point only."""
@@ -117,7 +117,7 @@ def lower_avgpool(ctx: Ctx, node: Node) -> Signal:
     return out
 
 
-@lowers("IFNeuron")
+@lowers(ops.IFNeuron)
 def lower_neuron(ctx: Ctx, node: Node) -> Signal:
     sig = ctx.inp(node)
     if sig.kind != "current":
@@ -138,7 +138,7 @@ def _fanouts(ctx: Ctx) -> dict:
     return ctx.cache["fanout"]
 
 
-@lowers("MaxPool2d")
+@lowers(ops.MaxPool2d)
 def lower_maxpool(ctx: Ctx, node: Node) -> Signal:
     sig = ctx.inp(node)
     if sig.kind != "current":
@@ -147,7 +147,7 @@ def lower_maxpool(ctx: Ctx, node: Node) -> Signal:
     return ctx.kit.maxpool(ctx, node, sig)
 
 
-@lowers("Flatten")
+@lowers(ops.Flatten)
 def lower_flatten(ctx: Ctx, node: Node) -> Signal:
     sig = ctx.inp(node)
     ports = [p.transpose([2, 1, 0]).reshape(node.shape) if len(sig.shape) == 3 else p for p in sig.ports]
@@ -155,12 +155,12 @@ def lower_flatten(ctx: Ctx, node: Node) -> Signal:
     return Signal(ports, sig.depth, node.shape, sig.kind, bias)
 
 
-@lowers("Identity")
+@lowers(ops.Identity)
 def lower_identity(ctx: Ctx, node: Node) -> Signal:
     return ctx.inp(node)
 
 
-@lowers("Add")
+@lowers(ops.Add)
 def lower_add(ctx: Ctx, node: Node) -> Signal:
     """Residual fan-in: all branches into one a_in, the shorter ones delayed to the longest's depth."""
     sigs = [ctx.signals[i] for i in node.inputs]

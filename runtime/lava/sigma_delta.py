@@ -63,7 +63,7 @@ def inject(ctx: Ctx, name: str, values) -> Signal:
     return Signal([src.s_out], 0, cur.shape[1:], "current")
 
 
-@lowers("SigmaDeltaNeuron")
+@lowers(SigmaDeltaNeuron)
 def lower_sigma_delta(ctx: Ctx, node: Node) -> Signal:
     from lava.proc.sdn.process import ActivationMode, SigmaDelta
     if not is_sd_ctx(ctx):
