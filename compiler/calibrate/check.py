@@ -29,7 +29,7 @@ import numpy as np
 
 from snnc.compiler.calibrate.loop import open_graph
 from snnc.compiler.calibrate.stats import Statistics
-from snnc.compiler.execute import run
+from snnc.compiler.execute import runner
 from snnc.compiler.ir import Graph
 
 AGREEMENT = 0.995
@@ -50,8 +50,8 @@ def holdout(n: int) -> tuple[np.ndarray, Optional[np.ndarray]]:
 
 def ann_predictions(graph: Graph, x: np.ndarray) -> np.ndarray:
     """argmax of the ANN (the graph before calibration) on the check set."""
-    out = graph.outputs[0]
-    return np.concatenate([run(graph, x[i:i + _BATCH], engine="fast")[out].reshape(len(x[i:i + _BATCH]), -1).argmax(1)
+    out, fwd = graph.outputs[0], runner(graph)
+    return np.concatenate([fwd(x[i:i + _BATCH])[out].reshape(len(x[i:i + _BATCH]), -1).argmax(1)
                            for i in range(0, len(x), _BATCH)])
 
 
@@ -76,8 +76,8 @@ def measure(graph: Graph, theta: dict, x: np.ndarray, ann_pred: np.ndarray, y: O
         total[name] += value.size
         return stats.add(name, value) if stats is not None else np.minimum(value, t)
 
-    out = open_g.outputs[0]
-    pred = np.concatenate([run(open_g, x[i:i + _BATCH], hook=hook, engine="fast")[out].reshape(
+    out, fwd = open_g.outputs[0], runner(open_g)
+    pred = np.concatenate([fwd(x[i:i + _BATCH], hook)[out].reshape(
         len(x[i:i + _BATCH]), -1).argmax(1) for i in range(0, len(x), _BATCH)])
     rec = {"samples": int(len(x)), "agreement": float(np.mean(pred == ann_pred)),
            "ann_accuracy": None if y is None else float(np.mean(ann_pred == y)),

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from snnc.compiler.calibrate.loop import clip_channels, open_graph
-from snnc.compiler.execute import run
+from snnc.compiler.execute import runner
 from snnc.compiler.ir import Graph
 
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
@@ -100,7 +100,7 @@ def layer_statistics(graph: Graph, x: np.ndarray, batch_size: int = 100, max_sam
     def hook(name, value):
         return stats.add(name, value) if name in stats.layers else None
 
-    xs = x[:max_samples]
+    xs, fwd = x[:max_samples], runner(open_g)
     for i in range(0, len(xs), batch_size):
-        run(open_g, xs[i:i + batch_size], hook=hook, engine="fast")
+        fwd(xs[i:i + batch_size], hook)
     return {**stats.summary(), "samples": int(len(xs))}

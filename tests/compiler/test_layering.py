@@ -139,6 +139,7 @@ KNOWN_OP_TABLES = {
     "runtime/lava/netx.py": {"NETX_OPS"},
     # registries of implementations (one kernel per op, not facts about it)
     "compiler/execute/kernels.py": {"KERNELS"},
+    "compiler/execute/torch_graph.py": {"TORCH_KERNELS"},
     "runtime/numpy_sim/fastops.py": {"FAST"},
     "runtime/torch_sim/lowering.py": {"LOWERING"},
 }
