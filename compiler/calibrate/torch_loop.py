@@ -45,11 +45,13 @@ def _view(t, ndim: int):
 
 
 def _excess(theta32, r):
-    """sum over the batch of (r - theta)+ per channel, (C,) float64: ``methods._excess_sums`` with the float64
-    accumulation over every element of a channel (at least as exact as its float32 per-sample map sums)."""
+    """Per channel, sum over the batch of (r - theta)+, (C,) float64: ``methods._excess_sums`` (each sample's
+    map summed in float32, the samples in float64)."""
     import torch
     e = torch.sub(r, theta32).relu_()
-    return e.sum(dim=[d for d in range(e.ndim) if d != 1], dtype=torch.float64)
+    if e.ndim > 2:
+        e = e.reshape(e.shape[0], e.shape[1], -1).sum(2)
+    return e.sum(0, dtype=torch.float64)
 
 
 def update_cltb(theta, r, p: float, theta32):

@@ -50,6 +50,13 @@ def _t(a: np.ndarray):
     return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32).copy())
 
 
+def _input(x: np.ndarray):
+    """A float32 tensor sharing ``x``'s memory when it can (a read-only array is copied)."""
+    import torch
+    a = np.ascontiguousarray(x, dtype=np.float32)
+    return torch.from_numpy(a if a.flags.writeable else a.copy())
+
+
 def _conv(op: ops.Conv2d):
     import torch.nn.functional as F
     w, b = _t(op.weight), None if op.bias is None else _t(op.bias)
@@ -122,7 +129,7 @@ def _add(op):
 
 def _permute(op: ops.ChannelPermute):
     import torch
-    perm = torch.from_numpy(np.asarray(op.perm, np.int64))
+    perm = torch.from_numpy(np.array(op.perm, np.int64))
     return lambda x: x[:, perm]
 
 
@@ -193,8 +200,7 @@ class TorchGraph:
             for node, fn, ins, drop in self.steps:
                 name = node.name
                 if fn is None:
-                    values[name] = x if isinstance(x, torch.Tensor) else torch.from_numpy(
-                        np.ascontiguousarray(x, dtype=np.float32))
+                    values[name] = x if isinstance(x, torch.Tensor) else _input(x)
                 else:
                     try:
                         values[name] = fn(*[values[s] for s in ins])
