@@ -50,7 +50,7 @@ def _excess(theta32, r):
     import torch
     e = torch.sub(r, theta32).relu_()
     if e.ndim > 2:
-        e = e.reshape(e.shape[0], e.shape[1], -1).sum(2)
+        e = e.sum(dim=tuple(range(2, e.ndim)))
     return e.sum(0, dtype=torch.float64)
 
 
