@@ -7,7 +7,8 @@ forward pass through ``Statistics``; ``layer_statistics``: the first
 r = ReLU(z) (z: the layer's input current under the final thresholds):
 
 * percentiles 50 / 90 / 99 / 99.9 of r over all elements (from an evenly
-  strided subsample of at most ~1e5 values per batch) and the exact max;
+  strided subsample of at most ~1e5 values per batch, strided in the
+  array's memory order) and the exact max;
 * thresholds (min / median / max over channels, every value, dead channels);
 * ``expected_rate`` = mean over samples and neurons of clip(z, 0, theta) / theta
   (0 for a dead channel), the firing rate the energy estimator assumes;
@@ -44,11 +45,12 @@ class _Layer:
         clipped = clip_channels(r, self.theta)
         inv = np.zeros_like(self.theta)
         np.divide(1.0, self.theta, out=inv, where=self.theta > 0)
-        self.sum_rate += float((clipped * inv.reshape((1, -1) + (1,) * (r.ndim - 2))).sum(dtype=np.float64))
+        per_channel = clipped.sum(axis=tuple(i for i in range(r.ndim) if i != 1), dtype=np.float64)
+        self.sum_rate += float(per_channel @ inv)
         self.sum_r += r.sum(axis=0, dtype=np.float64)
         self.count += len(r)
         self.peak = max(self.peak, float(r.max()))
-        flat = r.ravel()
+        flat = r.ravel(order="K")   # memory order: no copy of a channels-last view (torch engine)
         self.samples.append(flat[::max(1, flat.size // SUBSAMPLE)])
         return clipped
 

@@ -221,10 +221,11 @@ class TorchGraph:
 
     def run_numpy(self, x, hook: Optional[Callable] = None) -> dict:
         """``run`` with NumPy on both sides: ``hook(name, array)`` gets zero-copy array views of the tensors
-        (it may return an array), the outputs are arrays: a drop-in for ``execute.run``'s hooks."""
+        (NCHW arrays, with channels-last strides after a convolution; it may return an array), the outputs
+        are arrays: a drop-in for ``execute.run``'s hooks."""
         import torch
 
         def wrapped(name, value):
             out = hook(name, value.numpy())
-            return None if out is None else torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32))
+            return None if out is None else torch.from_numpy(np.asarray(out, dtype=np.float32))
         return {k: v.numpy() for k, v in self.run(x, None if hook is None else wrapped).items()}
