@@ -97,11 +97,14 @@ def fit(open_g, x: np.ndarray, caps: dict, method: str, percentile: float, budge
     snaps: list = []
 
     th32 = {}   # layer -> theta as float32 (1, C, 1, ...), the value the update subtracts
+    relu = {n: bool(torch.isinf(c).all()) for n, c in cap_t.items()}
 
     def hook(name, v):
+        """Batch by batch: theta(j) from batch j's rows (unclipped at this layer); then all rows clipped at once,
+        batch j's at min(theta(j), cap) (batch j + 1's update reads only its own rows, so the order holds)."""
         if name not in theta:
             return None
-        relu = bool(torch.isinf(cap_t[name]).all())
+        cuts = []
         for j in range(len(snaps)):
             s = v[j * rows:(j + 1) * rows]
             t32 = th32.get(name)
@@ -109,9 +112,11 @@ def fit(open_g, x: np.ndarray, caps: dict, method: str, percentile: float, budge
                 t32 = _view(theta[name].to(torch.float32), s.ndim)
             theta[name] = update(theta[name], s, percentile, t32)
             th32[name] = _view(theta[name].to(torch.float32), s.ndim)
-            cut = th32[name] if relu else _view(torch.minimum(theta[name], cap_t[name]).to(torch.float32), s.ndim)
-            torch.minimum(s, cut, out=s)
+            cuts.append(th32[name] if relu[name] else
+                        _view(torch.minimum(theta[name], cap_t[name]).to(torch.float32), s.ndim))
             snaps[j][name] = theta[name]
+        grouped = v.unflatten(0, (len(snaps), rows))
+        torch.minimum(grouped, torch.stack(cuts), out=grouped)
         return v
 
     k, bar = 0, progress(total=budget, desc=f"calibrate ({method})", unit="batch")
