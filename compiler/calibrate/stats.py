@@ -7,7 +7,7 @@ forward pass through ``Statistics``; ``layer_statistics``: the first
 r = ReLU(z) (z: the layer's input current under the final thresholds):
 
 * percentiles 50 / 90 / 99 / 99.9 of r over all elements (from an evenly
-  strided subsample of at most ~1e5 values per batch, strided in the
+  strided subsample of at most ~2e4 values per batch, strided in the
   array's memory order) and the exact max;
 * thresholds (min / median / max over channels, every value, dead channels);
 * ``expected_rate`` = mean over samples and neurons of clip(z, 0, theta) / theta
@@ -29,7 +29,7 @@ from snnc.compiler.execute import runner
 from snnc.compiler.ir import Graph
 
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
-SUBSAMPLE = 100_000
+SUBSAMPLE = 20_000
 
 
 class _Layer:
