@@ -87,7 +87,7 @@ def fit(open_g, x: np.ndarray, caps: dict, method: str, percentile: float, budge
     """
     import torch
     from snnc.compiler.execute.torch_graph import TorchGraph
-    tg = TorchGraph(open_g)
+    tg = TorchGraph(open_g, inplace=True)
     update = TORCH_UPDATES.get(method) or _numpy_update(method)
     cap_t = {n: torch.from_numpy(np.asarray(c, np.float64)) for n, c in caps.items()}
     theta = {n: torch.zeros(len(c), dtype=torch.float64) for n, c in caps.items()}
