@@ -125,7 +125,7 @@ def fit(open_g, x: np.ndarray, caps: dict, method: str, percentile: float, budge
             g = min(g_max, budget - k)
             idx = np.concatenate([batch_indices(n, k + j, b) for j in range(g)])
             snaps[:] = [{} for _ in range(g)]
-            tg.run(torch.from_numpy(x[idx]), hook)
+            tg.run(x[idx], hook)
             for j in range(g):
                 bar.update(1)
                 if stop(k + j, {name: t.numpy() for name, t in snaps[j].items()}):

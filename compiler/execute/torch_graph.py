@@ -24,7 +24,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from snnc.compiler.execute import overflow_error
+from snnc.compiler.execute import _feeds, overflow_error
 from snnc.compiler.execute.kernels import KERNELS, _overhang
 from snnc.compiler.ir import Graph, Input, ops
 
@@ -216,12 +216,14 @@ class TorchGraph:
         import torch
         if len(self.inputs) != 1:
             raise ValueError(f"TorchGraph runs single-input graphs; this one has {len(self.inputs)}")
+        if not isinstance(x, torch.Tensor):
+            x = _input(_feeds(self.graph, x)[self.inputs[0]])   # the NumPy engine's checks (shape, dtype)
         values = {}
         with torch.no_grad():
             for node, fn, ins, drop in self.steps:
                 name = node.name
                 if fn is None:
-                    values[name] = x if isinstance(x, torch.Tensor) else _input(x)
+                    values[name] = x
                 else:
                     try:
                         values[name] = fn(*[values[s] for s in ins])

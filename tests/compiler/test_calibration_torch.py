@@ -134,3 +134,17 @@ def test_engine_choice_numpy_forced_and_default(torch_one_thread, monkeypatch, r
     tol = 5 * 2 * (10 + 36) * EPS32 * float(np.abs(g.node("conv").op.weight).sum() * x.max())
     np.testing.assert_allclose(t.theta["n"], n.theta["n"], rtol=0, atol=tol)
     assert (t.iters, t.batch_size) == (n.iters, n.batch_size) == (5, 8)
+
+
+@pytest.mark.parametrize("engine", ["torch", "numpy"])
+def test_wrong_input_shape_is_the_executors_data_error_on_both_engines(torch_one_thread, monkeypatch, rng, engine):
+    from snnc.compiler.errors import DataError
+    from snnc.compiler.ir import Conv2d, Graph, Input, IFNeuron
+    if engine == "numpy":
+        monkeypatch.setenv("SNNC_ENGINE", "numpy")
+    g = Graph.build([("x", Input(shape=(1, 6, 6)), []),
+                     ("conv", Conv2d(rng.standard_normal((3, 1, 3, 3)).astype(np.float32), None), ["x"]),
+                     ("n", IFNeuron(threshold=np.full(3, np.inf, np.float32), v_init=np.zeros(3, np.float32)),
+                      ["conv"])], ["n"])
+    with pytest.raises(DataError, match=r"input 'x' expects samples of shape \(1, 6, 6\)"):
+        loop.run_calibration(g, rng.random((40, 1, 5, 6)), iters=3)
