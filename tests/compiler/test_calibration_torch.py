@@ -123,6 +123,7 @@ def test_engine_choice_numpy_forced_and_default(torch_one_thread, monkeypatch, r
                      ("n", IFNeuron(threshold=np.full(3, np.inf, np.float32), v_init=np.zeros(3, np.float32)),
                       ["conv"])], ["n"])
     x = rng.random((40, 1, 6, 6), dtype=np.float32)
+    monkeypatch.delenv("SNNC_ENGINE", raising=False)   # the default, even in a run that forces NumPy
     used = []
     real = torch_loop.fit
     monkeypatch.setattr(torch_loop, "fit", lambda *a, **k: used.append("torch") or real(*a, **k))
