@@ -13,7 +13,9 @@ accuracy on the first ``--n`` MNIST test images (never tuned on).
   are at the time of the run (no option is set here); its times are the
   calibration step (the pipeline's ``calibrate``: threshold fitting, the
   held-back clipping check, ``--method auto``'s candidates, statistics) and the
-  whole command (load, calibrate, fold, report, save). Its convolutions run in
+  whole command (load, calibrate, fold, report, save); the JSON also has both
+  sides' CPU seconds (``calib_cpu_seconds``, ``cpu_seconds``: the process's
+  CPU time over the same calls, less sensitive than wall time to other load). Its convolutions run in
   torch when installed, with ``--threads`` threads like SpikingJelly's side
   (``OMP_NUM_THREADS``); torch is imported before the timed calls on both
   sides (its import, ~2 CPU-seconds, is not part of either conversion time). clip-ANN: the unfolded source
@@ -67,11 +69,12 @@ def step_seconds():
 
     def timed(step):
         def run(*args, **kwargs):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             try:
                 return step.run(*args, **kwargs)
             finally:
                 times[step.name] = time.perf_counter() - t0
+                times[step.name + " cpu"] = time.process_time() - c0
         return dataclasses.replace(step, run=run)
     pipeline.PIPELINE = tuple(timed(s) for s in saved)
     try:
@@ -81,7 +84,8 @@ def step_seconds():
 
 
 def snnc_compile(model: Path, calib: Path, out: Path):
-    """(artifact, seconds, calibration seconds): ``snnc compile MODEL --calib CALIB -o OUT``, the CLI's defaults."""
+    """(artifact, seconds, calibration seconds, its CPU seconds): ``snnc compile MODEL --calib CALIB -o OUT``, the
+    CLI's defaults."""
     import snnc
     from snnc.cli import main as cli
     buf = io.StringIO()
@@ -91,7 +95,7 @@ def snnc_compile(model: Path, calib: Path, out: Path):
     seconds = time.perf_counter() - t0
     if rc != 0:
         raise SystemExit(f"snnc compile {model} failed (exit {rc}):\n{buf.getvalue()}")
-    return snnc.load(str(out)), seconds, steps["calibrate"]
+    return snnc.load(str(out)), seconds, steps["calibrate"], steps["calibrate cpu"]
 
 
 def first_reaching(acc: dict, target: float):
@@ -102,14 +106,15 @@ def first_reaching(acc: dict, target: float):
 def snnc_side(name: str, calib: Path, x, y, Ts, t_max: int, tmp: Path) -> dict:
     import snnc
     from snnc.compiler.clip_ann import clip_ann_outputs
-    art, seconds, calib_seconds = snnc_compile(onnx_path(name), calib, tmp / f"{name}.snnc")
+    art, seconds, calib_seconds, calib_cpu = snnc_compile(onnx_path(name), calib, tmp / f"{name}.snnc")
     cal = art.meta["calibration"]
     clip = clip_ann_outputs(art, x)
     grid = sorted(set(Ts) | {t for t in (2 ** k for k in range(2, 16)) if max(Ts) < t <= t_max})
     t0 = time.perf_counter()
     res = snnc.simulate(art, x, T=grid, y=y, show_progress=False)
     return {"method": cal["method"], "options": art.meta.get("options", {}), "seconds": round(seconds, 2),
-            "calib_seconds": round(calib_seconds, 2), "iters": cal["iters"], "batch_size": cal["batch_size"],
+            "calib_seconds": round(calib_seconds, 2), "calib_cpu_seconds": round(calib_cpu, 2),
+            "iters": cal["iters"], "batch_size": cal["batch_size"],
             "forwards_per_sample": cal["forwards_per_sample"], "engine": cal.get("engine"),
             "check_agreement": cal["check"]["agreement"],
             "sim_seconds": round(time.perf_counter() - t0, 1), "clip_acc": float(np.mean(clip.argmax(1) == y)),

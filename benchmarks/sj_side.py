@@ -74,15 +74,15 @@ def run_snn(snn, x: np.ndarray, Ts: list, batch: int) -> dict:
 
 
 def convert(model, x_cal: np.ndarray, mode: str, batch: int):
-    """(snn, seconds): SpikingJelly's Converter on the calibration images."""
+    """(snn, seconds, CPU seconds of this process): SpikingJelly's Converter on the calibration images."""
     import copy
     from spikingjelly.activation_based import ann2snn
     ds = torch.utils.data.TensorDataset(torch.from_numpy(x_cal), torch.zeros(len(x_cal), dtype=torch.long))
     loader = torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=False)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with torch.no_grad():
         snn = ann2snn.Converter(loader, device="cpu", mode=mode)(copy.deepcopy(model))
-    return snn, time.perf_counter() - t0
+    return snn, time.perf_counter() - t0, time.process_time() - c0
 
 
 def side(name: str, onnx_path: str, data: dict, Ts: list, batch: int) -> dict:
@@ -93,15 +93,17 @@ def side(name: str, onnx_path: str, data: dict, Ts: list, batch: int) -> dict:
     row = {"torch_vs_onnxruntime_agree": float(np.mean(logits.argmax(1) == ann.argmax(1))),
            "torch_vs_onnxruntime_max_abs": float(np.abs(logits - ann).max())}
     for key, mode in MODES.items():
-        snn, seconds = convert(model, data["x_cal"], mode, batch)
+        snn, seconds, cpu = convert(model, data["x_cal"], mode, batch)
         left = blockers(snn)
         if left:
             row[key] = {"error": f"not convertible: {', '.join(left)} left analog (SpikingJelly's Converter "
-                                 f"replaces nn.ReLU only)", "seconds": round(seconds, 2), "mode": mode}
+                                 f"replaces nn.ReLU only)", "seconds": round(seconds, 2),
+                        "cpu_seconds": round(cpu, 2), "mode": mode}
             continue
         t0 = time.perf_counter()
         preds = run_snn(snn, x, Ts, batch)
         row[key] = {"acc": {str(t): float(np.mean(p == y)) for t, p in preds.items()}, "seconds": round(seconds, 2),
+                    "cpu_seconds": round(cpu, 2),
                     "sim_seconds": round(time.perf_counter() - t0, 1), "mode": mode}
         print(f"{name} {key}: " + " ".join(f"T={t} {100 * np.mean(p == y):.1f}" for t, p in preds.items()), flush=True)
     return row

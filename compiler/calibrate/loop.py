@@ -37,6 +37,11 @@ with the tail beyond theta, so the rule stops where one more window of batches
 would raise the thresholds by less than 1%. ``iters=K`` runs exactly K batches
 (convergence is still reported). Cost: K * B / N forward passes per
 calibration sample (``forwards_per_sample``).
+
+Engines: ``fit_numpy`` below runs one NumPy-executor pass per batch (the
+reference; used without torch or with ``SNNC_ENGINE=numpy``); with torch,
+``torch_loop.fit`` computes the same iteration on torch tensors, several
+batches per forward pass (equal to float32 rounding; its docstring shows why).
 """
 from __future__ import annotations
 
@@ -48,7 +53,7 @@ import numpy as np
 
 from snnc.compiler.calibrate.methods import METHODS, PERCENTILE_METHODS, check_percentile, check_tol
 from snnc.compiler.errors import CalibrationError, UsageError
-from snnc.compiler.execute import run
+from snnc.compiler.execute import engine_name, run
 from snnc.compiler.ir import Conv2d, Graph, IFNeuron
 from snnc.compiler.passes.base import replace_op, spec_of
 from snnc.compiler.progress import progress
@@ -140,7 +145,8 @@ class Convergence:
             return False
         old = self.history.pop(0)
         for n, t in theta.items():
-            norm, step = float(np.linalg.norm(t)), float(np.linalg.norm(t - old[n]))
+            d = t - old[n]
+            norm, step = float(np.sqrt(np.dot(t, t))), float(np.sqrt(np.dot(d, d)))
             self.change[n] = step / norm if norm > 0 else (0.0 if step == 0 else np.inf)
             if self.change[n] <= self.tol:
                 self.since.setdefault(n, k + 1)
@@ -176,17 +182,32 @@ def run_calibration(graph: Graph, x: np.ndarray, method: str = "cltb", iters: Op
     check_tol(tol)
     budget, b = default_schedule(len(x), iters if iters is not None else max_iters, batch_size, sample_bytes(graph))
     open_g, caps = open_graph(graph)
-    theta = {name: np.zeros(len(cap)) for name, cap in caps.items()}
-    hook = threshold_hook(theta, caps, METHODS[method], percentile)
-    conv, done, k = Convergence(tol), False, 0
-    for k in progress(range(budget), desc=f"calibrate ({method})", unit="batch"):
-        run(open_g, batch(x, k, b), hook=hook, engine="fast")
-        done = conv.update(k, theta)
-        if done and iters is None:
-            break
-    n_run = k + 1
+    conv, state = Convergence(tol), {"done": False}
+
+    def stop(k: int, theta: dict) -> bool:
+        state["done"] = conv.update(k, theta)
+        return state["done"] and iters is None
+    if engine_name("fast") == "torch":
+        from snnc.compiler.calibrate import torch_loop
+        theta, n_run = torch_loop.fit(open_g, x, caps, method, percentile, budget, b, stop, sample_bytes(graph))
+    else:
+        theta, n_run = fit_numpy(open_g, x, caps, method, percentile, budget, b, stop)
+    done = state["done"]
     return CalibrationRun({name: np.minimum(t, caps[name]) for name, t in theta.items()}, n_run, b, done,
                           conv.record(theta), budget, n_run * min(b, len(x)) / len(x))
+
+
+def fit_numpy(open_g: Graph, x: np.ndarray, caps: dict, method: str, percentile: float, budget: int, b: int,
+              stop) -> tuple[dict, int]:
+    """(theta, batches run): the reference loop, one NumPy-executor pass per batch; ``stop(k, theta)`` after each."""
+    theta = {name: np.zeros(len(cap)) for name, cap in caps.items()}
+    hook = threshold_hook(theta, caps, METHODS[method], percentile)
+    k = 0
+    for k in progress(range(budget), desc=f"calibrate ({method})", unit="batch"):
+        run(open_g, batch(x, k, b), hook=hook, engine="numpy")
+        if stop(k, theta):
+            break
+    return theta, k + 1
 
 
 def calibrate_thresholds(graph: Graph, x: np.ndarray, method: str = "cltb", iters: Optional[int] = None,

@@ -2,9 +2,12 @@
 
 ``run(graph, x)`` evaluates the graph on a batch ``x`` of shape (N, *input_shape)
 node by node in topological order. ``engine="numpy"`` (the default, the
-oracle) uses the NumPy kernels only; ``engine="fast"`` (the calibration's
-passes: fitting, clipping check, statistics) runs convolutions through torch
-when it is installed (``torch_conv``) and is the NumPy engine otherwise.
+oracle) uses the NumPy kernels only; ``engine="torch"`` runs convolutions
+through torch (``torch_conv``); ``engine="fast"`` is "torch" when torch is
+installed and ``SNNC_ENGINE`` is not "numpy", else the NumPy engine.
+``runner(graph)`` (the calibration's passes: fitting, clipping check,
+statistics) runs the whole graph as one torch program (``torch_graph``) on the
+torch engine, node by node with the NumPy kernels otherwise.
 ``IFNeuron`` nodes evaluate as their ANN meaning, clip(z, 0, theta) (the clip-ANN). Intermediates are freed as soon as
 their last consumer has run unless asked for with ``keep``.
 """
@@ -20,7 +23,7 @@ from snnc.compiler.execute.kernels import KERNELS
 from snnc.compiler.execute.torch_conv import engine_name
 from snnc.compiler.ir import Conv2d, Graph, Input, Op
 
-__all__ = ["run", "apply", "KERNELS", "ENGINES", "engine_name", "predict"]
+__all__ = ["run", "runner", "apply", "KERNELS", "ENGINES", "engine_name", "predict", "overflow_error"]
 
 #: kernel table per engine: the torch engine differs from the oracle in the convolution only
 ENGINES = {"numpy": KERNELS, "torch": {**KERNELS, Conv2d: torch_conv.conv2d}}
@@ -88,8 +91,25 @@ def _apply_finite(node, inputs, engine: str = "numpy") -> np.ndarray:
     try:
         return apply(node.op, *inputs, engine=engine)
     except FloatingPointError as e:
-        raise DataError(f"node {node.name!r} ({node.type}) overflows float32 on this data ({e}); check the "
-                        f"input scaling (normalise the data as in training) and the model weights") from None
+        raise overflow_error(node, str(e)) from None
+
+
+def overflow_error(node, detail: str) -> DataError:
+    """The DataError of a node whose value is not finite on the data (every engine raises this one)."""
+    return DataError(f"node {node.name!r} ({node.type}) overflows float32 on this data ({detail}); check the "
+                     f"input scaling (normalise the data as in training) and the model weights")
+
+
+def runner(graph: Graph, engine: str = "fast") -> Callable:
+    """``fn(x, hook=None) -> {output name: array}``: ``run`` on ``graph`` with the engine chosen once.
+
+    With the torch engine the whole graph runs as one torch program (``torch_graph``; hooks get zero-copy
+    array views), else ``run`` with ``engine``'s kernels.
+    """
+    if engine_name(engine) == "torch":
+        from snnc.compiler.execute.torch_graph import TorchGraph
+        return TorchGraph(graph).run_numpy
+    return lambda x, hook=None: run(graph, x, hook=hook, engine=engine)
 
 
 def predict(graph: Graph, x, batch_size: int = 256) -> np.ndarray:

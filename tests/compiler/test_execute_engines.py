@@ -58,7 +58,47 @@ def test_torch_engine_runs_trained_networks_as_numpy(torch, name, rng):
     assert_network_close(graph, x, got, want, name)
 
 
-@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_torch_graph_runs_trained_networks_and_every_op_as_numpy(torch, rng):
+    """execute.runner's whole-graph torch program (torch_graph) against the NumPy engine: the suite networks
+    (open, clip-ANN and source graphs) and a graph with the ops it leaves to NumPy kernels (padded and
+    ceil-mode pools, Pad, Resize) or maps itself (BatchNorm, permute, slice, concat, Clip, ReLU)."""
+    import snnc
+    from snnc.compiler.calibrate.loop import open_graph
+    from snnc.compiler.execute import runner
+    from snnc.compiler.ir import (AvgPool2d, BatchNorm, ChannelPermute, ChannelSlice, Clip, Concat, MaxPool2d, Pad,
+                                  ReLU, Resize)
+    x = rng.random((4, 1, 28, 28), dtype=np.float32)
+    graphs = []
+    for name in ("mobilenet", "densenet", "resnet", "vgg"):
+        g = snnc.load_onnx(str(SUITE / f"{name}.onnx"))
+        graphs += [(name, g), (name + " open", open_graph(g)[0])]
+    c = 4
+    w = rng.standard_normal((c, 1, 3, 3)).astype(np.float32)
+    f32 = lambda a: np.asarray(a, np.float32)   # noqa: E731
+    g = Graph.build([("x", Input(shape=(1, 28, 28)), []),
+                     ("conv", Conv2d(w, f32(rng.standard_normal(c)), stride=(2, 1), padding=(1, 0, 2, 1)), ["x"]),
+                     ("bn", BatchNorm(f32(rng.random(c) + 0.5), f32(rng.standard_normal(c)),
+                                      f32(rng.standard_normal(c)), f32(rng.random(c) + 0.5)), ["conv"]),
+                     ("relu", ReLU(), ["bn"]),
+                     ("mp", MaxPool2d(kernel=(3, 3), stride=(2, 2), padding=(1, 1, 1, 1), ceil_mode=True), ["relu"]),
+                     ("ap", AvgPool2d(kernel=(2, 2), stride=(2, 2), ceil_mode=True), ["mp"]),
+                     ("pad", Pad(pads=(1, 0, 0, 1), value=0.5), ["ap"]),
+                     ("rs", Resize(size=(9, 9), mode="linear", coord="half_pixel"), ["pad"]),
+                     ("perm", ChannelPermute(perm=np.array([3, 1, 0, 2])), ["rs"]),
+                     ("sl", ChannelSlice(start=1, stop=3), ["perm"]),
+                     ("clip", Clip(lo=0.0, hi=1.5), ["sl"]),
+                     ("cat", Concat(), ["clip", "perm"]),
+                     ("n", IFNeuron(threshold=f32(rng.random(6) + 0.5), v_init=np.zeros(6, np.float32)), ["cat"])],
+                    ["n"])
+    graphs.append(("every op", g))
+    for name, graph in graphs:
+        got = runner(graph, "torch")(x)[graph.outputs[0]]
+        want = run(graph, x, engine="numpy")[graph.outputs[0]]
+        assert got.dtype == np.float32
+        assert_network_close(graph, x, got, want, name)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "torch", "torch graph"])
 def test_overflow_names_the_node_on_both_engines(torch, engine):
     w = np.full((2, 1, 1, 1), 3e38, np.float32)
     g = Graph.build([("x", Input(shape=(1, 3, 3)), []), ("conv", Conv2d(w, None), ["x"]),
@@ -67,7 +107,12 @@ def test_overflow_names_the_node_on_both_engines(torch, engine):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(DataError, match="'conv' \\(Conv2d\\) overflows float32"):
-            run(g, np.full((1, 1, 3, 3), 100.0, np.float32), engine=engine)
+            x = np.full((1, 1, 3, 3), 100.0, np.float32)
+            if engine == "torch graph":
+                from snnc.compiler.execute import runner
+                runner(g, "torch")(x)
+            else:
+                run(g, x, engine=engine)
 
 
 def test_fast_engine_is_torch_when_installed_unless_disabled(torch, monkeypatch):
