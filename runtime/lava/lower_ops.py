@@ -43,7 +43,7 @@ def _delayed(ctx: Ctx, node: Node):
         return None
     from snnc.runtime.lava.stock import delayed_synapse  # stock imports this module: import at call time
     w = ctx.num.weights(node)
-    return delayed_synapse(ctx, node, ctx.inp(node), w, k)
+    return delayed_synapse(ctx, node, ctx.inp(node), w, k, ctx.num.shift(node))
 
 
 @lowers("Conv2d")
@@ -51,7 +51,7 @@ def lower_conv(ctx: Ctx, node: Node) -> Signal:
     op = node.op
     if (out := _delayed(ctx, node)) is not None:
         return out
-    out = _conv_process(ctx, node, ctx.inp(node), ctx.num.weights(node), op.stride, op.padding,
+    out = _conv_process(ctx, node, ctx.inp(node), ctx.num.synapse(node), op.stride, op.padding,
                         op.dilation, op.groups)
     out.bias = pending_bias(node, op.bias)
     return out
@@ -66,7 +66,7 @@ def lower_linear(ctx: Ctx, node: Node) -> Signal:
     if (out := _delayed(ctx, node)) is not None:
         return out
     graded = check_input(ctx, node, sig)
-    dense = ctx.add(Dense(**ctx.num.dense_args(ctx.num.weights(node)),
+    dense = ctx.add(Dense(**ctx.num.dense_args(ctx.num.weights(node), ctx.num.shift(node)),
                           num_message_bits=GRADED_BITS if graded else 0, name=node.name))
     connect(sig, dense.s_in)
     return Signal([dense.a_out], sig.depth + 1, node.shape, "current", pending_bias(node, node.op.bias))
@@ -79,12 +79,13 @@ def lower_affine(ctx: Ctx, node: Node) -> Signal:
     sig, c = ctx.inp(node), node.shape[0]
     if (out := _delayed(ctx, node)) is not None:
         return out
-    scale = np.broadcast_to(ctx.num.weights(node), (c,))
-    if len(node.shape) == 3:
+    if len(node.shape) == 3:   # a Lava Conv is given the integers in the layer's unit (its weight_exp is ignored)
+        scale = np.broadcast_to(ctx.num.synapse(node), (c,))
         out = _conv_process(ctx, node, sig, scale.reshape(c, 1, 1, 1), (1, 1), (0, 0, 0, 0), (1, 1), c)
     else:
         graded = check_input(ctx, node, sig)
-        dense = ctx.add(Dense(**ctx.num.dense_args(np.diag(scale)), name=node.name,
+        scale = np.broadcast_to(ctx.num.weights(node), (c,))
+        dense = ctx.add(Dense(**ctx.num.dense_args(np.diag(scale), ctx.num.shift(node)), name=node.name,
                               num_message_bits=GRADED_BITS if graded else 0))
         connect(sig, dense.s_in)
         out = Signal([dense.a_out], sig.depth + 1, node.shape, "current")
