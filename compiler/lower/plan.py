@@ -56,7 +56,7 @@ import numpy as np
 
 from snnc.compiler.errors import BackendError, HardwareError
 from snnc.compiler.ir import Graph, IFNeuron
-from snnc.compiler.lower.exponents import E_MAX, choose, mantissa_exponent, row_max
+from snnc.compiler.lower.exponents import E_MAX, choose, mantissa_exponent, own_exponents, row_max
 from snnc.compiler.lower.fuse import fuse_avgpools
 from snnc.compiler.lower.linear import linearise
 from snnc.compiler.lower.quantize import exponent, quantise, relative_error, zeroed_rows
@@ -255,7 +255,11 @@ def _layer(graph: Graph, sink: str, members: list, sinks: dict, fmt: NumberForma
     fill = min(exponent(top, fmt.weight_bits), int(hi.min()))
     live = np.any([r > 0 for r in rows.values()], axis=0) if rows else np.zeros(hi.shape, bool)
 
+    on_host = fmt.fixed and theta is not None and bool(members) and all(n.name in host for n in members)
+
     def finalise(e):  # one exponent a layer when every live channel agrees (or per_channel is off)
+        if on_host:   # a time-constant host current into IF neurons: the finest unit whose v holds 2 theta
+            return np.broadcast_to(np.maximum(e, hi - 1), (c,)).copy(), channel
         per = channel and not (live.any() and np.unique(e[live]).size == 1)
         return np.broadcast_to(e if per else e.min(), (c,)).copy(), per
 
@@ -275,6 +279,9 @@ def _synapse(node, lay: LayerPlan, fmt: NumberFormat, host: bool) -> SynapsePlan
         return SynapsePlan(node.name, lay.name, w, np.int64(0), host=host)
     k = 0 if host else lay.shifts.get(node.name, 0)
     e = mantissa_exponent(lay.exponents, k, lay.scheme == "channel")
+    if host:   # runs in float on the host: quantised for the estimate at no finer than its own exponent
+        own = own_exponents(row_max(w, node.shape[0], np.ndim(e) > 0), fmt.weight_bits)
+        e = np.minimum(e, own) if np.ndim(e) else np.minimum(e, own[0])
     q, clipped = quantise(w, e, fmt.weight_bits)
     return SynapsePlan(node.name, lay.name, q, e, relative_error(w, q, e), clipped, host, shift=k)
 
