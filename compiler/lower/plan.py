@@ -32,7 +32,11 @@ branch beside its skip gain, gains precision from its own)::
 Synapse s's integers in the unit of L are ``W_q[s] << k_s`` (``SynapsePlan.units``,
 exact): Loihi's synapse mantissa with a per-synapse-group exponent, Lava's
 Dense ``weight_exp``. With every k_s = 0 (plan version 1) the synapse with the
-largest weights sets E_c for all of them.
+largest weights sets E_c for all of them. A layer of IF neurons fed only by the
+host integrates a time-constant current round(I 2**E_c) (24 bits, not a b-bit
+weight), so E_c = max(the rule above, hi_c - 1), hi_c = min(16, floor(log2(VTH_MAX /
+theta_c))): the finest unit whose v holds 2 theta. Where I < 0 or I > theta its v
+saturates, and such a neuron never / always fires either way (exact).
 
 A per-channel exponent is exact: scaling every input of neuron c, its threshold,
 bias and v_init by the same 2**E_c leaves its spikes unchanged. It needs a neuron

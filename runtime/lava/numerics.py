@@ -115,6 +115,8 @@ class FixedPoint:
                              "max_abs_weight": lay.max_abs_weight, "weight_error": lay.weight_error}
             if lay.units_zeroed:
                 self.stats[s]["units_zeroed"] = dict(lay.units_zeroed)
+            if lay.shifts:   # synapse -> weight exponent k_s (mantissas << k_s in the layer's unit)
+                self.stats[s]["weight_exponents"] = dict(lay.shifts)
         self.input_max, self.input_stats = None, None
 
     def _scale(self, sink: str, ndim: int, lava: bool, extra: int = 0) -> np.ndarray:
