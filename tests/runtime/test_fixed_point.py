@@ -109,9 +109,10 @@ def test_fixed_point_network_behaves_like_the_float_network(example_art):
     example model, 64 MNIST test images, T=32: the same predictions on >= 95% of the images and
     per-layer spike totals within 6%.
 
-    Measured: 100% the same predictions; spike totals within 1.4% of float. (With the first layer's
-    unit set by its host weights, 2**-6 theta, its totals were +3.9%: a tie effect, an odd mantissa q
-    landing exactly on the threshold at the last step; its unit is now 2**-15 theta.)"""
+    Measured: 100% the same predictions; spike totals within 0.4% of float (first layer +0.004%). With
+    the first layer's unit set by its host weights (2**-6 theta, plan version 1) its totals were +3.9%:
+    a tie effect, an odd mantissa q landing exactly on the threshold at the last step; its unit is now
+    2**-15 theta (the host-fed rule), and the others were within 1.4%."""
     from snnc.compiler.data import load_data
     from snnc.runtime.lava.reference import Reference
     from snnc.runtime.numpy_sim import simulate
