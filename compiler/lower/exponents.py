@@ -20,8 +20,8 @@ integers in L's unit are ``q_s << k_s``, exact. Given the shifts k::
 k = 0 is one exponent for every synapse of the layer (plan version 1): the
 synapse with the largest weights sets E_c and a synapse with much smaller
 weights (a residual conv branch beside a skip gain near 1) keeps few
-significant bits. The plan tries k = 0 and, for each synapse p feeding the
-layer from the chip, the shifts that give p its own exponents (E_c = min(hi_c,
+significant bits. The plan tries k = 0 and, for each synapse p among the (at
+most ``PRIMARIES``) chip synapses with the smallest weights, the shifts that give p its own exponents (E_c = min(hi_c,
 e_{p,c}) on p's live channels, k_s = the smallest shift that keeps s unclipped
 there, at most ``SHIFT_MAX``, all lowered together so the smallest is 0), and
 keeps the candidate whose largest relative weight error over the layer's
@@ -37,6 +37,7 @@ from snnc.compiler.lower.quantize import exponent, quantise, relative_error
 
 E_MAX = 16
 SHIFT_MAX = 7      # Loihi's weight exponent reaches +7 (Lava's Dense: acc << weight_exp)
+PRIMARIES = 4      # candidates per layer besides k = 0 (the synapses with the smallest weights)
 
 
 def row_max(w, c: int, channel: bool) -> np.ndarray:
@@ -63,10 +64,17 @@ def units(e: dict, k: dict, hi: np.ndarray, live: np.ndarray, fill: int) -> np.n
     return np.where(live, out, np.minimum(hi, out[live].min()))
 
 
+def _primaries(e: dict, rows: dict, chip: list) -> list:
+    """The ``PRIMARIES`` chip synapses with the smallest weights (largest mean own exponent on their live
+    channels): those a shared unit serves worst. Bounded, so a layer fed by many synapses costs linear time."""
+    mean = {s: float(e[s][rows[s] > 0].mean()) if (rows[s] > 0).any() else -1.0 for s in chip}
+    return sorted(chip, key=lambda s: -mean[s])[:PRIMARIES]
+
+
 def _candidates(e: dict, rows: dict, chip: list, hi: np.ndarray, live: np.ndarray) -> list[dict]:
-    """k = 0, then for each chip synapse p the shifts that give p its own exponents."""
+    """k = 0, then for each primary synapse p the shifts that give p its own exponents."""
     out = [dict.fromkeys(e, 0)]
-    for p in chip:
+    for p in _primaries(e, rows, chip):
         mask = live & (rows[p] > 0)
         if not mask.any():
             continue
