@@ -7,9 +7,9 @@ error, clipped weights, zeroed units). A backend calls ``plan_for``, which
 lowers the artifact's graph with the one lowering function and refuses an
 artifact whose recorded plan disagrees with it (it was written by a different
 snnc: recompile), so what the compile report promised is what runs. A version 1
-record (before per-synapse weight exponents) is accepted where this lowering
-gives no synapse a weight exponent (the two rules agree there), refused
-otherwise.
+record (before per-synapse weight exponents and the host-fed layer's unit) is
+accepted where this lowering gives no synapse a weight exponent and the same
+exponents, refused otherwise.
 """
 from __future__ import annotations
 
