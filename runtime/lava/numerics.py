@@ -55,9 +55,6 @@ class FloatingPoint:
     def weights(self, node) -> np.ndarray:
         return self.plan.synapses[node.name].weights
 
-    def shift(self, node) -> int:
-        return 0
-
     def synapse(self, node) -> np.ndarray:
         return self.weights(node)
 
@@ -143,12 +140,8 @@ class FixedPoint:
                                f"it has no fixed-point scale; run without --fixed-point" + (f" ({why})" if why else ""))
         return self.plan.synapses[node.name].weights
 
-    def shift(self, node) -> int:
-        """The synapse's weight exponent k_s (0 for most)."""
-        return self.plan.synapses[node.name].shift
-
     def synapse(self, node) -> np.ndarray:
-        """The synapse's integers in its layer's unit, mantissas << k_s (what a Lava Conv is given)."""
+        """The synapse's integers in its layer's unit, mantissas << k_s (what the reference computes with)."""
         self.weights(node)
         return self.plan.synapses[node.name].units
 

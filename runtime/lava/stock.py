@@ -149,7 +149,9 @@ def _lava_matrix(node, w, in_shape) -> np.ndarray:
 
 
 def _weights(ctx: Ctx, m: np.ndarray, shift: int = 0) -> dict:
-    return ctx.num.dense_args(m, shift) if ctx.num.fixed else {"weights": np.asarray(m, np.float64)}
+    if not ctx.num.fixed:
+        return {"weights": np.asarray(m, np.float64)}
+    return ctx.num.dense_args(m, shift) if shift else ctx.num.dense_args(m)
 
 
 STOCK = Kit("stock", inject, neuron, count, readout, delay, maxpool, latency=1)
