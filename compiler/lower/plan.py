@@ -20,10 +20,23 @@ and the netx export read, none of them re-deriving it:
 * ``delays`` (stock residual branches) and ``readout``.
 
 Fixed point per layer L with output channels c, b weight bits, qmax = 2**(b-1) - 1,
-and m_c the largest |W| of row c over every synapse feeding L::
+e_{s,c} the exponent synapse s's row c would take alone and k_s >= 0 the
+synapse's weight exponent (``exponents``: chosen per layer, 0 unless a synapse
+with much smaller weights than another one feeding L, e.g. a residual conv
+branch beside its skip gain, gains precision from its own)::
 
-    E_c = clamp(floor(log2(qmax / m_c)), 0, min(16, floor(log2(VTH_MAX / theta_c))))
-    W_q[c, ...] = quantise(W[c, ...], E_c),  vth_c = round(theta_c 2**E_c),  v units 2**(E_c + 6)
+    e_{s,c} = clamp(floor(log2(qmax / max_i |W_s[c, i]|)), 0, 16)
+    E_c = min(floor(log2(VTH_MAX / theta_c)), min_s (e_{s,c} + k_s))
+    W_q[s][c, ...] = quantise(W_s[c, ...], E_c - k_s),  vth_c = round(theta_c 2**E_c),  v units 2**(E_c + 6)
+
+Synapse s's integers in the unit of L are ``W_q[s] << k_s`` (``SynapsePlan.units``,
+exact): Loihi's synapse mantissa with a per-synapse-group exponent, Lava's
+Dense ``weight_exp``. With every k_s = 0 (plan version 1) the synapse with the
+largest weights sets E_c for all of them. A layer of IF neurons fed only by the
+host integrates a time-constant current round(I 2**E_c) (24 bits, not a b-bit
+weight), so E_c = max(the rule above, hi_c - 1), hi_c = min(16, floor(log2(VTH_MAX /
+theta_c))): the finest unit whose v holds 2 theta. Where I < 0 or I > theta its v
+saturates, and such a neuron never / always fires either way (exact).
 
 A per-channel exponent is exact: scaling every input of neuron c, its threshold,
 bias and v_init by the same 2**E_c leaves its spikes unchanged. It needs a neuron
@@ -51,16 +64,16 @@ import numpy as np
 
 from snnc.compiler.errors import BackendError, HardwareError
 from snnc.compiler.ir import Graph, IFNeuron
+from snnc.compiler.lower.exponents import E_MAX, choose, mantissa_exponent, own_exponents, row_max
 from snnc.compiler.lower.fuse import fuse_avgpools
 from snnc.compiler.lower.linear import linearise
 from snnc.compiler.lower.quantize import exponent, quantise, relative_error, zeroed_rows
 from snnc.compiler.lower.walk import branch_delays, current_sinks, graded_synapses, host_frontier, host_nodes, \
     weight_of
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2                  # 2: per-synapse weight exponents (``shifts``); 1 plans are those with none
 VTH_MAX = 2 ** 17 - 1
 V_MAX = 2 ** 23 - 1
-E_MAX = 16
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,7 @@ class NumberFormat:
     stock: bool = False           # stock Lava processes: graded input into the first synapses, LIF (one vth)
     input_bits: int = 7           # stock: graded input round(x 2**ib), ib <= input_bits
     per_channel: bool = True      # allow per-output-channel exponents (False: one per layer, for comparison)
+    per_synapse: bool = True      # allow a weight exponent per synapse (False: one unit for all, plan version 1)
 
     def __post_init__(self):
         if self.fixed and not 2 <= self.weight_bits <= 9:
@@ -92,6 +106,7 @@ class LayerPlan:
     vth: Optional[np.ndarray] = None      # fixed point IF layers: (C,) 17-bit threshold mantissas (used << 6)
     v_init: Optional[np.ndarray] = None   # (C,) initial potentials in v units (2**(E_c + 6))
     problem: Optional[str] = None          # why the layer cannot run in this fixed point (raised when built)
+    shifts: dict = field(default_factory=dict)   # synapse -> weight exponent k_s > 0 (its integers are q << k_s)
 
 
 @dataclass
@@ -104,6 +119,12 @@ class SynapsePlan:
     clipped: int = 0
     host: bool = False            # computed by the host (the direct-coded first layer): quantised for the
                                   # resource estimate only, the Lava backends run it in float
+    shift: int = 0                # weight exponent k_s: in the layer's unit the integers are weights << shift
+
+    @property
+    def units(self) -> np.ndarray:
+        """The weights in the integrating layer's unit (fixed: mantissas << shift, exact; float: as is)."""
+        return self.weights << self.shift if self.shift else self.weights
 
 
 @dataclass
@@ -135,7 +156,7 @@ class Plan:
         """The plan as JSON (recorded in the artifact, printed by the reports)."""
         layers = {k: {"scheme": v.scheme, "exponents": _runs(v.exponents), "weight_error": round(v.weight_error, 6),
                       "weights_clipped": v.weights_clipped, "units_zeroed": dict(v.units_zeroed),
-                      "thresholds": v.thresholds} for k, v in self.layers.items()}
+                      "thresholds": v.thresholds, "shifts": dict(v.shifts)} for k, v in self.layers.items()}
         return {"version": PLAN_VERSION, "format": "fixed_pt" if self.fmt.fixed else "floating_pt",
                 "weight_bits": self.fmt.weight_bits, "stock": self.fmt.stock, "host": sorted(self.host),
                 "fusions": list(self.fusions), "compositions": list(self.compositions), "layers": layers}
@@ -159,8 +180,8 @@ def make_plan(graph: Graph, fmt: NumberFormat = NumberFormat()) -> Plan:
     """The deployment plan of ``graph`` in ``fmt`` (memoised per immutable graph and format). A graph with a
     neuron whose model holds one threshold a layer (the op trait ``layer_exponents``: Lava's SigmaDelta)
     is lowered with one exponent a layer, whatever ``fmt`` allows, so the compile's record is what runs."""
-    if fmt.per_channel and any(n.op.layer_exponents for n in graph):
-        fmt = replace(fmt, per_channel=False)
+    if (fmt.per_channel or fmt.per_synapse) and any(n.op.layer_exponents for n in graph):
+        fmt = replace(fmt, per_channel=False, per_synapse=False)
     per = _PLANS.setdefault(graph, {})
     if fmt not in per:
         per[fmt] = _make(graph, fmt)
@@ -180,7 +201,7 @@ def _make(graph: Graph, fmt: NumberFormat) -> Plan:
     weighted = [n for n in fused if weight_of(n) is not None and n.name in sinks]
     for s in dict.fromkeys(n.name for n in fused if sinks.get(n.name) == n.name):
         # host synapses count too: their weights bound the host current the layer integrates
-        plan.layers[s] = _layer(fused, s, [n for n in weighted if sinks[n.name] == s], sinks, fmt)
+        plan.layers[s] = _layer(fused, s, [n for n in weighted if sinks[n.name] == s], sinks, fmt, host)
     for n in weighted:
         plan.synapses[n.name] = _synapse(n, plan.layers[sinks[n.name]], fmt, n.name in host)
     if not fmt.fixed:  # a synapse whose current feeds another synapse has no scale, only a float form
@@ -224,29 +245,40 @@ def _channels_ok(graph: Graph, sink: str, sinks: dict) -> bool:
                for n, s in sinks.items() if s == sink)
 
 
-def _layer(graph: Graph, sink: str, members: list, sinks: dict, fmt: NumberFormat) -> LayerPlan:
+def _float(node) -> np.ndarray:
+    w = np.asarray(weight_of(node), np.float64)
+    return np.broadcast_to(w, (node.shape[0],)).copy() if node.type == "ChannelAffine" else w
+
+
+def _layer(graph: Graph, sink: str, members: list, sinks: dict, fmt: NumberFormat, host: frozenset) -> LayerPlan:
+    """The layer's unit per channel and its synapses' weight exponents (``exponents.choose``)."""
     node = graph.node(sink)
     c = node.shape[0]
     channel = fmt.per_channel and not fmt.stock and _channels_ok(graph, sink, sinks)
-    rows = np.zeros(c if channel else 1)
-    for n in members:
-        a = np.abs(np.asarray(weight_of(n), np.float64))
-        r = np.broadcast_to(a.reshape(a.shape[0], -1).max(axis=1), (c,)) if channel and a.ndim else a.max(initial=0)
-        rows = np.maximum(rows, r)
+    rows = {n.name: row_max(weight_of(n), c, channel) for n in members}
     theta = np.broadcast_to(np.asarray(node.op.threshold, np.float64), (c,)) if isinstance(node.op, IFNeuron) else None
-    hi = np.full(rows.shape, E_MAX)
+    hi = np.full(c if channel else 1, E_MAX)
     if theta is not None:
         th = theta if channel else theta.max(keepdims=True)
         if node.op.exponent_max is not None:   # the neuron model's exponent field (SigmaDelta's state_exp)
             hi = np.minimum(hi, node.op.exponent_max)
         hi = np.minimum(hi, np.floor(np.log2(VTH_MAX / np.maximum(th, 1e-300))).astype(np.int64))
-    live = rows > 0
-    fill = min(exponent(float(rows.max(initial=0)), fmt.weight_bits), int(hi.min()))
-    e = np.array([exponent(float(m), fmt.weight_bits, hi=int(h), empty=fill) for m, h in zip(rows, hi)], np.int64)
-    if channel and live.any() and np.unique(e[live]).size == 1:
-        channel = False
-    e = np.broadcast_to(e if channel else e.min(initial=fill), (c,)).copy()
-    lay = LayerPlan(sink, e, "channel" if channel else "layer", float(rows.max(initial=0)))
+    top = max((float(r.max(initial=0)) for r in rows.values()), default=0.0)
+    fill = min(exponent(top, fmt.weight_bits), int(hi.min()))
+    live = np.any([r > 0 for r in rows.values()], axis=0) if rows else np.zeros(hi.shape, bool)
+
+    on_host = fmt.fixed and theta is not None and bool(members) and all(n.name in host for n in members)
+
+    def finalise(e):  # one exponent a layer when every live channel agrees (or per_channel is off)
+        if on_host:   # a time-constant host current into IF neurons: the finest unit whose v holds 2 theta
+            return np.broadcast_to(np.maximum(e, hi - 1), (c,)).copy(), channel
+        per = channel and not (live.any() and np.unique(e[live]).size == 1)
+        return np.broadcast_to(e if per else e.min(), (c,)).copy(), per
+
+    chip = [n.name for n in members if n.name not in host] if fmt.fixed and fmt.per_synapse else []
+    e, per, shifts = choose({n.name: _float(n) for n in members} if len(chip) > 1 else {}, rows, chip, hi,
+                            fill, fmt.weight_bits, finalise)
+    lay = LayerPlan(sink, e, "channel" if per else "layer", top, shifts=shifts)
     if theta is not None and fmt.fixed:
         lay.thresholds = int(np.unique(np.round(theta * 2.0 ** e)).size)
     lay.capped = _cap_cost(node.op, members, fmt, int(lay.exponents.max(initial=0)))
@@ -269,14 +301,17 @@ def _cap_cost(op, members: list, fmt: NumberFormat, e: int) -> Optional[dict]:
 
 
 def _synapse(node, lay: LayerPlan, fmt: NumberFormat, host: bool) -> SynapsePlan:
-    w = np.asarray(weight_of(node), np.float64)
-    if node.type == "ChannelAffine":
-        w = np.broadcast_to(w, (node.shape[0],)).copy()
+    """b-bit mantissas at the synapse's exponent E_c - k_s; its integers in the layer's unit are q << k_s."""
+    w = _float(node)
     if not fmt.fixed:
         return SynapsePlan(node.name, lay.name, w, np.int64(0), host=host)
-    e = lay.exponents if lay.scheme == "channel" else np.int64(lay.exponents[0])
+    k = 0 if host else lay.shifts.get(node.name, 0)
+    e = mantissa_exponent(lay.exponents, k, lay.scheme == "channel")
+    if host:   # runs in float on the host: quantised for the estimate at no finer than its own exponent
+        own = own_exponents(row_max(w, node.shape[0], np.ndim(e) > 0), fmt.weight_bits)
+        e = np.minimum(e, own) if np.ndim(e) else np.minimum(e, own[0])
     q, clipped = quantise(w, e, fmt.weight_bits)
-    return SynapsePlan(node.name, lay.name, q, e, relative_error(w, q, e), clipped, host)
+    return SynapsePlan(node.name, lay.name, q, e, relative_error(w, q, e), clipped, host, shift=k)
 
 
 def _input_bits(plan: Plan) -> int:

@@ -5,9 +5,11 @@ processes) at the target profile's weight bits (``Plan.summary``: format
 version, host prefix, fused pools, per-layer exponent scheme, exponents, weight
 error, clipped weights, zeroed units). A backend calls ``plan_for``, which
 lowers the artifact's graph with the one lowering function and refuses an
-artifact whose recorded plan has another version or disagrees with it (it was
-written by a different snnc: recompile), so what the compile report promised is
-what runs.
+artifact whose recorded plan disagrees with it (it was written by a different
+snnc: recompile), so what the compile report promised is what runs. A version 1
+record (before per-synapse weight exponents and the host-fed layer's unit) is
+accepted where this lowering gives no synapse a weight exponent and the same
+exponents, refused otherwise.
 """
 from __future__ import annotations
 
@@ -32,14 +34,17 @@ def plan_for(model, fmt: NumberFormat) -> Plan:
     rec = getattr(model, "meta", {}).get("deployment")
     if rec is None or not fmt.fixed or fmt.stock or rec.get("weight_bits") != fmt.weight_bits:
         return plan
-    if rec.get("version") != PLAN_VERSION:
-        raise ModelLoadError(f"the artifact records deployment plan version {rec.get('version')}, this snnc "
-                             f"lowers version {PLAN_VERSION}; recompile it with `snnc compile`")
     mine = plan.summary()["layers"]
+    shifted = sorted(k for k, v in mine.items() if v["shifts"])
+    if rec.get("version") != PLAN_VERSION and not (rec.get("version") == 1 and not shifted):
+        why = f" (it gives layer {shifted[0]!r} per-synapse weight exponents)" if shifted else ""
+        raise ModelLoadError(f"the artifact records deployment plan version {rec.get('version')}, this snnc "
+                             f"lowers version {PLAN_VERSION}{why}; recompile it with `snnc compile`")
     for name, want in rec.get("layers", {}).items():
         got = mine.get(name)
-        if got is None or got["exponents"] != want["exponents"]:
-            raise ModelLoadError(f"layer {name!r}: the artifact's recorded fixed-point exponents "
-                                 f"{want['exponents']} differ from this snnc's lowering "
-                                 f"{None if got is None else got['exponents']}; recompile with `snnc compile`")
+        for key in ("exponents", "shifts"):
+            if got is None or got[key] != want.get(key, {}):
+                raise ModelLoadError(f"layer {name!r}: the artifact's recorded fixed-point {key} "
+                                     f"{want.get(key)} differ from this snnc's lowering "
+                                     f"{None if got is None else got[key]}; recompile with `snnc compile`")
     return plan

@@ -36,14 +36,30 @@ def check_input(ctx: Ctx, node: Node, sig: Signal) -> bool:
     return sig.kind != "spike"
 
 
+def _synapse(ctx: Ctx, node: Node) -> tuple:
+    """(the synapse's weights, its weight exponent k_s from the plan: 0 in float and where a layer has one unit)."""
+    p = ctx.plan.synapses.get(node.name)
+    return ctx.num.weights(node), (int(p.shift) if p is not None and ctx.num.fixed else 0)
+
+
+def _dense_args(ctx: Ctx, w, k: int) -> dict:
+    return ctx.num.dense_args(w, k) if k else ctx.num.dense_args(w)
+
+
+def _conv_weights(ctx: Ctx, node: Node):
+    """A Lava Conv's weights: the integers in the layer's unit, mantissas << k_s (its weight_exp is ignored)."""
+    w, k = _synapse(ctx, node)
+    return w << k if k else w
+
+
 def _delayed(ctx: Ctx, node: Node):
     """Stock mode: a residual branch's synapse built as a DelayDense (``stock.delayed_synapse``)."""
     k = ctx.delays.get(node.name, (0, ""))[0]
     if k <= 0:
         return None
     from snnc.runtime.lava.stock import delayed_synapse  # stock imports this module: import at call time
-    w = ctx.num.weights(node)
-    return delayed_synapse(ctx, node, ctx.inp(node), w, k)
+    w, shift = _synapse(ctx, node)
+    return delayed_synapse(ctx, node, ctx.inp(node), w, k, shift)
 
 
 @lowers(ops.Conv2d)
@@ -51,7 +67,7 @@ def lower_conv(ctx: Ctx, node: Node) -> Signal:
     op = node.op
     if (out := _delayed(ctx, node)) is not None:
         return out
-    out = _conv_process(ctx, node, ctx.inp(node), ctx.num.weights(node), op.stride, op.padding,
+    out = _conv_process(ctx, node, ctx.inp(node), _conv_weights(ctx, node), op.stride, op.padding,
                         op.dilation, op.groups)
     out.bias = pending_bias(node, op.bias)
     return out
@@ -66,7 +82,7 @@ def lower_linear(ctx: Ctx, node: Node) -> Signal:
     if (out := _delayed(ctx, node)) is not None:
         return out
     graded = check_input(ctx, node, sig)
-    dense = ctx.add(Dense(**ctx.num.dense_args(ctx.num.weights(node)),
+    dense = ctx.add(Dense(**_dense_args(ctx, *_synapse(ctx, node)),
                           num_message_bits=GRADED_BITS if graded else 0, name=node.name))
     connect(sig, dense.s_in)
     return Signal([dense.a_out], sig.depth + 1, node.shape, "current", pending_bias(node, node.op.bias))
@@ -79,12 +95,13 @@ def lower_affine(ctx: Ctx, node: Node) -> Signal:
     sig, c = ctx.inp(node), node.shape[0]
     if (out := _delayed(ctx, node)) is not None:
         return out
-    scale = np.broadcast_to(ctx.num.weights(node), (c,))
     if len(node.shape) == 3:
+        scale = np.broadcast_to(_conv_weights(ctx, node), (c,))
         out = _conv_process(ctx, node, sig, scale.reshape(c, 1, 1, 1), (1, 1), (0, 0, 0, 0), (1, 1), c)
     else:
         graded = check_input(ctx, node, sig)
-        dense = ctx.add(Dense(**ctx.num.dense_args(np.diag(scale)), name=node.name,
+        w, k = _synapse(ctx, node)
+        dense = ctx.add(Dense(**_dense_args(ctx, np.diag(np.broadcast_to(w, (c,))), k), name=node.name,
                               num_message_bits=GRADED_BITS if graded else 0))
         connect(sig, dense.s_in)
         out = Signal([dense.a_out], sig.depth + 1, node.shape, "current")

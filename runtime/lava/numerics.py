@@ -14,10 +14,16 @@ one per output channel where the weights' spread needs it)::
     host currents (the direct-coded first layer) = round(I * 2**E_c), 24-bit
     stock mode: graded input x_q = round(x * 2**ib) into the first synapses (ib: the plan's)
 
-Lava's fixed-point Conv ignores ``weight_exp``, so no weight exponent is ever
-used on a synapse: the exponent lives in vth / v_init / bias instead (the same
-ratio, exactly). Dense truncates mixed-sign 8-bit weights to even values, so
-it receives ``W_q << (9 - b)`` with ``weight_exp = -(9 - b)``, which is exact.
+The layer's exponent lives in vth / v_init / bias (the same ratio, exactly).
+A synapse with a weight exponent k_s (``SynapsePlan.shift``: a residual conv
+branch whose weights are much smaller than its skip gain's) runs its b-bit
+mantissas q in the layer's unit as q << k_s (``synapse``): Lava's fixed-point
+Dense applies ``weight_exp`` to its sum; its fixed-point Conv ignores
+``weight_exp``, so it receives the integers q << k_s themselves (the same
+arithmetic; Loihi stores the mantissa and the exponent). Dense truncates
+mixed-sign 8-bit weights to even values, so it receives ``W_q << (9 - b)``
+with ``weight_exp = k_s - (9 - b)``, which is exact (the sum is a multiple of
+2**(9 - b) before any right shift).
 Arrays in Lava layout (W, H, C) carry the channel last (``lava=True``); in IR
 layout (C, H, W) first. Every clip is counted in ``report()``, which also gives
 the static worst case of the 24-bit synaptic sums per layer (``overflow``).
@@ -49,7 +55,10 @@ class FloatingPoint:
     def weights(self, node) -> np.ndarray:
         return self.plan.synapses[node.name].weights
 
-    def dense_args(self, w) -> dict:
+    def synapse(self, node) -> np.ndarray:
+        return self.weights(node)
+
+    def dense_args(self, w, shift: int = 0) -> dict:
         return {"weights": w}
 
     def bias(self, sink: str, b: np.ndarray, lava: bool = False) -> np.ndarray:
@@ -103,6 +112,8 @@ class FixedPoint:
                              "max_abs_weight": lay.max_abs_weight, "weight_error": lay.weight_error}
             if lay.units_zeroed:
                 self.stats[s]["units_zeroed"] = dict(lay.units_zeroed)
+            if lay.shifts:   # synapse -> weight exponent k_s (mantissas << k_s in the layer's unit)
+                self.stats[s]["weight_exponents"] = dict(lay.shifts)
         self.input_max, self.input_stats = None, None
 
     def _scale(self, sink: str, ndim: int, lava: bool, extra: int = 0) -> np.ndarray:
@@ -129,9 +140,15 @@ class FixedPoint:
                                f"it has no fixed-point scale; run without --fixed-point" + (f" ({why})" if why else ""))
         return self.plan.synapses[node.name].weights
 
-    def dense_args(self, w) -> dict:
-        shift = 9 - self.weight_bits
-        return {"weights": w << shift, "num_weight_bits": self.weight_bits, "weight_exp": -shift}
+    def synapse(self, node) -> np.ndarray:
+        """The synapse's integers in its layer's unit, mantissas << k_s (what the reference computes with)."""
+        self.weights(node)
+        return self.plan.synapses[node.name].units
+
+    def dense_args(self, w, shift: int = 0) -> dict:
+        """A Lava Dense for mantissas ``w`` with weight exponent ``shift``."""
+        even = 9 - self.weight_bits
+        return {"weights": w << even, "num_weight_bits": self.weight_bits, "weight_exp": shift - even}
 
     def bias(self, sink: str, b: np.ndarray, lava: bool = False) -> np.ndarray:
         mant, exp, clipped = bias_mant_exp(np.asarray(b, np.float64) * self._scale(sink, np.ndim(b), lava, 6))
@@ -159,7 +176,7 @@ class FixedPoint:
     def report(self) -> dict:
         """Exponents and clip counts per layer, and the static 24-bit worst case (``overflow``)."""
         x_max = self.input_max if self.input_max is not None else 2 ** self.ib
-        syn = [(self.graph.node(n), p.weights, x_max if n in self.graded else 1)
+        syn = [(self.graph.node(n), p.units, x_max if n in self.graded else 1)
                for n, p in self.plan.synapses.items() if not p.host]
         overflow, warnings = worst_cases(self, syn, stock=self.stock)
         warnings += [f"layer {k!r}: synapse {n!r}: {c} output units have all weights quantised to 0 (the weights "

@@ -64,7 +64,8 @@ class Reference:
         self.g, self.stock = plan.graph, stock     # the graph the Lava lowering builds (pools fused)
         self.num = number_format(plan)
         self.sinks = plan.sinks
-        self.params = {n.name: self.num.weights(n) for n in plan.graph
+        # synapses in their layer's unit: mantissas << weight exponent (``SynapsePlan.units``)
+        self.params = {n.name: self.num.synapse(n) for n in plan.graph
                        if n.op.weight_field and n.name not in plan.host}
         self.params.update({n.name: self.num.neuron(n) for n in plan.graph if n.type == "IFNeuron"})
 

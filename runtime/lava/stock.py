@@ -106,8 +106,9 @@ def maxpool(ctx: Ctx, node, sig: Signal) -> Signal:
                        f"run without --stock-lif (custom MaxPoolCurrent) or use a network without max pools")
 
 
-def delayed_synapse(ctx: Ctx, node, sig: Signal, w, k: int) -> Signal:
-    """``node``'s synapse as a stock DelayDense (weights unrolled, all delays k): k + 1 steps of latency."""
+def delayed_synapse(ctx: Ctx, node, sig: Signal, w, k: int, shift: int = 0) -> Signal:
+    """``node``'s synapse as a stock DelayDense (weights unrolled, all delays k): k + 1 steps of latency;
+    ``w`` its mantissas, ``shift`` its weight exponent (the DelayDense's ``weight_exp``)."""
     from lava.proc.dense.process import DelayDense
     graded = check_input(ctx, node, sig)
     in_shape = ctx.graph.node(node.inputs[0]).shape
@@ -119,7 +120,7 @@ def delayed_synapse(ctx: Ctx, node, sig: Signal, w, k: int) -> Signal:
     m = _lava_matrix(node, w, in_shape)
     if ctx.num.fixed:
         m = np.rint(m).astype(np.int64)
-    dd = ctx.add(DelayDense(**_weights(ctx, m), delays=np.full(m.shape, k, np.int64),
+    dd = ctx.add(DelayDense(**_weights(ctx, m, shift), delays=np.full(m.shape, k, np.int64),
                             num_message_bits=GRADED_BITS if graded else 0, name=node.name))
     for p in sig.ports:
         (p.flatten() if len(sig.shape) > 1 else p).connect(dd.s_in)
@@ -147,8 +148,10 @@ def _lava_matrix(node, w, in_shape) -> np.ndarray:
     return np.asarray(m, np.float64)[np.ix_(perm(node.shape), perm(in_shape))]
 
 
-def _weights(ctx: Ctx, m: np.ndarray) -> dict:
-    return ctx.num.dense_args(m) if ctx.num.fixed else {"weights": np.asarray(m, np.float64)}
+def _weights(ctx: Ctx, m: np.ndarray, shift: int = 0) -> dict:
+    if not ctx.num.fixed:
+        return {"weights": np.asarray(m, np.float64)}
+    return ctx.num.dense_args(m, shift) if shift else ctx.num.dense_args(m)
 
 
 STOCK = Kit("stock", inject, neuron, count, readout, delay, maxpool, latency=1)

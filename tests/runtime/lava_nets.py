@@ -115,3 +115,23 @@ def mnist_chain_onnx(n_fit: int = 2000, seed: int = 0):
     graph = helper.make_graph(nodes, "mnist_chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 28, 28])],
                               [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10])], inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def shifted_residual_net(rng, conv_scale: float = 2.0 ** -5, gain_scale: float = 1.0) -> Graph:
+    """Two residual Adds whose branches differ in size by ``gain_scale / conv_scale`` (the suite's ResNet:
+    a conv branch of weights ~0.05 beside a skip gain ~1): a conv + gain into a map IF layer, and a
+    dense + gain into a vector IF layer. Weights are multiples of 2^-14, so float32 stays exact."""
+    fine = lambda a: (np.round(np.asarray(a) * 2 ** 14) / 2 ** 14).astype(np.float32)  # noqa: E731
+    gains = lambda c: ChannelAffine(fine(gain_scale * rng.uniform(0.5, 1.0, c)), np.zeros(c, np.float32))  # noqa
+    spec = [("x", Input((1, 8, 8)), []),
+            ("c1", _conv(rng, 4, 1, 3, 1, 0.8), ["x"]), ("n1", _if(4), ["c1"]),
+            ("c2", _conv(rng, 4, 4, 3, 1), ["n1"]), ("n2", _if(4), ["c2"]),
+            ("c3", Conv2d(fine(rng.normal(0, conv_scale, (4, 4, 3, 3))), None, padding=(1,) * 4), ["n2"]),
+            ("skip", gains(4), ["n1"]), ("add", Add(), ["c3", "skip"]), ("n3", _if(4), ["add"]),
+            ("f", Flatten(), ["n3"]),
+            ("l1", Linear(dyadic(rng.normal(0, 0.2, (16, 256))), dyadic(rng.normal(0.05, 0.1, 16))), ["f"]),
+            ("n4", _if(16), ["l1"]),
+            ("l2", Linear(fine(rng.normal(0, conv_scale * 2, (16, 16))), None), ["n4"]),
+            ("skip2", gains(16), ["n4"]), ("add2", Add(), ["l2", "skip2"]), ("n5", _if(16), ["add2"]),
+            ("out", Linear(dyadic(rng.normal(0, 0.3, (5, 16))), dyadic(rng.normal(0, 0.1, 5))), ["n5"])]
+    return Graph.build(spec, ["out"])

@@ -4,7 +4,7 @@ import pytest
 
 from snnc.compiler.errors import BackendError
 
-from .lava_nets import avgpool_net, concat_net, residual_pool_net, transition_net
+from .lava_nets import avgpool_net, concat_net, residual_pool_net, shifted_residual_net, transition_net
 
 T = 12
 
@@ -100,6 +100,28 @@ def test_fixed_point_bit_exact_against_numpy_fixed_reference(lava, rng):
     assert got.saturated == sat
     layers = got.numerics["layers"]
     assert layers["n1"]["exponent"] >= 0 and all(v["weights_clipped"] == 0 for v in layers.values())
+
+
+@pytest.mark.parametrize("conv_scale, gain_scale", [(2.0 ** -5, 1.0), (1.0, 2.0 ** -5)])
+def test_fixed_point_weight_exponents_bit_exact(lava, rng, conv_scale, gain_scale):
+    """Residual Adds whose branches differ by 2^5: the smaller branch's synapse has its own weight exponent
+    (skip gains as a depthwise Conv and a Dense, or the conv and dense branches), so Lava runs mantissas
+    << k (Conv) / weight_exp (Dense); spikes and readout equal the reference's integer arithmetic."""
+    from snnc.compiler.lower import NumberFormat, make_plan
+    from snnc.runtime.lava.reference import Reference
+    from snnc.runtime.lava.runner import run_lava
+    g = shifted_residual_net(rng, conv_scale, gain_scale)
+    plan = make_plan(g, NumberFormat(True, 8))
+    small = ("skip", "skip2") if conv_scale < gain_scale else ("c3", "l2")
+    assert all(plan.synapses[s].shift > 0 for s in small)
+    x = rng.random((8, 1, 8, 8)).astype(np.float32)
+    got = run_lava(g, x, T, fixed=True, timeout=300)
+    trace, spikes, sat = Reference(g, fixed=True).run(x, T)
+    for k, v in spikes.items():
+        np.testing.assert_array_equal(got.spikes[k], v, err_msg=f"spikes of layer {k}")
+        assert v.sum() > 0, k
+    np.testing.assert_array_equal(got.trace, trace)
+    assert got.saturated == sat
 
 
 def test_unsupported_op_names_the_node(lava, rng):

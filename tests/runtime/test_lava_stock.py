@@ -7,7 +7,7 @@ from snnc.compiler.errors import BackendError
 from snnc.compiler.ir import Graph
 from snnc.compiler.ir.ops import Conv2d, Flatten, IFNeuron, Input, Linear
 
-from .lava_nets import residual_avg_net, residual_pool_net
+from .lava_nets import residual_avg_net, residual_pool_net, shifted_residual_net
 
 T = 8
 
@@ -31,6 +31,25 @@ def test_stock_network_equals_the_reset_to_zero_reference(lava, rng, fixed):
     np.testing.assert_array_equal(got.sops["n4"], 5 * got.spikes["n4"])
     sub, _, _ = Reference(g, fixed=fixed).run(x, T)
     assert not np.array_equal(sub, trace)  # reset to zero really differs from reset by subtraction
+
+
+def test_stock_fixed_point_weight_exponents_bit_exact(lava, rng):
+    """Stock fixed point with per-synapse weight exponents: the delayed skip gain (DelayDense) and the
+    vector skip gain (Dense) run their mantissas with ``weight_exp``; spikes and readout equal the
+    reference's integers."""
+    from snnc.compiler.lower import NumberFormat, make_plan
+    from snnc.runtime.lava.reference import Reference
+    from snnc.runtime.lava.runner import run_lava
+    g = shifted_residual_net(rng)
+    plan = make_plan(g, NumberFormat(True, 8, stock=True))
+    assert plan.synapses["skip"].shift > 0 and plan.synapses["skip2"].shift > 0 and "skip" in plan.delays
+    x = (np.round(rng.random((4, 1, 8, 8)) * 256) / 256).astype(np.float32)
+    got = run_lava(g, x, T, fixed=True, stock=True, timeout=300)
+    trace, spikes, _ = Reference(g, fixed=True, stock=True).run(x, T)
+    for k, v in spikes.items():
+        np.testing.assert_array_equal(got.spikes[k], v, err_msg=f"spikes of layer {k}")
+        assert v.sum() > 0, k
+    np.testing.assert_array_equal(got.trace, trace)
 
 
 def test_stock_mode_refuses_a_max_pool_by_name(lava, rng):

@@ -12,6 +12,8 @@ from snnc.compiler.lower import NumberFormat, make_plan
 from snnc.compiler.lower.record import deployment_record, plan_for
 from snnc.runtime.lava.reference import Reference
 
+from .lava_nets import shifted_residual_net
+
 
 def _wide(rng, spread: float, hidden: int = 64) -> Graph:
     """x -> dense (the host stem) -> IF -> dense whose output rows span ``spread`` (per-channel thresholds
@@ -131,3 +133,42 @@ def test_artifact_records_the_plan_and_a_stale_record_is_refused(rng):
         plan_for(Artifact(g, g, {"deployment": stale}), NumberFormat(True, 8))
     with pytest.raises(ModelLoadError, match="version"):
         plan_for(Artifact(g, g, {"deployment": dict(rec, version=0)}), NumberFormat(True, 8))
+
+
+@pytest.mark.parametrize("conv_scale, gain_scale", [(2.0 ** -5, 1.0), (1.0, 2.0 ** -5)])
+def test_residual_branches_get_their_own_weight_exponents_and_the_report_is_the_run(rng, conv_scale, gain_scale):
+    """Residual Adds whose conv / dense branch is 2^5 smaller than the skip gain (the suite's ResNet), or
+    the reverse. One unit for both branches (plan version 1) leaves the small one few significant bits;
+    a weight exponent per synapse gives each its own (its largest mantissa uses the top bit), and the
+    report's weight error is the error of the integers the fixed-point run uses: the reference's synapse
+    integers in the layer's unit 2^-E_c, E_c read back from vth = theta 2^E_c with theta = 1."""
+    g = shifted_residual_net(rng, conv_scale, gain_scale)
+    plan, one = make_plan(g, NumberFormat(True, 8)), make_plan(g, NumberFormat(True, 8, per_synapse=False))
+    ref, report = Reference(g, fixed=True), {l.name: l for l in count_layers(g, 8)}
+    for layer, syns in (("n3", ("c3", "skip")), ("n5", ("l2", "skip2"))):
+        vth, _ = ref.params[layer]
+        e = np.log2(vth).astype(np.int64)
+        np.testing.assert_array_equal(2 ** e, vth)
+        errs = []
+        for s in syns:
+            op = g.node(s).op
+            w = np.asarray(getattr(op, "scale", None) if s.startswith("skip") else op.weight, np.float64)
+            ran = ref.params[s] / 2.0 ** e.reshape((-1,) + (1,) * (w.ndim - 1))
+            errs.append(np.linalg.norm(w - ran) / np.linalg.norm(w))
+            assert np.abs(plan.synapses[s].weights).max() >= 64, s      # b-bit mantissas at its own exponent
+        assert min(np.abs(one.synapses[s].weights).max() for s in syns) < 32   # one unit: 2+ bits lost
+        assert report[layer].weight_error == pytest.approx(max(errs), rel=1e-12)
+        assert max(errs) < 0.02 < one.layers[layer].weight_error
+        assert plan.layers[layer].weights_clipped == 0 and plan.layers[layer].shifts
+
+
+def test_a_version_1_record_loads_where_no_synapse_has_a_weight_exponent(rng):
+    """Plan version 1 had no weight exponents: its record still loads where this lowering gives none, and
+    is refused with a clear message where it does."""
+    g = _wide(rng, 2.0 ** -6)
+    rec = dict(deployment_record(g, 8), version=1)
+    assert plan_for(Artifact(g, g, {"deployment": rec}), NumberFormat(True, 8)) is make_plan(g, NumberFormat(True, 8))
+    r = shifted_residual_net(rng)
+    old = dict(deployment_record(r, 8), version=1)
+    with pytest.raises(ModelLoadError, match="version 1.*weight exponents.*recompile"):
+        plan_for(Artifact(r, r, {"deployment": old}), NumberFormat(True, 8))
