@@ -44,3 +44,23 @@ def test_table_has_a_row_per_converter_and_names_what_cannot_convert():
     assert "snnc default (cltb) | 0.8 / 1.0 |" in lines[2] and "| 90.0 | 99.0 | 8 |" in lines[2]
     assert "not convertible: ReLU6" in lines[3]
     assert "SJ robust (99.9%)" in lines[4] and lines[4].endswith("| 50.0 | 98.8 | 8 |")
+
+
+def test_first_reaching_is_exact_at_the_margin_despite_float_rounding():
+    m = load()
+    assert m.first_reaching({16: 0.985, 32: 0.986}, 0.989 - m.MARGIN) == 32
+    assert m.first_reaching({16: 0.985, 32: 0.986}, 0.990 - m.MARGIN) is None
+
+
+def test_target_lines_name_the_missed_T_and_the_gap():
+    m = load()
+    result = {"models": {
+        "densenet": {"ann_acc": 0.990, "snnc": {"acc": {4: 0.5, 8: 0.98, 32: 0.986, 128: 0.988}},
+                     "sj max": {"acc": {"4": 0.1, "8": 0.4, "32": 0.93, "128": 0.990}},
+                     "sj robust": {"acc": {"4": 0.2, "8": 0.3, "32": 0.98, "128": 0.984}}},
+        "mobilenet": {"ann_acc": 0.986, "snnc": {"acc": {32: 0.988}},
+                      "sj max": {"error": "not convertible"}, "sj robust": {"error": "not convertible"}}}}
+    dense, mobile = m.target_lines(result)
+    assert "T=32 98.6 vs ANN-0.3 = 98.7: missed by 0.1 point" in dense
+    assert dense.endswith("missed at T=128 98.8 < 99.0")
+    assert "T=32 98.8 vs ANN-0.3 = 98.3: met" in mobile and "cannot convert" in mobile
