@@ -11,21 +11,21 @@ from snnc.compiler.analysis.resources import count_layers, map_graph
 from snnc.compiler.analysis.segments import segment_ops, segment_starts
 from snnc.compiler.execute import apply
 from snnc.compiler.ir import Graph
-from snnc.compiler.ir.ops import Add, ChannelAffine, Concat, Conv2d, Flatten, IFNeuron, Input, Linear
+from snnc.compiler.ir.ops import Add, ChannelAffine, Concat, Conv2d, Flatten, Linear
 from snnc.compiler.lower import NumberFormat, make_plan
+
+from ..runtime.lava_nets import if_layer, stem
 
 
 def _w(rng, *shape):
     return rng.normal(0, 0.5, shape).astype(np.float32)   # generic: no sum of products cancels exactly
 
 
-def _if(c):
-    return IFNeuron(np.ones(c, np.float32), np.full(c, 0.5, np.float32))
+_if = if_layer
 
 
 def _stem(rng, c=4):
-    return [("x", Input((1, 6, 6)), []), ("c0", Conv2d(_w(rng, c, 1, 3, 3), _w(rng, c), padding=(1,) * 4), ["x"]),
-            ("n0", _if(c), ["c0"])]
+    return stem(_w, rng, c)
 
 
 def bottleneck(rng):

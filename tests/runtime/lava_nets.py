@@ -14,8 +14,19 @@ def dyadic(a):
     return (np.round(np.asarray(a) * 64) / 64).astype(np.float32)
 
 
-def _if(c):
+def if_layer(c):
+    """c IF neurons with unit thresholds and v_init 0.5."""
     return IFNeuron(np.ones(c, np.float32), np.full(c, 0.5, np.float32))
+
+
+_if = if_layer
+
+
+def stem(w, rng, c=4):
+    """x (1, 6, 6) -> padded 3x3 conv of c channels (weights ``w(rng, *shape)``) -> IF: the spec of a test net's
+    first layer."""
+    return [("x", Input((1, 6, 6)), []), ("c0", Conv2d(w(rng, c, 1, 3, 3), w(rng, c), padding=(1,) * 4), ["x"]),
+            ("n0", if_layer(c), ["c0"])]
 
 
 def _conv(rng, o, i, k, pad, scale=0.5):

@@ -9,25 +9,23 @@ import pytest
 from snnc.compiler.errors import BackendError
 from snnc.compiler.execute import run
 from snnc.compiler.ir import Graph
-from snnc.compiler.ir.ops import Add, ChannelAffine, Concat, Conv2d, Flatten, IFNeuron, Input, Linear
+from snnc.compiler.ir.ops import Add, ChannelAffine, Concat, Conv2d, Flatten, Input, Linear
 from snnc.compiler.lower import NumberFormat, make_plan
 from snnc.runtime.lava.reference import Reference
 
 from ..oracles import assert_network_close, path_terms
-from .lava_nets import concat_net, dyadic
+from .lava_nets import concat_net, dyadic, if_layer, stem
 
 
 def _w(rng, *shape, s=0.5):
     return dyadic(rng.normal(0, s, shape))
 
 
-def _if(c):
-    return IFNeuron(np.ones(c, np.float32), np.full(c, 0.5, np.float32))
+_if = if_layer
 
 
 def _stem(rng, c=4):
-    return [("x", Input((1, 6, 6)), []), ("c0", Conv2d(_w(rng, c, 1, 3, 3), _w(rng, c), padding=(1,) * 4), ["x"]),
-            ("n0", _if(c), ["c0"])]
+    return stem(_w, rng, c)
 
 
 def bottleneck(rng):
